@@ -1,0 +1,368 @@
+/**
+ * Configuration, parsed once at the edge. `loadConfig(env)` reads the environment (Bun has already
+ * merged `.env`), plus `state/stack.env` that `bun run stack up` writes with generated local
+ * credentials, validates every variable, and returns a frozen object. A bad value stops the program
+ * with one message per variable naming it, the value and the expected form.
+ * Libraries never read `process.env`; they receive the parts of `Config` they need.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export type StackService = "kafka" | "postgres" | "s3";
+
+export interface Config {
+  readonly stateDir: string;
+  readonly logLevel: "debug" | "info" | "warn" | "error";
+  readonly stack: {
+    readonly services: readonly StackService[];
+    readonly kafkaVersion: string;
+    readonly kafkaPort: number;
+    readonly kafkaControllerPort: number;
+    readonly postgresPort: number;
+    readonly s3Port: number;
+    readonly readyTimeoutMs: number;
+  };
+  readonly kafka: {
+    readonly brokers: readonly string[];
+    readonly clientId: string;
+    readonly topicPartitions: number;
+    readonly replicationFactor: number;
+    readonly retentionMs: number;
+  };
+  readonly postgres: {
+    readonly url: string;
+  };
+  readonly s3: {
+    readonly endpoint: string;
+    readonly region: string;
+    readonly bucket: string;
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+  };
+  readonly lake: {
+    /** `./lake` (resolved to an absolute path) or `s3://bucket/prefix`. */
+    readonly uri: string;
+    readonly flushMs: number;
+    readonly flushRows: number;
+    readonly memoryBudgetMb: number;
+    readonly consumerGroup: string;
+  };
+  readonly kraken: {
+    readonly restUrl: string;
+    readonly wsUrl: string;
+    readonly symbols: readonly string[];
+    readonly mode: "stream" | "poll";
+    readonly pollCron: string;
+  };
+  readonly cdc: {
+    readonly topicPrefix: string;
+    readonly slot: string;
+    readonly publication: string;
+    readonly tables: readonly string[];
+  };
+  readonly export: {
+    readonly dir: string;
+    readonly timeZone: string;
+    readonly pattern: string;
+    readonly graceMinutes: number;
+  };
+  readonly console: {
+    readonly host: string;
+    readonly port: number;
+    readonly token: string | undefined;
+  };
+  readonly ports: {
+    readonly ingestMetrics: number;
+    readonly lakeMetrics: number;
+    readonly cdcMetrics: number;
+    readonly simulator: number;
+  };
+}
+
+/** Defaults, also the documentation source for `.env.example` (a test keeps the two in sync). */
+export const DEFAULTS = {
+  TRIBUTARY_STATE_DIR: "./state",
+  LOG_LEVEL: "info",
+  STACK_SERVICES: "kafka,postgres,s3",
+  KAFKA_VERSION: "4.1.1",
+  STACK_KAFKA_PORT: "9092",
+  STACK_KAFKA_CONTROLLER_PORT: "9093",
+  STACK_POSTGRES_PORT: "5433",
+  STACK_S3_PORT: "9000",
+  STACK_READY_TIMEOUT_MS: "45000",
+  KAFKA_BROKERS: "127.0.0.1:9092",
+  KAFKA_CLIENT_ID: "tributary",
+  KAFKA_TOPIC_PARTITIONS: "6",
+  KAFKA_REPLICATION_FACTOR: "1",
+  KAFKA_RETENTION_MS: "604800000",
+  PG_URL: "postgres://tributary@127.0.0.1:5433/tributary",
+  S3_ENDPOINT: "http://127.0.0.1:9000",
+  S3_REGION: "us-east-1",
+  S3_BUCKET: "tributary",
+  S3_ACCESS_KEY_ID: "",
+  S3_SECRET_ACCESS_KEY: "",
+  LAKE_URI: "./lake",
+  LAKE_FLUSH_MS: "1000",
+  LAKE_FLUSH_ROWS: "100000",
+  LAKE_MEMORY_BUDGET_MB: "256",
+  LAKE_CONSUMER_GROUP: "tributary-lake",
+  KRAKEN_REST_URL: "https://api.kraken.com/0",
+  KRAKEN_WS_URL: "wss://ws.kraken.com/v2",
+  KRAKEN_SYMBOLS: "BTC/USD,ETH/USD",
+  INGEST_MODE: "stream",
+  INGEST_POLL_CRON: "*/5 * * * * *",
+  CDC_TOPIC_PREFIX: "cdc",
+  CDC_SLOT: "tributary",
+  CDC_PUBLICATION: "tributary",
+  CDC_TABLES: "public.tesouro_prices",
+  EXPORT_DIR: "./export",
+  EXPORT_TIME_ZONE: "UTC",
+  EXPORT_PATTERN: "KRAKEN/{HH}_{DD}_{MM}_{YY}_{SYMBOL}.csv",
+  EXPORT_GRACE_MINUTES: "5",
+  CONSOLE_HOST: "127.0.0.1",
+  CONSOLE_PORT: "8080",
+  CONSOLE_TOKEN: "",
+  INGEST_METRICS_PORT: "9464",
+  LAKE_METRICS_PORT: "9465",
+  CDC_METRICS_PORT: "9466",
+  SIMULATOR_PORT: "8787",
+} as const satisfies Record<string, string>;
+
+export type ConfigKey = keyof typeof DEFAULTS;
+
+/** Reads `KEY=value` lines (no interpolation); `#` comments and blank lines skipped. */
+export function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    const eq = line.indexOf("=");
+    if (eq <= 0) continue;
+    let value = line.slice(eq + 1).trim();
+    if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'"))) {
+      value = value.slice(1, -1);
+    }
+    out[line.slice(0, eq).trim()] = value;
+  }
+  return out;
+}
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  raw(key: ConfigKey): string {
+    const v = this.env[key];
+    return v === undefined || v === "" ? DEFAULTS[key] : v;
+  }
+
+  private fail(key: ConfigKey, value: string, expected: string): void {
+    this.problems.push(`${key}=${JSON.stringify(value)}: expected ${expected}`);
+  }
+
+  string(key: ConfigKey, pattern?: RegExp, expected?: string): string {
+    const v = this.raw(key);
+    if (pattern && !pattern.test(v)) this.fail(key, v, expected ?? `a value matching ${pattern}`);
+    return v;
+  }
+
+  int(key: ConfigKey, min: number, max: number): number {
+    const v = this.raw(key);
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
+      this.fail(key, v, `an integer from ${min} to ${max}`);
+      return min;
+    }
+    return n;
+  }
+
+  port(key: ConfigKey): number {
+    return this.int(key, 1, 65535);
+  }
+
+  oneOf<T extends string>(key: ConfigKey, allowed: readonly T[]): T {
+    const v = this.raw(key);
+    if (!(allowed as readonly string[]).includes(v)) {
+      this.fail(key, v, `one of ${allowed.join(", ")}`);
+      return allowed[0] as T;
+    }
+    return v as T;
+  }
+
+  list(key: ConfigKey, item: RegExp, expected: string, allowEmpty = false): string[] {
+    const v = this.raw(key);
+    const items = v
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+    if ((!allowEmpty && items.length === 0) || items.some((s) => !item.test(s))) {
+      this.fail(key, v, `a comma-separated list of ${expected}`);
+    }
+    return items;
+  }
+
+  url(key: ConfigKey, protocols: readonly string[]): string {
+    const v = this.raw(key);
+    try {
+      const u = new URL(v);
+      if (!protocols.includes(u.protocol)) throw new Error("protocol");
+    } catch {
+      this.fail(key, v, `a URL (${protocols.join(" or ")})`);
+    }
+    return v;
+  }
+
+  hostPorts(key: ConfigKey): string[] {
+    return this.list(key, /^[A-Za-z0-9.-]+:(\d{1,5})$/, "host:port pairs (e.g. 127.0.0.1:9092)").filter(
+      (hp) => {
+        const port = Number(hp.split(":")[1]);
+        if (port < 1 || port > 65535) this.fail(key, this.raw(key), "ports from 1 to 65535");
+        return true;
+      },
+    );
+  }
+}
+
+function readStackEnv(stateDir: string): Record<string, string> {
+  const file = join(stateDir, "stack.env");
+  return existsSync(file) ? parseEnvFile(readFileSync(file, "utf8")) : {};
+}
+
+/** Builds the frozen configuration from an environment map (normally `process.env`). */
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const pre = new Reader(env);
+  const stateDir = resolve(cwd, pre.raw("TRIBUTARY_STATE_DIR"));
+  // Generated local credentials fill in only what the environment leaves unset.
+  const merged: Record<string, string | undefined> = { ...readStackEnv(stateDir) };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== "") merged[k] = v;
+  const r = new Reader(merged);
+
+  const symbol = /^[A-Z0-9]{2,10}\/[A-Z0-9]{2,10}$/;
+  const lakeUriRaw = r.string(
+    "LAKE_URI",
+    /^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?|[^:]+)$/,
+    "a local path or s3://bucket/prefix",
+  );
+  const lakeUri = lakeUriRaw.startsWith("s3://") ? lakeUriRaw.replace(/\/+$/, "") : absolute(cwd, lakeUriRaw);
+
+  const config: Config = {
+    stateDir,
+    logLevel: r.oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"] as const),
+    stack: {
+      services: r.list(
+        "STACK_SERVICES",
+        /^(kafka|postgres|s3)$/,
+        "kafka, postgres, s3",
+        true,
+      ) as StackService[],
+      kafkaVersion: r.string("KAFKA_VERSION", /^\d+\.\d+\.\d+$/, "a Kafka version such as 4.1.1"),
+      kafkaPort: r.port("STACK_KAFKA_PORT"),
+      kafkaControllerPort: r.port("STACK_KAFKA_CONTROLLER_PORT"),
+      postgresPort: r.port("STACK_POSTGRES_PORT"),
+      s3Port: r.port("STACK_S3_PORT"),
+      readyTimeoutMs: r.int("STACK_READY_TIMEOUT_MS", 1000, 600_000),
+    },
+    kafka: {
+      brokers: r.hostPorts("KAFKA_BROKERS"),
+      clientId: r.string("KAFKA_CLIENT_ID", /^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' or '-'"),
+      topicPartitions: r.int("KAFKA_TOPIC_PARTITIONS", 1, 1000),
+      replicationFactor: r.int("KAFKA_REPLICATION_FACTOR", 1, 10),
+      retentionMs: r.int("KAFKA_RETENTION_MS", 60_000, Number.MAX_SAFE_INTEGER),
+    },
+    postgres: { url: r.url("PG_URL", ["postgres:", "postgresql:"]) },
+    s3: {
+      endpoint: r.url("S3_ENDPOINT", ["http:", "https:"]),
+      region: r.string("S3_REGION", /^[a-z0-9-]+$/, "an AWS region name"),
+      bucket: r.string("S3_BUCKET", /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name"),
+      accessKeyId: r.raw("S3_ACCESS_KEY_ID"),
+      secretAccessKey: r.raw("S3_SECRET_ACCESS_KEY"),
+    },
+    lake: {
+      uri: lakeUri,
+      flushMs: r.int("LAKE_FLUSH_MS", 10, 3_600_000),
+      flushRows: r.int("LAKE_FLUSH_ROWS", 1, 10_000_000),
+      memoryBudgetMb: r.int("LAKE_MEMORY_BUDGET_MB", 16, 65_536),
+      consumerGroup: r.string("LAKE_CONSUMER_GROUP", /^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' or '-'"),
+    },
+    kraken: {
+      restUrl: r.url("KRAKEN_REST_URL", ["http:", "https:"]),
+      wsUrl: r.url("KRAKEN_WS_URL", ["ws:", "wss:"]),
+      symbols: r.list("KRAKEN_SYMBOLS", symbol, "WS v2 symbols such as BTC/USD"),
+      mode: r.oneOf("INGEST_MODE", ["stream", "poll"] as const),
+      pollCron: r.string("INGEST_POLL_CRON", /^\S+( \S+){4,5}$/, "a cron pattern with 5 or 6 fields"),
+    },
+    cdc: {
+      topicPrefix: r.string("CDC_TOPIC_PREFIX", /^[A-Za-z0-9_-]+$/, "letters, digits, '_' or '-'"),
+      slot: r.string("CDC_SLOT", /^[a-z0-9_]{1,63}$/, "a replication slot name (a-z, 0-9, _)"),
+      publication: r.string("CDC_PUBLICATION", /^[a-z0-9_]{1,63}$/, "a publication name (a-z, 0-9, _)"),
+      tables: r.list("CDC_TABLES", /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/, "schema.table names"),
+    },
+    export: {
+      dir: absolute(cwd, r.raw("EXPORT_DIR")),
+      timeZone: r.string("EXPORT_TIME_ZONE", /^[A-Za-z_+\-/0-9]+$/, "an IANA time zone such as UTC"),
+      pattern: r.string("EXPORT_PATTERN", /\{SYMBOL\}/, "a path pattern containing {SYMBOL}"),
+      graceMinutes: r.int("EXPORT_GRACE_MINUTES", 0, 1440),
+    },
+    console: {
+      host: r.string("CONSOLE_HOST", /^[A-Za-z0-9.:-]+$/, "a host name or IP address"),
+      port: r.port("CONSOLE_PORT"),
+      token: r.raw("CONSOLE_TOKEN") || undefined,
+    },
+    ports: {
+      ingestMetrics: r.port("INGEST_METRICS_PORT"),
+      lakeMetrics: r.port("LAKE_METRICS_PORT"),
+      cdcMetrics: r.port("CDC_METRICS_PORT"),
+      simulator: r.port("SIMULATOR_PORT"),
+    },
+  };
+  if (config.export.timeZone) {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone: config.export.timeZone });
+    } catch {
+      r.problems.push(
+        `EXPORT_TIME_ZONE=${JSON.stringify(config.export.timeZone)}: expected an IANA time zone such as UTC`,
+      );
+    }
+  }
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return deepFreeze(config);
+}
+
+function absolute(cwd: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(cwd, path);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** For CLIs: load or print the problems and exit 2. */
+export function loadConfigOrExit(env: Env = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,69 @@
+/** Kafka access shared by every app: one client factory, explicit topic creation, DLQ records. */
+import { type Admin, type IHeaders, Kafka, logLevel } from "kafkajs";
+import type { Config } from "./config.ts";
+import { DLQ_HEADERS } from "./contracts/topics.ts";
+import { createLogger } from "./log.ts";
+import { nowRfc3339 } from "./time.ts";
+
+export type KafkaConfig = Config["kafka"];
+
+export function createKafka(cfg: KafkaConfig, clientSuffix = ""): Kafka {
+  const log = createLogger("kafkajs");
+  return new Kafka({
+    clientId: clientSuffix ? `${cfg.clientId}-${clientSuffix}` : cfg.clientId,
+    brokers: [...cfg.brokers],
+    connectionTimeout: 3000,
+    requestTimeout: 30000,
+    retry: { initialRetryTime: 100, maxRetryTime: 5000, retries: 8 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }) => {
+        const { message, ...rest } = entry;
+        if (level <= logLevel.ERROR) log.error(message, rest);
+        else if (level <= logLevel.WARN) log.warn(message, rest);
+      },
+  });
+}
+
+export interface TopicSpec {
+  readonly topic: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly retentionMs: number;
+  readonly cleanupPolicy?: "delete" | "compact";
+}
+
+/** Creates missing topics explicitly (auto-create is off on our brokers); existing ones are left as they are. */
+export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((s) => !existing.has(s.topic));
+  if (missing.length === 0) return [];
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: missing.map((s) => ({
+      topic: s.topic,
+      numPartitions: s.partitions,
+      replicationFactor: s.replicationFactor,
+      configEntries: [
+        { name: "retention.ms", value: String(s.retentionMs) },
+        { name: "cleanup.policy", value: s.cleanupPolicy ?? "delete" },
+      ],
+    })),
+  });
+  return missing.map((s) => s.topic);
+}
+
+export function topicSpec(cfg: KafkaConfig, topic: string, partitions = cfg.topicPartitions): TopicSpec {
+  return { topic, partitions, replicationFactor: cfg.replicationFactor, retentionMs: cfg.retentionMs };
+}
+
+/** Headers for a dead-letter record: the raw bytes go in the value untouched, the reason here. */
+export function dlqHeaders(reason: string, source: string, originalTopic: string): IHeaders {
+  return {
+    [DLQ_HEADERS.reason]: reason.slice(0, 1000),
+    [DLQ_HEADERS.source]: source,
+    [DLQ_HEADERS.topic]: originalTopic,
+    [DLQ_HEADERS.at]: nowRfc3339(),
+  };
+}
