@@ -1,0 +1,39 @@
+/**
+ * Resolves a JVM service's classpath from Maven Central with the machine's Maven, once: the result
+ * is cached per profile and version in the state directory, the jars in Maven's local repository.
+ */
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { StackError, which } from "./proc.ts";
+
+const POM = join(import.meta.dir, "..", "maven", "pom.xml");
+
+export interface ClasspathRequest {
+  readonly profile: "kafka" | "s3proxy";
+  readonly property: string;
+  readonly version: string;
+  readonly cacheDir: string;
+}
+
+export async function resolveClasspath(req: ClasspathRequest): Promise<string> {
+  const pomHash = Bun.hash(readFileSync(POM, "utf8")).toString(36);
+  const file = join(req.cacheDir, `classpath-${req.profile}-${req.version}-${pomHash}.txt`);
+  if (existsSync(file)) {
+    const cp = readFileSync(file, "utf8").trim();
+    if (cp.split(":").every((jar) => existsSync(jar))) return cp;
+  }
+  const mvn = which("mvn");
+  if (!mvn) throw new StackError("Maven (mvn) is not on PATH: install it (apt-get install maven) to run Kafka and S3Proxy");
+  if (!which("java")) throw new StackError("Java is not on PATH: install a JDK 17+ (apt-get install openjdk-17-jre-headless)");
+  mkdirSync(req.cacheDir, { recursive: true });
+  const proc = Bun.spawn(
+    [mvn, "-q", "-B", "-f", POM, `-P${req.profile}`, `-D${req.property}=${req.version}`, "dependency:build-classpath", `-Dmdep.outputFile=${file}`],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0 || !existsSync(file)) {
+    const reason = `${out}\n${err}`.split("\n").filter((l) => l.includes("ERROR")).slice(0, 3).join("\n");
+    throw new StackError(`Maven could not resolve ${req.profile} ${req.version} from Maven Central:\n${reason}`);
+  }
+  return readFileSync(file, "utf8").trim();
+}

@@ -1,0 +1,58 @@
+import { describe, expect, test } from "bun:test";
+import { loadConfig } from "@tributary/shared/config";
+import { createKafka, ensureTopics, topicSpec } from "@tributary/shared/kafka";
+import { uniqueName } from "@tributary/shared/testing/names";
+import { readPid } from "./proc.ts";
+import { stackStatus, stackUp } from "./stack.ts";
+
+const config = loadConfig();
+
+describe("local stack", () => {
+  test("status reports kafka, postgres and s3 healthy", async () => {
+    const statuses = await stackStatus();
+    expect(statuses.map((s) => [s.name, s.state])).toEqual([
+      ["kafka", "up"],
+      ["postgres", "up"],
+      ["s3", "up"],
+    ]);
+  });
+
+  test("after kill -9 of the Kafka JVM, status says down and up brings it back with its data", async () => {
+    const kafka = createKafka(config.kafka, "stack-test");
+    const topic = uniqueName("survivor");
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [topicSpec(config.kafka, topic, 1)]);
+    await admin.disconnect();
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic, acks: -1, messages: [{ key: "k", value: "kept across a crash" }] });
+    await producer.disconnect();
+
+    const pid = readPid(`${config.stateDir}/kafka/kafka.pid`);
+    expect(pid).toBeDefined();
+    process.kill(pid as number, "SIGKILL");
+    await Bun.sleep(300);
+    const [afterKill] = await stackStatus({ only: ["kafka"] });
+    expect(afterKill?.state).toBe("down");
+
+    const [restarted] = await stackUp({ only: ["kafka"], say: () => undefined });
+    expect(restarted?.state).toBe("up");
+    expect(restarted?.pid).not.toBe(pid);
+
+    const admin2 = kafka.admin();
+    await admin2.connect();
+    const offsets = await admin2.fetchTopicOffsets(topic);
+    await admin2.disconnect();
+    expect(offsets[0]?.high).toBe("1");
+  }, 90_000);
+});
+
+test("a wrong config value stops the stack command with a message naming the variable", () => {
+  const proc = Bun.spawnSync(["bun", "apps/stack/src/cli.ts", "status"], {
+    cwd: `${import.meta.dir}/../../..`,
+    env: { ...process.env, KAFKA_BROKERS: "nonsense:port" },
+  });
+  expect(proc.exitCode).toBe(1);
+  expect(proc.stderr.toString()).toContain('KAFKA_BROKERS="nonsense:port": expected a comma-separated list of host:port pairs');
+});
