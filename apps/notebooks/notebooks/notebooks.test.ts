@@ -1,0 +1,194 @@
+/**
+ * End to end: every notebook runs against a deterministic lake with the pipeline's dataset contract,
+ * writes an `.ipynb` that validates against nbformat 4.5 with no error output, and an HTML page
+ * that headless Chromium renders with its charts (screenshots in test-artifacts/notebooks/).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { validateNotebook } from "../src/format/validate.ts";
+import { listNotebooks, type RunNotebooksResult, runNotebooks } from "../src/runner/run-notebooks.ts";
+import { chromiumAvailable, withChromium } from "../src/testing/browser.ts";
+import { buildLakeFixture, type LakeFixture } from "../src/testing/lake-fixture.ts";
+
+const ARTIFACTS = resolve(import.meta.dir, "../../../test-artifacts/notebooks");
+const NAMES = ["data-quality", "market-overview", "microstructure", "tesouro"];
+
+interface NotebookJson {
+  readonly cells: readonly {
+    readonly cell_type: string;
+    readonly outputs?: readonly { readonly output_type: string; readonly data?: Record<string, unknown> }[];
+  }[];
+}
+
+let root: string;
+let fixture: LakeFixture;
+let full: RunNotebooksResult;
+
+function load(result: RunNotebooksResult, name: string): NotebookJson {
+  const nb = result.notebooks.find((n) => n.name === name);
+  if (!nb) throw new Error(`no result for ${name}`);
+  return JSON.parse(readFileSync(nb.ipynbPath, "utf8")) as NotebookJson;
+}
+
+function outputs(nb: NotebookJson) {
+  return nb.cells.flatMap((c) => c.outputs ?? []);
+}
+
+function text(nb: NotebookJson): string {
+  return JSON.stringify(nb);
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), "tributary-notebooks-e2e-"));
+  fixture = await buildLakeFixture(join(root, "lake"));
+  full = await runNotebooks({
+    outDir: join(root, "out"),
+    env: { ...process.env, LAKE_URI: fixture.dir },
+    timeoutMs: 120_000,
+  });
+}, 180_000);
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe("notebooks on a full lake", () => {
+  test("the four notebooks exist and all run without an error output", () => {
+    expect(listNotebooks().map((p) => p.split("/").pop())).toEqual(NAMES.map((n) => `${n}.ts`));
+    expect(full.notebooks.map((n) => [n.name, n.ok, n.errors])).toEqual(NAMES.map((n) => [n, true, []]));
+    for (const name of NAMES) {
+      expect(outputs(load(full, name)).filter((o) => o.output_type === "error")).toEqual([]);
+    }
+    expect(full.ok).toBe(true);
+  });
+
+  test("every .ipynb validates against the nbformat 4.5 schema", () => {
+    for (const name of NAMES) {
+      const result = validateNotebook(load(full, name));
+      expect({ name, errors: result.errors }).toEqual({ name, errors: [] });
+    }
+  });
+
+  test("charts carry SVG, the Vega-Lite spec and text", () => {
+    const expected: Record<string, number> = {
+      "market-overview": 5,
+      microstructure: 6,
+      tesouro: 5,
+      "data-quality": 4,
+    };
+    for (const name of NAMES) {
+      const charts = outputs(load(full, name)).filter((o) => o.data?.["image/svg+xml"] !== undefined);
+      expect({ name, charts: charts.length }).toEqual({ name, charts: expected[name] ?? -1 });
+      for (const c of charts) {
+        expect(c.data?.["application/vnd.vegalite.v5+json"]).toBeDefined();
+        expect(c.data?.["text/plain"]).toBeDefined();
+      }
+    }
+  });
+
+  test("market overview draws one candle body per 1-minute candle in its 180-minute window", () => {
+    const nb = load(full, "market-overview");
+    const svg = outputs(nb)
+      .map((o) => o.data?.["image/svg+xml"])
+      .find((s) => Array.isArray(s) && s.join("").includes("1-minute candles"));
+    const joined = (svg as string[]).join("");
+    const body = joined.slice(joined.indexOf("body_marks"));
+    expect((body.slice(0, body.indexOf("</g>")).match(/<path/g) ?? []).length).toBe(180);
+  });
+
+  test("data quality's silver recount finds the trade ids the fixture skipped and agrees with gold", () => {
+    expect(fixture.skippedTradeIds).toBeGreaterThan(0);
+    const t = text(load(full, "data-quality"));
+    expect(t).toContain(`${fixture.skippedTradeIds} missing trade ids in the window`);
+    expect(t).toContain(`✓ Gold reports ${fixture.skippedTradeIds} missing trades`);
+    expect(t).toContain("✓ **Silver uniqueness:**");
+  });
+
+  test("HTML pages are self-contained: no script, no external resource", () => {
+    for (const nb of full.notebooks) {
+      const html = readFileSync(nb.htmlPath, "utf8");
+      expect(html).not.toMatch(/<script|<link |@import|src="http|href="http/);
+      expect(html).toContain("<svg");
+    }
+  });
+
+  test("index.json lists the run for the console", () => {
+    const index = JSON.parse(readFileSync(join(full.outDir, "index.json"), "utf8")) as {
+      notebooks: { name: string; ok: boolean; html: string }[];
+    };
+    expect(index.notebooks.map((n) => [n.name, n.ok, n.html])).toEqual(
+      NAMES.map((n) => [n, true, `${n}.html`]),
+    );
+  });
+});
+
+describe("notebooks on a partial lake", () => {
+  test("with market data only, every notebook still runs and Tesouro explains what is missing", async () => {
+    const lake = join(root, "market-only");
+    await buildLakeFixture(lake, { hours: 2, tesouro: false });
+    const result = await runNotebooks({
+      outDir: join(root, "out-market"),
+      env: { ...process.env, LAKE_URI: lake },
+    });
+    expect(result.notebooks.map((n) => [n.name, n.ok, n.errors])).toEqual(NAMES.map((n) => [n, true, []]));
+    expect(text(load(result, "tesouro"))).toContain("No Tesouro Direto data in this lake");
+  }, 120_000);
+
+  test("with an empty lake, every notebook runs and says which datasets are absent", async () => {
+    const result = await runNotebooks({
+      outDir: join(root, "out-empty"),
+      env: { ...process.env, LAKE_URI: join(root, "empty-lake") },
+    });
+    expect(result.notebooks.map((n) => [n.name, n.ok])).toEqual(NAMES.map((n) => [n, true]));
+    expect(text(load(result, "market-overview"))).toContain("No hourly candles yet");
+    expect(text(load(result, "microstructure"))).toContain("No trades.");
+    expect(text(load(result, "data-quality"))).toContain("No quality metrics.");
+  }, 120_000);
+});
+
+describe("HTML in headless Chromium", () => {
+  test("each page renders its charts with no console errors; screenshots are saved", async () => {
+    expect({ chromium: chromiumAvailable(), hint: "apt-get update && apt-get install -y chromium" }).toEqual({
+      chromium: true,
+      hint: "apt-get update && apt-get install -y chromium",
+    });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await withChromium(async (context) => {
+      for (const nb of full.notebooks) {
+        const page = await context.newPage();
+        const problems: string[] = [];
+        page.on("console", (m) => {
+          if (m.type() === "error") problems.push(`console: ${m.text()}`);
+        });
+        page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+        page.on("request", (r) => {
+          if (!r.url().startsWith("file://")) problems.push(`network: ${r.url()}`);
+        });
+        await page.goto(`file://${nb.htmlPath}`, { waitUntil: "load" });
+        const sizes = await page.$$eval("figure.chart svg", (svgs) =>
+          svgs.map((s) => {
+            const r = s.getBoundingClientRect();
+            return {
+              w: Math.round(r.width),
+              h: Math.round(r.height),
+              marks: s.querySelectorAll(".role-mark *").length,
+            };
+          }),
+        );
+        expect(sizes.length).toBeGreaterThan(0);
+        for (const s of sizes) {
+          expect(s.w).toBeGreaterThan(100);
+          expect(s.h).toBeGreaterThan(50);
+          expect(s.marks).toBeGreaterThan(0);
+        }
+        const title = await page.title();
+        expect(title).toContain("Tributary notebook");
+        const shot = join(ARTIFACTS, `${nb.name}.png`);
+        await page.screenshot({ path: shot, fullPage: true });
+        expect(statSync(shot).size).toBeGreaterThan(50_000);
+        expect({ page: nb.name, problems }).toEqual({ page: nb.name, problems: [] });
+        await page.close();
+      }
+    });
+  }, 120_000);
+});

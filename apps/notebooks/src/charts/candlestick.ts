@@ -1,0 +1,146 @@
+/**
+ * Candlesticks with a volume panel: a wick (rule, low→high) and a body (rect, open→close) per candle,
+ * green when close ≥ open; an optional VWAP line; volume bars below on the same UTC time axis.
+ */
+import type { TopLevelSpec } from "vega-lite";
+import { epochMs, type NumberLike, num, type TimeLike } from "../kit/values.ts";
+import {
+  CHART_CONFIG,
+  type Chart,
+  COLORS,
+  DEFAULT_WIDTH,
+  renderChart,
+  spanText,
+  VEGA_LITE_SCHEMA,
+} from "./chart.ts";
+
+export interface Candle {
+  readonly start: TimeLike;
+  readonly open: NumberLike;
+  readonly high: NumberLike;
+  readonly low: NumberLike;
+  readonly close: NumberLike;
+  readonly volume: NumberLike;
+  readonly vwap?: NumberLike | null;
+}
+
+export interface CandlestickOptions {
+  readonly title: string;
+  /** Candle length, e.g. 60_000 for 1m candles. */
+  readonly intervalMs: number;
+  readonly priceTitle?: string;
+  readonly volumeTitle?: string;
+  readonly showVwap?: boolean;
+  readonly width?: number;
+  readonly height?: number;
+}
+
+export function candlestickSpec(candles: readonly Candle[], options: CandlestickOptions): TopLevelSpec {
+  const pad = options.intervalMs * 0.15;
+  const values = candles.map((c) => {
+    const t = epochMs(c.start);
+    const open = num(c.open);
+    const close = num(c.close);
+    const vwap = c.vwap === null || c.vwap === undefined ? null : num(c.vwap);
+    return {
+      t,
+      t_body0: t + pad,
+      t_body1: t + options.intervalMs - pad,
+      t_mid: t + options.intervalMs / 2,
+      open,
+      high: num(c.high),
+      low: num(c.low),
+      close,
+      volume: num(c.volume),
+      vwap,
+      dir: close >= open ? "up" : "down",
+    };
+  });
+  const width = options.width ?? DEFAULT_WIDTH;
+  const x = { field: "t_mid", type: "temporal", scale: { type: "utc" }, title: null } as const;
+  const color = {
+    field: "dir",
+    type: "nominal",
+    scale: { domain: ["up", "down"], range: [COLORS.up, COLORS.down] },
+    legend: null,
+  } as const;
+  const bodyX = { field: "t_body0", type: "temporal", scale: { type: "utc" }, title: null } as const;
+  const priceLayers: unknown[] = [
+    {
+      name: "wick",
+      mark: { type: "rule", strokeWidth: 1 },
+      encoding: {
+        x,
+        y: {
+          field: "low",
+          type: "quantitative",
+          scale: { zero: false },
+          title: options.priceTitle ?? "price",
+        },
+        y2: { field: "high" },
+        color,
+      },
+    },
+    {
+      name: "body",
+      mark: { type: "bar", minBandSize: 1 },
+      encoding: {
+        x: bodyX,
+        x2: { field: "t_body1" },
+        y: { field: "open", type: "quantitative" },
+        y2: { field: "close" },
+        color,
+      },
+    },
+  ];
+  if (options.showVwap !== false && values.some((v) => v.vwap !== null)) {
+    priceLayers.push({
+      name: "vwap",
+      mark: { type: "line", color: COLORS.vwap, strokeWidth: 1.5, strokeDash: [4, 2] },
+      transform: [{ filter: "datum.vwap !== null" }],
+      encoding: { x, y: { field: "vwap", type: "quantitative" } },
+    });
+  }
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: options.title,
+    config: CHART_CONFIG,
+    data: { values },
+    spacing: 4,
+    vconcat: [
+      { width, height: options.height ?? 260, layer: priceLayers },
+      {
+        name: "volume",
+        width,
+        height: Math.round((options.height ?? 260) * 0.3),
+        mark: { type: "bar", opacity: 0.75 },
+        encoding: {
+          x: { ...bodyX, title: "time (UTC)" },
+          x2: { field: "t_body1" },
+          y: {
+            field: "volume",
+            type: "quantitative",
+            title: options.volumeTitle ?? "volume",
+            axis: { tickCount: 3 },
+          },
+          y2: { datum: 0 },
+          color,
+        },
+      },
+    ],
+    resolve: { scale: { x: "shared" } },
+  } as TopLevelSpec;
+}
+
+export async function candlestick(candles: readonly Candle[], options: CandlestickOptions): Promise<Chart> {
+  const spec = candlestickSpec(candles, options);
+  const first = candles[0];
+  const last = candles[candles.length - 1];
+  const span =
+    first && last ? `, ${spanText(epochMs(first.start), epochMs(last.start) + options.intervalMs)}` : "";
+  const closeText = last ? `, last close ${String(last.close)}` : "";
+  return renderChart(
+    spec,
+    `Candlestick chart: ${options.title} (${candles.length} candles${span}${closeText})`,
+  );
+}

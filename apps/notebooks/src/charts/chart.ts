@@ -1,0 +1,84 @@
+/**
+ * A chart is a Vega-Lite spec rendered to SVG on the server (vega's headless "none" renderer, no
+ * canvas). Its display bundle carries the SVG for every viewer, the spec for Jupyter's Vega-Lite
+ * renderer, and a text summary.
+ */
+import { parse, View } from "vega";
+import { compile, type TopLevelSpec } from "vega-lite";
+import { type Displayable, JUPYTER_DISPLAY, type MimeBundle } from "../kit/display.ts";
+
+/** JupyterLab and VS Code register the v5 MIME type; the v6 spec renders there (same grammar). */
+export const VEGA_LITE_MIME = "application/vnd.vegalite.v5+json";
+export const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
+
+export interface Chart extends Displayable {
+  readonly spec: TopLevelSpec;
+  readonly svg: string;
+  readonly text: string;
+}
+
+export async function renderChart(spec: TopLevelSpec, text: string): Promise<Chart> {
+  const view = new View(parse(compile(spec).spec), { renderer: "none" });
+  let svg: string;
+  try {
+    svg = await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+  const bundle: MimeBundle = { "image/svg+xml": svg, [VEGA_LITE_MIME]: spec, "text/plain": text };
+  return { spec, svg, text, [JUPYTER_DISPLAY]: () => bundle };
+}
+
+/**
+ * Counts the items of a named mark (`"name": "body"` in the spec) in rendered SVG. A mark drawn per
+ * series (lines by colour) has one group per series; all of them are counted.
+ */
+export function countMarkItems(svg: string, markName: string): number {
+  const open = new RegExp(`<g class="mark-\\w+ role-mark ${markName}_marks"[^>]*>`, "g");
+  let count = 0;
+  for (const m of svg.matchAll(open)) {
+    const start = m.index + m[0].length;
+    const end = svg.indexOf("</g>", start);
+    count += (svg.slice(start, end < 0 ? undefined : end).match(/<(path|line|text|circle|rect)\b/g) ?? [])
+      .length;
+  }
+  return count;
+}
+
+export const COLORS = {
+  up: "#26a69a",
+  down: "#ef5350",
+  vwap: "#f59e0b",
+  accent: "#4c78a8",
+  muted: "#94a3b8",
+} as const;
+
+export const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif";
+
+/** Shared look: white background, light grid, readable fonts. */
+export const CHART_CONFIG = {
+  font: FONT,
+  background: "white",
+  padding: 8,
+  view: { stroke: null },
+  title: { fontSize: 14, fontWeight: 600, anchor: "start", color: "#1f2937", offset: 8 },
+  axis: {
+    labelColor: "#4b5563",
+    titleColor: "#374151",
+    gridColor: "#eef0f3",
+    domainColor: "#cbd5e1",
+    tickColor: "#cbd5e1",
+    labelFontSize: 11,
+    titleFontSize: 11,
+    titleFontWeight: 500,
+  },
+  legend: { labelColor: "#374151", titleColor: "#374151", orient: "top", direction: "horizontal" },
+} as const;
+
+export const DEFAULT_WIDTH = 840;
+
+/** Human summary of a time span for chart text outputs. */
+export function spanText(startMs: number, endMs: number): string {
+  const fmt = (ms: number): string => `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")}Z`;
+  return `${fmt(startMs)} → ${fmt(endMs)}`;
+}

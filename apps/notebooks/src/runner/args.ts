@@ -1,0 +1,97 @@
+/** Command-line arguments of `bun run notebooks`. */
+import { parseParamArgs } from "../kit/params.ts";
+
+export interface CliArgs {
+  readonly names: readonly string[];
+  readonly params: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly outDir: string | undefined;
+  readonly lakeUri: string | undefined;
+  readonly json: boolean;
+  readonly list: boolean;
+  readonly help: boolean;
+}
+
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+export const USAGE = `usage: bun run notebooks [name…] [options]
+
+Runs TypeScript notebooks (apps/notebooks/notebooks/*.ts) and writes <name>.ipynb and <name>.html.
+
+options:
+  --param key=value   override a notebook parameter (repeatable; -p for short)
+  --timeout <s>       per-notebook timeout in seconds (default 300)
+  --out <dir>         output directory (default apps/notebooks/out)
+  --lake <uri>        lake to read (sets LAKE_URI for the notebooks)
+  --json              print a JSON summary on the last line of stdout
+  --list              list the notebooks and exit
+  -h, --help          show this help`;
+
+export function parseArgs(argv: readonly string[]): CliArgs {
+  const names: string[] = [];
+  const pairs: string[] = [];
+  let timeoutMs = 300_000;
+  let outDir: string | undefined;
+  let lakeUri: string | undefined;
+  let json = false;
+  let list = false;
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? splitOnce(arg) : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || (inline === undefined && v.startsWith("--")))
+        throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case "--param":
+      case "-p":
+        pairs.push(value());
+        break;
+      case "--timeout": {
+        const v = value();
+        const s = Number(v);
+        if (!/^\d+(\.\d+)?$/.test(v) || s <= 0 || s > 86_400) {
+          throw new UsageError(`--timeout ${v}: expected seconds from 1 to 86400`);
+        }
+        timeoutMs = Math.round(s * 1000);
+        break;
+      }
+      case "--out":
+        outDir = value();
+        break;
+      case "--lake":
+        lakeUri = value();
+        break;
+      case "--json":
+        json = true;
+        break;
+      case "--list":
+        list = true;
+        break;
+      case "-h":
+      case "--help":
+        help = true;
+        break;
+      default:
+        if (flag.startsWith("-")) throw new UsageError(`unknown option ${flag}`);
+        names.push(flag);
+    }
+  }
+  let params: Record<string, string>;
+  try {
+    params = parseParamArgs(pairs);
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  return { names, params, timeoutMs, outDir, lakeUri, json, list, help };
+}
+
+function splitOnce(arg: string): [string, string] {
+  const eq = arg.indexOf("=");
+  return [arg.slice(0, eq), arg.slice(eq + 1)];
+}
