@@ -21,17 +21,30 @@ describe("config", () => {
     try {
       loadConfig({ ...base, KAFKA_BROKERS: "nonsense:port" });
     } catch (err) {
-      expect((err as Error).message).toContain('KAFKA_BROKERS="nonsense:port": expected a comma-separated list of host:port pairs');
+      expect((err as Error).message).toContain(
+        'KAFKA_BROKERS="nonsense:port": expected a comma-separated list of host:port pairs',
+      );
     }
   });
 
   test("every bad variable is reported at once", () => {
     try {
-      loadConfig({ ...base, LAKE_FLUSH_MS: "soon", KRAKEN_SYMBOLS: "btcusd", PG_URL: "mysql://x", EXPORT_TIME_ZONE: "Mars/Base" });
+      loadConfig({
+        ...base,
+        LAKE_FLUSH_MS: "soon",
+        KRAKEN_SYMBOLS: "btcusd",
+        PG_URL: "mysql://x",
+        EXPORT_TIME_ZONE: "Mars/Base",
+      });
       throw new Error("expected a ConfigError");
     } catch (err) {
       const problems = (err as ConfigError).problems;
-      expect(problems.map((p) => p.split("=")[0])).toEqual(["PG_URL", "LAKE_FLUSH_MS", "KRAKEN_SYMBOLS", "EXPORT_TIME_ZONE"]);
+      expect(problems.map((p) => p.split("=")[0])).toEqual([
+        "PG_URL",
+        "LAKE_FLUSH_MS",
+        "KRAKEN_SYMBOLS",
+        "EXPORT_TIME_ZONE",
+      ]);
     }
   });
 

@@ -34,7 +34,9 @@ test("a kafkajs produce/consume round trip through a consumer group commits its 
             seen.push(m.value?.toString() ?? "");
             resolveOffset(m.offset);
           }
-          await consumer.commitOffsets([{ topic, partition: batch.partition, offset: String(Number(batch.lastOffset()) + 1) }]);
+          await consumer.commitOffsets([
+            { topic, partition: batch.partition, offset: String(Number(batch.lastOffset()) + 1) },
+          ]);
           await commitOffsetsIfNecessary();
           if (seen.length >= sent.length) resolve();
         },

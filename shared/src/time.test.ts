@@ -1,5 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { formatMicros, microsToNanosString, parseRfc3339Micros, secondsTokenToMicros, TimeFormatError, utcParts } from "./time.ts";
+import {
+  formatMicros,
+  microsToNanosString,
+  parseRfc3339Micros,
+  secondsTokenToMicros,
+  TimeFormatError,
+  utcParts,
+} from "./time.ts";
 
 describe("microsecond UTC time", () => {
   test("parses Kraken's 6-digit WS timestamps exactly and formats them back", () => {
@@ -9,8 +16,12 @@ describe("microsecond UTC time", () => {
   });
 
   test("truncates 9-digit (ns) timestamps to µs and applies offsets", () => {
-    expect(formatMicros(parseRfc3339Micros("2024-05-15T11:20:43.013486999Z"))).toBe("2024-05-15T11:20:43.013486Z");
-    expect(formatMicros(parseRfc3339Micros("2024-05-15T13:20:43.5+02:00"))).toBe("2024-05-15T11:20:43.500000Z");
+    expect(formatMicros(parseRfc3339Micros("2024-05-15T11:20:43.013486999Z"))).toBe(
+      "2024-05-15T11:20:43.013486Z",
+    );
+    expect(formatMicros(parseRfc3339Micros("2024-05-15T13:20:43.5+02:00"))).toBe(
+      "2024-05-15T11:20:43.500000Z",
+    );
   });
 
   test("rejects impossible dates and malformed text with TimeFormatError", () => {
@@ -27,6 +38,11 @@ describe("microsecond UTC time", () => {
 
   test("handles instants before 1970 and hour partitions in UTC", () => {
     expect(formatMicros(-1n)).toBe("1969-12-31T23:59:59.999999Z");
-    expect(utcParts(parseRfc3339Micros("2022-04-11T14:59:59.999999Z"))).toEqual({ year: "2022", month: "04", day: "11", hour: "14" });
+    expect(utcParts(parseRfc3339Micros("2022-04-11T14:59:59.999999Z"))).toEqual({
+      year: "2022",
+      month: "04",
+      day: "11",
+      hour: "14",
+    });
   });
 });
