@@ -27,6 +27,9 @@ describe("microsecond UTC time", () => {
   test("rejects impossible dates and malformed text with TimeFormatError", () => {
     expect(() => parseRfc3339Micros("2023-02-30T00:00:00Z")).toThrow(TimeFormatError);
     expect(() => parseRfc3339Micros("yesterday")).toThrow(TimeFormatError);
+    expect(() => parseRfc3339Micros("2023-13-01T00:00:00Z")).toThrow(TimeFormatError);
+    expect(() => parseRfc3339Micros("2023-01-01T99:00:00Z")).toThrow(TimeFormatError);
+    expect(() => parseRfc3339Micros("2023-01-01T00:60:00Z")).toThrow(TimeFormatError);
   });
 
   test("REST seconds tokens keep their digits where a double would not", () => {

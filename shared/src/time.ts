@@ -15,7 +15,16 @@ export function parseRfc3339Micros(text: string): bigint {
   if (!m) throw new TimeFormatError(`not an RFC 3339 timestamp: ${JSON.stringify(text)}`);
   const [, y, mo, d, h, mi, s, frac = "", zone] = m;
   const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
-  if (Number.isNaN(ms) || new Date(ms).getUTCDate() !== Number(d)) {
+  const back = new Date(ms);
+  // Date.UTC rolls month 13 or hour 99 over into the next unit: compare every part back.
+  if (
+    Number.isNaN(ms) ||
+    back.getUTCMonth() + 1 !== Number(mo) ||
+    back.getUTCDate() !== Number(d) ||
+    back.getUTCHours() !== Number(h) ||
+    back.getUTCMinutes() !== Number(mi) ||
+    back.getUTCSeconds() !== Number(s)
+  ) {
     throw new TimeFormatError(`not a valid calendar instant: ${JSON.stringify(text)}`);
   }
   let micros = BigInt(ms) * 1000n + BigInt(`${frac}000000`.slice(0, 6));
