@@ -1,0 +1,164 @@
+/**
+ * Ingest benchmark: WebSocket → Kafka through the real ingester and the real broker, fed by the
+ * simulator. Two runs on fresh topics:
+ *  - throughput: the simulator emits `throughputTrades` as fast as it can; trades/s = trades acknowledged
+ *    by Kafka / time from the first WS send to the last acknowledgement;
+ *  - latency: the simulator emits at `latencyRate` trades/s (5,000 by default) for `latencySeconds`;
+ *    latency of a trade = Kafka acknowledgement time − time the simulator wrote it to the WebSocket
+ *    (trades of the first `warmupSeconds` are not sampled).
+ * The simulator runs on its own thread (SimulatorThread), so the ingester's event loop is measured alone.
+ * Wired into `bun run bench ingest` by the bench CLI.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Config } from "@tributary/shared/config";
+import { createKafka } from "@tributary/shared/kafka";
+import { createLogger, type Logger } from "@tributary/shared/log";
+import { startIngester } from "./kraken/ingester/ingester.ts";
+import type { SequencedTrade } from "./kraken/mappers/trade.ts";
+import { ingestTopicSpecs } from "./producer/topics.ts";
+import { SimulatorThread } from "./simulator/thread.ts";
+
+export interface IngestBenchOptions {
+  readonly kafka: Config["kafka"];
+  readonly throughputTrades?: number;
+  readonly latencyRate?: number;
+  readonly latencySeconds?: number;
+  /** Latency samples of trades sent in the first seconds (JIT, connection warm-up) are left out. */
+  readonly warmupSeconds?: number;
+  readonly seed?: number;
+  readonly log?: Logger;
+}
+
+export interface IngestBenchResult {
+  readonly trades_per_s: number;
+  readonly p99_ms: number;
+  readonly p50_ms: number;
+  readonly max_ms: number;
+  readonly throughput_trades: number;
+  readonly latency_trades: number;
+  readonly latency_rate: number;
+}
+
+interface RunResult {
+  readonly trades: number;
+  readonly firstSentMs: number;
+  readonly lastAckMs: number;
+  readonly latenciesMs: Float64Array;
+}
+
+async function run(
+  opts: IngestBenchOptions,
+  label: string,
+  tradesPerSecond: number,
+  totalTrades: number,
+  warmupMs: number,
+  log: Logger,
+): Promise<RunResult> {
+  const stateDir = mkdtempSync(join(tmpdir(), `tributary-bench-${label}-`));
+  const stamp = `${Date.now().toString(36)}_${process.pid}`;
+  const topics = {
+    trades: `bench.ingest.${label}.${stamp}.trades`,
+    ticker: `bench.ingest.${label}.${stamp}.ticker`,
+  };
+  const sim = await SimulatorThread.start({
+    seed: opts.seed ?? 1,
+    tradesPerSecond,
+    totalTrades,
+    autoStart: false,
+    tickMs: 2,
+    maxTradesPerTick: 20_000,
+  });
+  const acks: { symbol: string; id: number; at: number }[] = [];
+  let lastAckMs = 0;
+  const onTradesAcked = (trades: readonly SequencedTrade[], ackedAtMs: number) => {
+    for (const t of trades) acks.push({ symbol: t.message.symbol, id: t.message.trade_id, at: ackedAtMs });
+    lastAckMs = ackedAtMs;
+  };
+  const ingester = await startIngester(
+    {
+      mode: "stream",
+      restUrl: sim.restUrl,
+      wsUrl: sim.wsUrl,
+      symbols: sim.symbols,
+      pollCron: "* * * * * *",
+      once: false,
+      since: "now",
+      durationMs: undefined,
+      stateDir,
+      kafka: opts.kafka,
+      topics,
+      metricsPort: undefined,
+      logLevel: "warn",
+      cursorFlushMs: 250,
+    },
+    { log, onTradesAcked },
+  );
+  try {
+    // The WebSocket is subscribed well before the market opens.
+    await Bun.sleep(300);
+    await sim.startMarket();
+    await sim.whenFinished();
+    const deadline = Date.now() + 120_000;
+    while (acks.length < totalTrades && Date.now() < deadline) await Bun.sleep(5);
+    const sent = await sim.sentTimes();
+    const latencies = new Float64Array(acks.length);
+    let firstSentMs = Number.POSITIVE_INFINITY;
+    for (const times of sent.values())
+      for (const at of times.values()) if (at < firstSentMs) firstSentMs = at;
+    acks.forEach((a, i) => {
+      const sentAt = sent.get(a.symbol)?.get(a.id) ?? Number.NaN;
+      latencies[i] = sentAt - firstSentMs < warmupMs ? Number.NaN : a.at - sentAt;
+    });
+    return {
+      trades: acks.length,
+      firstSentMs,
+      lastAckMs,
+      latenciesMs: latencies.filter((v) => !Number.isNaN(v)),
+    };
+  } finally {
+    await ingester.stop();
+    await sim.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+    const admin = createKafka(opts.kafka, "bench-cleanup").admin();
+    try {
+      await admin.connect();
+      await admin.deleteTopics({ topics: ingestTopicSpecs(opts.kafka, topics).map((s) => s.topic) });
+    } catch (err) {
+      log.warn("could not delete bench topics", { error: (err as Error).message });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+export async function runIngestBench(opts: IngestBenchOptions): Promise<IngestBenchResult> {
+  const log = opts.log ?? createLogger("bench.ingest", "warn");
+  const throughputTrades = opts.throughputTrades ?? 100_000;
+  const latencyRate = opts.latencyRate ?? 5_000;
+  const latencyTrades = Math.round(latencyRate * (opts.latencySeconds ?? 10));
+
+  const fast = await run(opts, "throughput", 1_000_000, throughputTrades, 0, log);
+  const seconds = (fast.lastAckMs - fast.firstSentMs) / 1000;
+  const tradesPerS = seconds > 0 ? fast.trades / seconds : 0;
+
+  const paced = await run(opts, "latency", latencyRate, latencyTrades, (opts.warmupSeconds ?? 1) * 1000, log);
+  const sorted = paced.latenciesMs.slice().sort();
+  const round = (v: number) => Math.round(v * 100) / 100;
+  return {
+    trades_per_s: Math.round(tradesPerS),
+    p99_ms: round(percentile(sorted, 99)),
+    p50_ms: round(percentile(sorted, 50)),
+    max_ms: round(sorted[sorted.length - 1] ?? Number.NaN),
+    throughput_trades: fast.trades,
+    latency_trades: paced.latenciesMs.length,
+    latency_rate: latencyRate,
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * `bun run simulator`: the offline Kraken (REST `/0/public/*`, WS v2 `/v2`) on 127.0.0.1:SIMULATOR_PORT.
+ * Point the ingester at it with `--rest-url http://127.0.0.1:8787/0 --ws-url ws://127.0.0.1:8787/v2`.
+ */
+import { parseArgs } from "node:util";
+import { loadConfigOrExit } from "@tributary/shared/config";
+import { createLogger } from "@tributary/shared/log";
+import { type FaultPlan, REST_FAILURE_KINDS, type RestFailureKind } from "./faults.ts";
+import { KrakenSimulator } from "./server.ts";
+
+const USAGE = `usage: bun run simulator [flags]
+
+  --port <n>                  listen port (default SIMULATOR_PORT, 8787; 0 = any free port)
+  --mode synthetic|fixtures   seeded synthetic market (default) or recorded fixtures replayed byte-exact
+  --seed <n>                  market seed (default 42)
+  --rate <trades/s>           mean trades per second over all symbols (default 20)
+  --total <n>                 stop the market after n trades
+  --fixtures <dir>            fixture directory (default ../shared/fixtures/kraken)
+  --heartbeat-ms <ms>         idle time before a heartbeat (default 1000)
+  --paused                    do not open the market until POST /_sim/market/start
+faults:
+  --drop-every-ms <ms>        drop every WebSocket abruptly every ms
+  --drop-every-trades <n>     drop every WebSocket after every n trades
+  --stall-every-ms <ms> --stall-ms <ms>   go silent (no data, no heartbeat) periodically
+  --rest-failure-rate <p>     probability a REST call fails (0..1)
+  --rest-failures <list>      kinds: ${REST_FAILURE_KINDS.join(",")}
+  --malformed-ws-rate <p>     probability a malformed frame follows a trade frame
+  --malformed-rest-rate <p>   probability a Trades answer is a malformed 200 body
+  --malformed-limit <n>       stop injecting malformed input after n items
+control (HTTP): GET /_sim/stats, GET /_sim/truth[?symbol=BTC/USD] (NDJSON), POST /_sim/faults (JSON plan),
+                POST /_sim/drop, POST /_sim/stall?ms=, POST /_sim/market/start|pause`;
+
+const config = loadConfigOrExit();
+const log = createLogger("simulator", config.logLevel);
+
+function fail(message: string): never {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+let values: Record<string, string | boolean | undefined>;
+try {
+  ({ values } = parseArgs({
+    args: Bun.argv.slice(2),
+    strict: true,
+    options: {
+      port: { type: "string" },
+      mode: { type: "string" },
+      seed: { type: "string" },
+      rate: { type: "string" },
+      total: { type: "string" },
+      fixtures: { type: "string" },
+      "heartbeat-ms": { type: "string" },
+      paused: { type: "boolean" },
+      "drop-every-ms": { type: "string" },
+      "drop-every-trades": { type: "string" },
+      "stall-every-ms": { type: "string" },
+      "stall-ms": { type: "string" },
+      "rest-failure-rate": { type: "string" },
+      "rest-failures": { type: "string" },
+      "malformed-ws-rate": { type: "string" },
+      "malformed-rest-rate": { type: "string" },
+      "malformed-limit": { type: "string" },
+      help: { type: "boolean" },
+    },
+  }));
+} catch (err) {
+  fail((err as Error).message);
+}
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+function num(key: string, min: number, max: number): number | undefined {
+  const v = values[key];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== "string" || v.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
+    fail(`--${key}: expected a number from ${min} to ${max}, got ${String(v)}`);
+  }
+  return n;
+}
+
+const mode = (values.mode as string | undefined) ?? "synthetic";
+if (mode !== "synthetic" && mode !== "fixtures") fail(`--mode: expected synthetic or fixtures, got ${mode}`);
+const kinds = (values["rest-failures"] as string | undefined)?.split(",").filter(Boolean);
+const unknownKinds = kinds?.filter((k) => !(REST_FAILURE_KINDS as readonly string[]).includes(k)) ?? [];
+if (unknownKinds.length) fail(`--rest-failures: unknown kinds ${unknownKinds.join(",")}`);
+
+const faults: Partial<Record<keyof FaultPlan, unknown>> = {};
+const set = (k: keyof FaultPlan, v: unknown) => {
+  if (v !== undefined) faults[k] = v;
+};
+set("wsDropEveryMs", num("drop-every-ms", 0, 86_400_000));
+set("wsDropEveryTrades", num("drop-every-trades", 0, 1e12));
+set("wsStallEveryMs", num("stall-every-ms", 0, 86_400_000));
+set("wsStallMs", num("stall-ms", 0, 86_400_000));
+set("restFailureRate", num("rest-failure-rate", 0, 1));
+set("restFailureKinds", kinds as RestFailureKind[] | undefined);
+set("malformedWsRate", num("malformed-ws-rate", 0, 1));
+set("malformedRestRate", num("malformed-rest-rate", 0, 1));
+set("malformedLimit", num("malformed-limit", 0, 1e12));
+
+const total = num("total", 1, 1e12);
+const heartbeatMs = num("heartbeat-ms", 10, 60_000);
+const sim = await KrakenSimulator.start({
+  port: num("port", 0, 65535) ?? config.ports.simulator,
+  mode,
+  seed: num("seed", 0, 2 ** 32 - 1) ?? 42,
+  tradesPerSecond: num("rate", 0.001, 1_000_000) ?? 20,
+  ...(total === undefined ? {} : { totalTrades: total }),
+  ...(heartbeatMs === undefined ? {} : { heartbeatMs }),
+  ...(values.fixtures ? { fixturesDir: values.fixtures as string } : {}),
+  faults: faults as Partial<FaultPlan>,
+  autoStart: values.paused !== true,
+});
+log.info("Kraken simulator listening", {
+  mode,
+  rest: sim.restUrl,
+  ws: sim.wsUrl,
+  symbols: sim.symbols(),
+  truth: `${sim.baseUrl}/_sim/truth`,
+});
+const stop = async (signal: string) => {
+  log.info("simulator stopping", { signal, stats: sim.snapshotStats() });
+  await sim.stop();
+  process.exit(0);
+};
+process.on("SIGINT", () => void stop("SIGINT"));
+process.on("SIGTERM", () => void stop("SIGTERM"));

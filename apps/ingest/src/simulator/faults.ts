@@ -1,0 +1,122 @@
+/**
+ * Fault injection for the simulator: WebSocket drops and stalls, REST 429/5xx with HTML bodies, Kraken
+ * rate-limit and service errors with HTTP 200, and malformed WS frames and REST bodies. Every injected
+ * fault is counted, so tests can compare what the ingester saw with what was done to it.
+ */
+import { createRng, deriveSeed, type Rng } from "./rng.ts";
+
+export type RestFailureKind =
+  | "http429"
+  | "http5xx"
+  | "rate_limit"
+  | "too_many_requests"
+  | "service_unavailable"
+  | "service_busy";
+
+export const REST_FAILURE_KINDS: readonly RestFailureKind[] = [
+  "http429",
+  "http5xx",
+  "rate_limit",
+  "too_many_requests",
+  "service_unavailable",
+  "service_busy",
+];
+
+export interface FaultPlan {
+  /** Drop every WebSocket connection abruptly every N ms (0: never). */
+  readonly wsDropEveryMs: number;
+  /** Drop every WebSocket connection after every N trades broadcast (0: never). */
+  readonly wsDropEveryTrades: number;
+  /** Every N ms (0: never), every connection goes silent (no data, no heartbeat) for `wsStallMs`. */
+  readonly wsStallEveryMs: number;
+  readonly wsStallMs: number;
+  /** Probability that a public REST request fails with one of `restFailureKinds`. */
+  readonly restFailureRate: number;
+  readonly restFailureKinds: readonly RestFailureKind[];
+  /** Probability, per trade frame sent, that a malformed frame follows it on the same connection. */
+  readonly malformedWsRate: number;
+  /** Probability that a REST Trades answer is replaced by a malformed HTTP 200 body. */
+  readonly malformedRestRate: number;
+  /** Stop injecting malformed input after this many frames and bodies in total. */
+  readonly malformedLimit: number;
+}
+
+export const NO_FAULTS: FaultPlan = {
+  wsDropEveryMs: 0,
+  wsDropEveryTrades: 0,
+  wsStallEveryMs: 0,
+  wsStallMs: 0,
+  restFailureRate: 0,
+  restFailureKinds: REST_FAILURE_KINDS,
+  malformedWsRate: 0,
+  malformedRestRate: 0,
+  malformedLimit: Number.POSITIVE_INFINITY,
+};
+
+export interface FaultCounts {
+  wsDrops: number;
+  wsStalls: number;
+  restHttp429: number;
+  restHttp5xx: number;
+  restRateLimitErrors: number;
+  restServiceErrors: number;
+  malformedWs: number;
+  malformedRest: number;
+}
+
+export class FaultInjector {
+  plan: FaultPlan;
+  readonly counts: FaultCounts = {
+    wsDrops: 0,
+    wsStalls: 0,
+    restHttp429: 0,
+    restHttp5xx: 0,
+    restRateLimitErrors: 0,
+    restServiceErrors: 0,
+    malformedWs: 0,
+    malformedRest: 0,
+  };
+  readonly rng: Rng;
+  /** The malformed frames and bodies actually sent, in order (the first 10,000), for tests to compare. */
+  readonly malformedSent: string[] = [];
+
+  constructor(seed: number, plan: Partial<FaultPlan> = {}) {
+    this.plan = { ...NO_FAULTS, ...plan };
+    this.rng = createRng(deriveSeed(seed, "faults"));
+  }
+
+  update(plan: Partial<FaultPlan>): void {
+    this.plan = { ...this.plan, ...plan };
+  }
+
+  /** Decides whether this REST request fails, and how. */
+  restFailure(): RestFailureKind | undefined {
+    const { restFailureRate, restFailureKinds } = this.plan;
+    if (restFailureRate <= 0 || restFailureKinds.length === 0 || !this.rng.chance(restFailureRate))
+      return undefined;
+    return this.rng.pick(restFailureKinds);
+  }
+
+  private malformedLeft(): boolean {
+    return this.counts.malformedWs + this.counts.malformedRest < this.plan.malformedLimit;
+  }
+
+  wantMalformedWs(): boolean {
+    return (
+      this.plan.malformedWsRate > 0 && this.malformedLeft() && this.rng.chance(this.plan.malformedWsRate)
+    );
+  }
+
+  /** Records one malformed frame or body that was sent. */
+  sentMalformed(kind: "ws" | "rest", text: string): void {
+    if (kind === "ws") this.counts.malformedWs++;
+    else this.counts.malformedRest++;
+    if (this.malformedSent.length < 10_000) this.malformedSent.push(text);
+  }
+
+  wantMalformedRest(): boolean {
+    return (
+      this.plan.malformedRestRate > 0 && this.malformedLeft() && this.rng.chance(this.plan.malformedRestRate)
+    );
+  }
+}

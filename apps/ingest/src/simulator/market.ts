@@ -1,0 +1,214 @@
+/**
+ * The seeded synthetic market: several symbols, a tick-size random walk, Poisson arrivals of taker
+ * orders, bursts of fills with the same timestamp (a sweep through the book), and log-normal sizes
+ * at lot precision (some rounded, so trailing zeros occur as on Kraken). Given a seed the sequence of
+ * trades is fixed; only the absolute times follow the wall clock.
+ */
+import { createRng, deriveSeed, type Rng } from "./rng.ts";
+import { type TapeTrade, TradeTape } from "./tape.ts";
+
+export interface SyntheticSymbol {
+  /** WS v2 symbol, e.g. `BTC/USD`. */
+  readonly symbol: string;
+  /** AssetPairs key in the recorded catalog, e.g. `XXBTZUSD`. */
+  readonly pairId: string;
+  readonly priceDecimals: number;
+  readonly lotDecimals: number;
+  /** Starting price in units of 10^-priceDecimals. */
+  readonly startPriceUnits: bigint;
+  /** Typical move per order, in price units (ticks). */
+  readonly stepUnits: number;
+  /** Median size in base units (e.g. 0.01 BTC), used for the log-normal size distribution. */
+  readonly medianQty: number;
+  /** Share of the market's trade rate. */
+  readonly weight: number;
+  readonly firstTradeId: number;
+}
+
+/** Decimals as in the recorded 2021 AssetPairs catalog (XXBTZUSD 1/8, XETHZUSD 2/8, XDGUSD 7/8). */
+export const DEFAULT_SYMBOLS: readonly SyntheticSymbol[] = [
+  {
+    symbol: "BTC/USD",
+    pairId: "XXBTZUSD",
+    priceDecimals: 1,
+    lotDecimals: 8,
+    startPriceUnits: 650_000n,
+    stepUnits: 3,
+    medianQty: 0.005,
+    weight: 0.5,
+    firstTradeId: 70_000_001,
+  },
+  {
+    symbol: "ETH/USD",
+    pairId: "XETHZUSD",
+    priceDecimals: 2,
+    lotDecimals: 8,
+    startPriceUnits: 320_000n,
+    stepUnits: 4,
+    medianQty: 0.1,
+    weight: 0.3,
+    firstTradeId: 40_000_001,
+  },
+  {
+    symbol: "DOGE/USD",
+    pairId: "XDGUSD",
+    priceDecimals: 7,
+    lotDecimals: 8,
+    startPriceUnits: 1_600_000n,
+    stepUnits: 40,
+    medianQty: 400,
+    weight: 0.2,
+    firstTradeId: 9_000_001,
+  },
+];
+
+export interface MarketOptions {
+  readonly seed: number;
+  readonly symbols?: readonly SyntheticSymbol[];
+  /** Mean trades per second over all symbols. */
+  readonly tradesPerSecond: number;
+  /** Stop after this many trades in total (undefined: run forever). */
+  readonly totalTrades?: number;
+  /** Probability that an order fills in several trades with one timestamp. */
+  readonly burstProbability?: number;
+  readonly maxBurst?: number;
+  /** Wall-clock start (epoch ns). */
+  readonly startNs: bigint;
+}
+
+export interface MarketEvent {
+  readonly symbol: string;
+  /** One taker order: fills share a timestamp and have consecutive trade_ids. */
+  readonly trades: readonly TapeTrade[];
+}
+
+interface SymbolState {
+  readonly spec: SyntheticSymbol;
+  readonly rng: Rng;
+  readonly tape: TradeTape;
+  readonly meanGapNs: number;
+  price: bigint;
+  nextEventNs: number;
+  lastTimeNs: bigint;
+}
+
+export class SyntheticMarket {
+  private readonly states: SymbolState[];
+  private emitted = 0;
+  private readonly burstProbability: number;
+  private readonly maxBurst: number;
+
+  constructor(private readonly opts: MarketOptions) {
+    this.burstProbability = opts.burstProbability ?? 0.15;
+    this.maxBurst = opts.maxBurst ?? 12;
+    const meanBurst = 1 - this.burstProbability + this.burstProbability * ((2 + this.maxBurst) / 2);
+    const symbols = opts.symbols ?? DEFAULT_SYMBOLS;
+    const totalWeight = symbols.reduce((s, x) => s + x.weight, 0);
+    this.states = symbols.map((spec) => {
+      const rng = createRng(deriveSeed(opts.seed, spec.symbol));
+      const eventsPerSecond = (opts.tradesPerSecond * (spec.weight / totalWeight)) / meanBurst;
+      const meanGapNs = 1e9 / eventsPerSecond;
+      return {
+        spec,
+        rng,
+        tape: new TradeTape(spec.symbol, spec.firstTradeId),
+        meanGapNs,
+        price: spec.startPriceUnits,
+        nextEventNs: Number(opts.startNs) + rng.exponential(meanGapNs),
+        lastTimeNs: 0n,
+      };
+    });
+  }
+
+  /** Restarts the arrival clock at `nowNs`, so a market opened later does not replay the idle time as a burst. */
+  openAt(nowNs: bigint): void {
+    for (const s of this.states) s.nextEventNs = Number(nowNs) + s.rng.exponential(s.meanGapNs);
+  }
+
+  get totalEmitted(): number {
+    return this.emitted;
+  }
+
+  get finished(): boolean {
+    return this.opts.totalTrades !== undefined && this.emitted >= this.opts.totalTrades;
+  }
+
+  tapes(): readonly TradeTape[] {
+    return this.states.map((s) => s.tape);
+  }
+
+  tape(symbol: string): TradeTape | undefined {
+    return this.states.find((s) => s.spec.symbol === symbol)?.tape;
+  }
+
+  specs(): readonly SyntheticSymbol[] {
+    return this.states.map((s) => s.spec);
+  }
+
+  /**
+   * Generates every order due up to `nowNs` (at most `maxTrades` trades this call, so a slow consumer
+   * lags instead of receiving one giant burst), appends them to the tapes, and returns them in time order.
+   */
+  advance(nowNs: bigint, maxTrades = Number.POSITIVE_INFINITY): MarketEvent[] {
+    const now = Number(nowNs);
+    const events: { at: number; event: MarketEvent }[] = [];
+    let budget = maxTrades;
+    for (;;) {
+      if (this.finished || budget <= 0) break;
+      let due: SymbolState | undefined;
+      for (const s of this.states)
+        if (s.nextEventNs <= now && (!due || s.nextEventNs < due.nextEventNs)) due = s;
+      if (!due) break;
+      const trades = this.order(due, this.remaining());
+      budget -= trades.length;
+      events.push({ at: due.nextEventNs, event: { symbol: due.spec.symbol, trades } });
+      due.nextEventNs += due.rng.exponential(due.meanGapNs);
+    }
+    return events.map((e) => e.event);
+  }
+
+  private remaining(): number {
+    return this.opts.totalTrades === undefined
+      ? Number.POSITIVE_INFINITY
+      : this.opts.totalTrades - this.emitted;
+  }
+
+  private order(s: SymbolState, limit: number): TapeTrade[] {
+    const { rng, spec } = s;
+    let timeNs = (BigInt(Math.floor(s.nextEventNs)) / 100n) * 100n;
+    if (timeNs < s.lastTimeNs) timeNs = s.lastTimeNs;
+    s.lastTimeNs = timeNs;
+    const move = BigInt(Math.round(rng.normal() * spec.stepUnits));
+    const floor = spec.startPriceUnits / 10n;
+    s.price = s.price + move < floor ? floor : s.price + move;
+    const side = rng.chance(0.5) ? "buy" : "sell";
+    const burst = rng.chance(this.burstProbability) ? rng.int(2, this.maxBurst) : 1;
+    const ordType = burst > 1 || rng.chance(0.45) ? "market" : "limit";
+    const out: TapeTrade[] = [];
+    for (let i = 0; i < Math.min(burst, limit); i++) {
+      // A sweep walks the book in the taker's direction, a tick or so per fill.
+      if (i > 0 && rng.chance(0.6)) s.price += side === "buy" ? 1n : -1n;
+      const trade: TapeTrade = {
+        tradeId: s.tape.lastTradeId + 1,
+        priceUnits: s.price,
+        qtyUnits: this.size(s),
+        side,
+        ordType,
+        timeNs,
+      };
+      s.tape.append(trade);
+      out.push(trade);
+      this.emitted++;
+    }
+    return out;
+  }
+
+  private size(s: SymbolState): bigint {
+    const qty = s.spec.medianQty * Math.exp(1.1 * s.rng.normal());
+    const scale = 10 ** s.spec.lotDecimals;
+    // A quarter of orders use round sizes (e.g. 0.10000000) so trailing zeros appear, as on Kraken.
+    const roundTo = s.rng.chance(0.25) ? 10 ** Math.max(0, s.spec.lotDecimals - 4) : 1;
+    const units = Math.max(1, Math.round((qty * scale) / roundTo)) * roundTo;
+    return BigInt(units);
+  }
+}

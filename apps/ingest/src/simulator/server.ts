@@ -1,0 +1,383 @@
+/**
+ * The Kraken simulator: REST (`/0/public/*`) and WS v2 (`/v2`) on localhost in Kraken's exact formats,
+ * driven by the recorded fixtures and a seeded synthetic market, with fault injection and the ground
+ * truth of every trade it emitted (in-process, and as NDJSON under `/_sim/truth`).
+ */
+
+import { formatMicros } from "@tributary/shared/time";
+import type { Server } from "bun";
+import { PairCatalog } from "./catalog.ts";
+import { FaultInjector, type FaultPlan } from "./faults.ts";
+import {
+  DEFAULT_FIXTURES_DIR,
+  loadRestFixtures,
+  loadWsV2Fixtures,
+  type RestFixture,
+  type WsFixture,
+} from "./fixtures.ts";
+import { type PairFormat, unitsToDecimal } from "./formats.ts";
+import { DEFAULT_SYMBOLS, SyntheticMarket, type SyntheticSymbol } from "./market.ts";
+import { RestEndpoints } from "./rest.ts";
+import type { TapeTrade } from "./tape.ts";
+import { TickerStats } from "./ticker-stats.ts";
+import { type WsConnection, WsHub } from "./ws.ts";
+
+export interface SimulatorOptions {
+  /** 0 picks a free port. */
+  readonly port?: number;
+  readonly hostname?: string;
+  /** `synthetic` (default): the seeded market; `fixtures`: recorded bodies and frames replayed byte-exact. */
+  readonly mode?: "synthetic" | "fixtures";
+  readonly seed?: number;
+  readonly tradesPerSecond?: number;
+  /** Stop the market after this many trades in total. */
+  readonly totalTrades?: number;
+  readonly symbols?: readonly SyntheticSymbol[];
+  readonly faults?: Partial<FaultPlan>;
+  readonly fixturesDir?: string;
+  /** Idle time after which a subscribed connection gets `{"channel":"heartbeat"}` (Kraken: about 1 s). */
+  readonly heartbeatMs?: number;
+  /** Market clock period. */
+  readonly tickMs?: number;
+  /** Upper bound of trades generated per clock tick (a slow machine lags instead of bursting). */
+  readonly maxTradesPerTick?: number;
+  /** Start the market clock at once (default) or wait for `startMarket()`. */
+  readonly autoStart?: boolean;
+  /** Trades in a WS trade snapshot (Kraken: 50). */
+  readonly snapshotTrades?: number;
+}
+
+/** One emitted trade in contract form (exact decimal strings, µs UTC), for comparisons with Kafka. */
+export interface TruthTrade {
+  readonly symbol: string;
+  readonly trade_id: number;
+  readonly price: string;
+  readonly qty: string;
+  readonly side: "buy" | "sell";
+  readonly ord_type: "market" | "limit";
+  readonly ts: string;
+}
+
+export interface SimulatorStats {
+  readonly mode: "synthetic" | "fixtures";
+  readonly trades: Readonly<Record<string, number>>;
+  readonly totalTrades: number;
+  readonly finished: boolean;
+  readonly running: boolean;
+  readonly wsConnectionsOpen: number;
+  readonly wsConnectionsOpened: number;
+  readonly restRequests: number;
+  readonly faults: FaultInjector["counts"];
+}
+
+export class KrakenSimulator {
+  private readonly market: SyntheticMarket;
+  private readonly formats = new Map<string, PairFormat>();
+  private readonly stats = new Map<string, TickerStats>();
+  readonly faults: FaultInjector;
+  private readonly hub: WsHub;
+  private readonly rest: RestEndpoints;
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private marketTimer: ReturnType<typeof setInterval> | undefined;
+  private faultTimers: ReturnType<typeof setInterval>[] = [];
+  private server: Server<WsConnection> | undefined;
+  private finishWaiters: (() => void)[] = [];
+  private readonly mode: "synthetic" | "fixtures";
+
+  private constructor(
+    private readonly opts: SimulatorOptions,
+    fixtures: readonly RestFixture[],
+    wsFixtures: readonly WsFixture[],
+  ) {
+    this.mode = opts.mode ?? "synthetic";
+    const seed = opts.seed ?? 42;
+    const catalog = new PairCatalog(fixtures);
+    const symbols = opts.symbols ?? DEFAULT_SYMBOLS;
+    for (const s of symbols) {
+      const listed = catalog.resolve(s.symbol);
+      if (!listed || listed.priceDecimals !== s.priceDecimals || listed.lotDecimals !== s.lotDecimals) {
+        throw new Error(`synthetic symbol ${s.symbol} disagrees with the recorded AssetPairs catalog`);
+      }
+      this.formats.set(s.symbol, {
+        symbol: s.symbol,
+        pairId: listed.pairId,
+        priceDecimals: s.priceDecimals,
+        lotDecimals: s.lotDecimals,
+      });
+      this.stats.set(s.symbol, new TickerStats());
+    }
+    this.market = new SyntheticMarket({
+      seed,
+      symbols,
+      tradesPerSecond: opts.tradesPerSecond ?? 20,
+      ...(opts.totalTrades === undefined ? {} : { totalTrades: opts.totalTrades }),
+      startNs: nowNs(),
+    });
+    this.faults = new FaultInjector(seed, opts.faults);
+    const statusRecord = wsFixtures.find((f) => f.id === "status-2.0.10-bytex")?.msg;
+    const recordedFrames = this.mode === "fixtures" ? recordedFramesBySymbol(wsFixtures) : undefined;
+    this.hub = new WsHub({
+      faults: this.faults,
+      isListedSymbol: (symbol) => catalog.resolve(symbol)?.symbol === symbol,
+      formatFor: (symbol) => this.formats.get(symbol),
+      latestTrades: (symbol, count) => this.market.tape(symbol)?.latest(count) ?? [],
+      tickerStats: (symbol) => this.stats.get(symbol),
+      markSent: (symbol, trades, atMs) => {
+        const tape = this.market.tape(symbol);
+        if (tape) for (const t of trades) tape.markSent(t.tradeId, atMs);
+      },
+      ...(recordedFrames
+        ? {
+            recordedFrames: (channel: string, symbol: string) =>
+              recordedFrames.get(`${channel} ${symbol}`) ?? [],
+          }
+        : {}),
+      statusFrame: (id) =>
+        this.mode === "fixtures" && statusRecord
+          ? statusRecord
+          : `{"channel":"status","type":"update","data":[{"version":"2.0.10","system":"online","api_version":"v2","connection_id":${id},"upcoming_maintenance":[],"emergency":[]}]}`,
+      nowNs,
+      snapshotTrades: opts.snapshotTrades ?? 50,
+    });
+    this.rest = new RestEndpoints({
+      mode: this.mode,
+      catalog,
+      fixtures,
+      faults: this.faults,
+      tape: (symbol) => this.market.tape(symbol),
+      formatFor: (symbol) => this.formats.get(symbol),
+      tickerStats: (symbol) => this.stats.get(symbol),
+      nowNs,
+    });
+  }
+
+  static async start(opts: SimulatorOptions = {}): Promise<KrakenSimulator> {
+    const dir = opts.fixturesDir ?? DEFAULT_FIXTURES_DIR;
+    const sim = new KrakenSimulator(opts, loadRestFixtures(dir), loadWsV2Fixtures(dir));
+    sim.listen();
+    if (opts.autoStart !== false && sim.mode === "synthetic") sim.startMarket();
+    return sim;
+  }
+
+  private listen(): void {
+    const hub = this.hub;
+    this.server = Bun.serve<WsConnection>({
+      hostname: this.opts.hostname ?? "127.0.0.1",
+      port: this.opts.port ?? 0,
+      fetch: (req, server) => {
+        const url = new URL(req.url);
+        if (url.pathname === "/v2") {
+          if (server.upgrade(req, { data: hub.newConnection() })) return undefined;
+          return new Response("expected a WebSocket upgrade", { status: 426 });
+        }
+        if (url.pathname.startsWith("/0/public/") && req.method === "GET") return this.rest.handle(url);
+        if (url.pathname.startsWith("/_sim/")) return this.control(req, url);
+        return new Response("not found", { status: 404 });
+      },
+      websocket: {
+        open: (ws) => hub.open(ws),
+        message: (ws, msg) => hub.message(ws, msg),
+        close: (ws) => hub.close(ws),
+        perMessageDeflate: false,
+        sendPings: false,
+        idleTimeout: 0,
+      },
+    });
+    const heartbeatMs = this.opts.heartbeatMs ?? 1000;
+    this.timers.push(
+      setInterval(() => hub.heartbeat(heartbeatMs), Math.max(10, Math.floor(heartbeatMs / 4))),
+    );
+    this.armFaultTimers();
+  }
+
+  get port(): number {
+    return this.server?.port ?? 0;
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** REST base as Kraken spells it: `…/0`. */
+  get restUrl(): string {
+    return `${this.baseUrl}/0`;
+  }
+
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${this.port}/v2`;
+  }
+
+  get finished(): boolean {
+    return this.market.finished;
+  }
+
+  /** Resolves when `totalTrades` have been emitted. */
+  whenFinished(): Promise<void> {
+    if (this.market.finished) return Promise.resolve();
+    return new Promise((resolve) => this.finishWaiters.push(resolve));
+  }
+
+  startMarket(): void {
+    if (this.marketTimer) return;
+    if (this.market.totalEmitted === 0) this.market.openAt(nowNs());
+    const tickMs = this.opts.tickMs ?? 5;
+    const maxPerTick = this.opts.maxTradesPerTick ?? 5000;
+    this.marketTimer = setInterval(() => this.tick(maxPerTick), tickMs);
+  }
+
+  pauseMarket(): void {
+    if (this.marketTimer) clearInterval(this.marketTimer);
+    this.marketTimer = undefined;
+  }
+
+  private tick(maxPerTick: number): void {
+    for (const event of this.market.advance(nowNs(), maxPerTick)) {
+      const stats = this.stats.get(event.symbol);
+      if (stats) for (const t of event.trades) stats.add(t);
+      this.hub.broadcastTrades(event.symbol, event.trades);
+    }
+    if (this.market.finished) {
+      this.pauseMarket();
+      for (const w of this.finishWaiters.splice(0)) w();
+    }
+  }
+
+  setFaults(plan: Partial<FaultPlan>): void {
+    this.faults.update(plan);
+    this.armFaultTimers();
+  }
+
+  private armFaultTimers(): void {
+    for (const t of this.faultTimers) clearInterval(t);
+    this.faultTimers = [];
+    const { wsDropEveryMs, wsStallEveryMs, wsStallMs } = this.faults.plan;
+    if (wsDropEveryMs > 0) this.faultTimers.push(setInterval(() => this.hub.dropAll(), wsDropEveryMs));
+    if (wsStallEveryMs > 0 && wsStallMs > 0) {
+      this.faultTimers.push(setInterval(() => this.hub.stallAll(wsStallMs), wsStallEveryMs));
+    }
+  }
+
+  /** Drops every WebSocket connection now; returns how many. */
+  dropConnections(): number {
+    return this.hub.dropAll();
+  }
+
+  /** Silences every WebSocket connection for `ms`. */
+  stallConnections(ms: number): number {
+    return this.hub.stallAll(ms);
+  }
+
+  symbols(): string[] {
+    return [...this.formats.keys()];
+  }
+
+  /** Every trade emitted for `symbol`, in trade_id order, in contract form. */
+  truth(symbol: string): TruthTrade[] {
+    const tape = this.market.tape(symbol);
+    const format = this.formats.get(symbol);
+    if (!tape || !format) return [];
+    return tape.all().map((t) => toTruth(t, format));
+  }
+
+  truthIds(symbol: string): number[] {
+    return (this.market.tape(symbol)?.all() ?? []).map((t) => t.tradeId);
+  }
+
+  /** When a trade first left on a WebSocket (ms epoch), for latency measurements. */
+  sentAtMs(symbol: string, tradeId: number): number | undefined {
+    return this.market.tape(symbol)?.sentAtMs(tradeId);
+  }
+
+  snapshotStats(): SimulatorStats {
+    const trades: Record<string, number> = {};
+    for (const tape of this.market.tapes()) trades[tape.symbol] = tape.length;
+    return {
+      mode: this.mode,
+      trades,
+      totalTrades: this.market.totalEmitted,
+      finished: this.market.finished,
+      running: this.marketTimer !== undefined,
+      wsConnectionsOpen: this.hub.openConnections,
+      wsConnectionsOpened: this.hub.connectionsOpened,
+      restRequests: this.rest.requests,
+      faults: { ...this.faults.counts },
+    };
+  }
+
+  private async control(req: Request, url: URL): Promise<Response> {
+    const route = `${req.method} ${url.pathname}`;
+    switch (route) {
+      case "GET /_sim/stats":
+        return Response.json(this.snapshotStats());
+      case "GET /_sim/truth": {
+        const only = url.searchParams.get("symbol");
+        const symbols = only ? [only] : this.symbols();
+        const lines = symbols.flatMap((s) => this.truth(s).map((t) => JSON.stringify(t)));
+        return new Response(lines.length ? `${lines.join("\n")}\n` : "", {
+          headers: { "content-type": "application/x-ndjson" },
+        });
+      }
+      case "POST /_sim/faults": {
+        let plan: Partial<FaultPlan>;
+        try {
+          plan = (await req.json()) as Partial<FaultPlan>;
+        } catch {
+          return Response.json({ error: "body must be a JSON fault plan" }, { status: 400 });
+        }
+        this.setFaults(plan);
+        return Response.json(this.faults.plan);
+      }
+      case "POST /_sim/drop":
+        return Response.json({ dropped: this.dropConnections() });
+      case "POST /_sim/stall":
+        return Response.json({
+          stalled: this.stallConnections(Number(url.searchParams.get("ms") ?? "10000")),
+        });
+      case "POST /_sim/market/start":
+        this.startMarket();
+        return Response.json({ running: true });
+      case "POST /_sim/market/pause":
+        this.pauseMarket();
+        return Response.json({ running: false });
+      default:
+        return Response.json({ error: `unknown control route ${route}` }, { status: 404 });
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.pauseMarket();
+    for (const t of [...this.timers, ...this.faultTimers]) clearInterval(t);
+    this.hub.closeAll();
+    await this.server?.stop(true);
+    this.server = undefined;
+  }
+}
+
+function nowNs(): bigint {
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+}
+
+function toTruth(t: TapeTrade, f: PairFormat): TruthTrade {
+  return {
+    symbol: f.symbol,
+    trade_id: t.tradeId,
+    price: unitsToDecimal(t.priceUnits, f.priceDecimals),
+    qty: unitsToDecimal(t.qtyUnits, f.lotDecimals),
+    side: t.side,
+    ord_type: t.ordType,
+    ts: formatMicros(t.timeNs / 1000n),
+  };
+}
+
+/** Fixture mode: recorded trade/ticker frames by `channel symbol`, byte-exact. */
+function recordedFramesBySymbol(ws: readonly WsFixture[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const f of ws) {
+    if (f.direction !== "recv" || (f.kind !== "trade" && f.kind !== "ticker")) continue;
+    const symbol = /"symbol":"([^"]+)"/.exec(f.msg)?.[1];
+    if (!symbol) continue;
+    const key = `${f.kind} ${symbol}`;
+    out.set(key, [...(out.get(key) ?? []), f.msg]);
+  }
+  return out;
+}
