@@ -1,0 +1,146 @@
+/**
+ * The scheduled jobs of the market layers, for the lake's job registry:
+ *
+ *   silver.trades   every 5 s   bronze trades → silver (typed, deduplicated, quarantine)
+ *   silver.ticker   every 5 s   bronze ticker → silver
+ *   gold.market     every 5 s   after both silver jobs: candles, daily summary, quality, metrics, reconciliation
+ *   export.csv      hourly      the challenge's CSV files, at minute EXPORT_GRACE_MINUTES + 1
+ *   market.maintain hourly      prunes change journals, removes staging left by crashed runs
+ *
+ * The scheduler never overlaps a job with itself; every job is also safe to re-run (idempotent).
+ * A backfill (`ctx.range`) re-reads bronze for silver and recomputes the days or hours for gold and CSV.
+ */
+import { join } from "node:path";
+import type { Config } from "@tributary/shared/config";
+import { CommitLog } from "@tributary/shared/lake/commit-log";
+import { createLakeStore } from "@tributary/shared/lake/store";
+import type { JobContext, JobDefinition, JobResult } from "@tributary/shared/scheduler/job";
+import { PermanentJobError } from "@tributary/shared/scheduler/job";
+import { CSV_EXPORT_JOB, runCsvExport } from "../export/csv-export.ts";
+import { ExportPatternError } from "../export/naming.ts";
+import { GOLD_MARKET_JOB, runGoldMarket } from "../gold/market.ts";
+import type { LakeJobEnv } from "../silver/env.ts";
+import { JobStateError } from "../silver/job-state.ts";
+import { KRAKEN_OHLC_JOB } from "../silver/kraken-ohlc.ts";
+import { bySingleWatermark, byWatermarksMap, maintainMarketLayers } from "../silver/maintenance.ts";
+import { runSilverTicker, SILVER_TICKER_JOB } from "../silver/ticker.ts";
+import { runSilverTrades, SILVER_TRADES_JOB } from "../silver/trades.ts";
+
+export const MARKET_MAINTENANCE_JOB = "market.maintain";
+
+/** DuckDB memory per job run; beyond it DuckDB spills to the scratch directory. */
+const JOB_MEMORY_MB = 2048;
+
+/** The job environment for one run, built from Config at the edge. */
+export function marketJobEnv(config: Config, ctx: Pick<JobContext, "log" | "signal">): LakeJobEnv {
+  const store = createLakeStore(config);
+  return {
+    store,
+    commitLog: new CommitLog(store),
+    log: ctx.log,
+    signal: ctx.signal,
+    scratchDir: join(config.stateDir, "scratch", "market"),
+    duck: { memoryLimitMb: JOB_MEMORY_MB },
+  };
+}
+
+function range(ctx: JobContext): { from: bigint; to: bigint } | undefined {
+  return ctx.range
+    ? { from: BigInt(ctx.range.from.getTime()) * 1000n, to: BigInt(ctx.range.to.getTime()) * 1000n }
+    : undefined;
+}
+
+/** Errors a retry cannot fix become PermanentJobError, so the scheduler does not retry them. */
+async function permanentOnBadInput<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof ExportPatternError || err instanceof JobStateError) {
+      throw new PermanentJobError(err.message, { cause: err });
+    }
+    throw err;
+  }
+}
+
+export function marketJobs(config: Config): JobDefinition[] {
+  const grace = config.export.graceMinutes;
+  const run = (fn: (env: LakeJobEnv, ctx: JobContext) => Promise<JobResult>) => (ctx: JobContext) =>
+    permanentOnBadInput(() => fn(marketJobEnv(config, ctx), ctx));
+  const r = range;
+  return [
+    {
+      name: SILVER_TRADES_JOB,
+      pattern: "*/5 * * * * *",
+      description:
+        "Bronze trades → silver/kraken_trades (typed, deduplicated across all time), duplicates and quarantine",
+      timeoutMs: 15 * 60_000,
+      retries: 2,
+      run: run(async (env, ctx) => {
+        const rng = r(ctx);
+        const res = await runSilverTrades(env, rng ? { range: rng } : {});
+        return { rows: res.validRows, detail: { ...res } };
+      }),
+    },
+    {
+      name: SILVER_TICKER_JOB,
+      pattern: "*/5 * * * * *",
+      description: "Bronze ticker → silver/kraken_ticker (typed) and quarantine",
+      timeoutMs: 15 * 60_000,
+      retries: 2,
+      run: run(async (env, ctx) => {
+        const rng = r(ctx);
+        const res = await runSilverTicker(env, rng ? { range: rng } : {});
+        return { rows: res.validRows, detail: { ...res } };
+      }),
+    },
+    {
+      name: GOLD_MARKET_JOB,
+      pattern: "*/5 * * * * *",
+      description:
+        "Silver → gold candles (1m-1d), daily summary, data quality, market metrics, reconciliation",
+      timeoutMs: 15 * 60_000,
+      retries: 2,
+      after: [SILVER_TRADES_JOB, SILVER_TICKER_JOB],
+      run: run(async (env, ctx) => {
+        const rng = r(ctx);
+        const res = await runGoldMarket(env, { graceMinutes: grace, ...(rng ? { range: rng } : {}) });
+        return { rows: res.trades, detail: { ...res } };
+      }),
+    },
+    {
+      name: CSV_EXPORT_JOB,
+      pattern: `0 ${(grace + 1) % 60} * * * *`,
+      description: `Hourly CSV files ${config.export.pattern} (${config.export.timeZone}) under ${config.export.dir}`,
+      timeoutMs: 30 * 60_000,
+      retries: 2,
+      after: [SILVER_TRADES_JOB],
+      run: run(async (env, ctx) => {
+        const rng = r(ctx);
+        const res = await runCsvExport(env, config.export, rng ? { range: rng } : {});
+        return { rows: res.rows, detail: { ...res } };
+      }),
+    },
+    {
+      name: MARKET_MAINTENANCE_JOB,
+      pattern: "0 37 * * * *",
+      description: "Prunes read change-journal entries and staging left by crashed market jobs",
+      timeoutMs: 10 * 60_000,
+      retries: 1,
+      run: run(async (env) => {
+        const res = await maintainMarketLayers(
+          env,
+          {
+            [SILVER_TRADES_JOB]: [
+              { job: GOLD_MARKET_JOB, watermark: byWatermarksMap },
+              { job: CSV_EXPORT_JOB, watermark: bySingleWatermark },
+            ],
+            [SILVER_TICKER_JOB]: [{ job: GOLD_MARKET_JOB, watermark: byWatermarksMap }],
+            [KRAKEN_OHLC_JOB]: [{ job: GOLD_MARKET_JOB, watermark: byWatermarksMap }],
+          },
+          [SILVER_TRADES_JOB, SILVER_TICKER_JOB, GOLD_MARKET_JOB, KRAKEN_OHLC_JOB],
+        );
+        return { rows: res.journalEntriesPruned, detail: { ...res } };
+      }),
+    },
+  ];
+}

@@ -1,0 +1,30 @@
+/** What every silver, gold and export run needs from its caller (built once from Config at the edge). */
+import type { CommitLog } from "@tributary/shared/lake/commit-log";
+import type { LakeStore } from "@tributary/shared/lake/store";
+import type { Logger } from "@tributary/shared/log";
+import { nowMicros } from "@tributary/shared/time";
+import type { DuckSessionOptions } from "./duckdb.ts";
+
+export interface LakeJobEnv {
+  readonly store: LakeStore;
+  readonly commitLog: CommitLog;
+  readonly log: Logger;
+  /** Local directory for scratch files (S3 staging and downloads, DuckDB spill). */
+  readonly scratchDir: string;
+  readonly duck?: DuckSessionOptions;
+  readonly signal?: AbortSignal;
+  /** Clock in epoch microseconds (tests pin it). */
+  readonly now?: () => bigint;
+}
+
+export function clock(env: LakeJobEnv): bigint {
+  return (env.now ?? nowMicros)();
+}
+
+export class JobAbortedError extends Error {
+  override readonly name = "JobAbortedError";
+}
+
+export function checkAborted(env: LakeJobEnv, step: string): void {
+  if (env.signal?.aborted) throw new JobAbortedError(`aborted before ${step}`, { cause: env.signal.reason });
+}
