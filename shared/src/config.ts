@@ -24,6 +24,8 @@ export interface HostPort {
 
 export type StackService = "kafka" | "postgres" | "s3";
 
+export type ConsoleSource = "ingest" | "cdc" | "lake";
+
 export interface Config {
   readonly stateDir: string;
   readonly logLevel: "debug" | "info" | "warn" | "error";
@@ -84,6 +86,25 @@ export interface Config {
     readonly host: string;
     readonly port: number;
     readonly token: string | undefined;
+    /** Sources whose /health the overview polls; a listed source that does not answer is down. */
+    readonly sources: readonly ConsoleSource[];
+    /** How often pages refresh live (the overview, jobs) and how old a cached snapshot may be. */
+    readonly refreshMs: number;
+    /** A dataset whose newest commit is older than this (seconds, per layer) is stale. */
+    readonly staleAfterS: Readonly<Record<"bronze" | "silver" | "gold", number>>;
+    readonly queryRowLimit: number;
+    readonly queryTimeoutMs: number;
+    /** Where the notebook runner writes rendered HTML notebooks. */
+    readonly notebooksDir: string;
+  };
+  readonly scheduler: {
+    /** First retry delay; doubles per attempt up to the cap, with jitter. */
+    readonly retryBaseMs: number;
+    readonly retryCapMs: number;
+    /** At most this many missed slots of a `catchUp` job run after downtime (older ones need a backfill). */
+    readonly catchUpLimit: number;
+    /** Run history older than this is pruned by the `scheduler.prune-history` job. */
+    readonly historyDays: number;
   };
   readonly ports: {
     readonly ingestMetrics: number;
@@ -136,6 +157,16 @@ export const DEFAULTS = {
   CONSOLE_HOST: "127.0.0.1",
   CONSOLE_PORT: "8080",
   CONSOLE_TOKEN: "",
+  CONSOLE_SOURCES: "ingest,cdc,lake",
+  CONSOLE_REFRESH_MS: "5000",
+  CONSOLE_STALE_AFTER_S: "bronze:600,silver:3600,gold:90000",
+  CONSOLE_QUERY_ROW_LIMIT: "10000",
+  CONSOLE_QUERY_TIMEOUT_MS: "10000",
+  CONSOLE_NOTEBOOKS_DIR: "./apps/notebooks/out",
+  SCHEDULER_RETRY_BASE_MS: "1000",
+  SCHEDULER_RETRY_CAP_MS: "60000",
+  SCHEDULER_CATCHUP_LIMIT: "24",
+  SCHEDULER_HISTORY_DAYS: "90",
   INGEST_METRICS_PORT: "9464",
   LAKE_METRICS_PORT: "9465",
   CDC_METRICS_PORT: "9466",
@@ -321,6 +352,20 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       host: r.string("CONSOLE_HOST", /^[A-Za-z0-9.:-]+$/, "a host name or IP address"),
       port: r.port("CONSOLE_PORT"),
       token: r.raw("CONSOLE_TOKEN") || undefined,
+      sources: r
+        .list("CONSOLE_SOURCES", /^(ingest|cdc|lake|none)$/, "ingest, cdc, lake (or none)")
+        .filter((s) => s !== "none") as ConsoleSource[],
+      refreshMs: r.int("CONSOLE_REFRESH_MS", 250, 3_600_000),
+      staleAfterS: staleAfter(r),
+      queryRowLimit: r.int("CONSOLE_QUERY_ROW_LIMIT", 1, 1_000_000),
+      queryTimeoutMs: r.int("CONSOLE_QUERY_TIMEOUT_MS", 100, 600_000),
+      notebooksDir: absolute(cwd, r.raw("CONSOLE_NOTEBOOKS_DIR")),
+    },
+    scheduler: {
+      retryBaseMs: r.int("SCHEDULER_RETRY_BASE_MS", 1, 3_600_000),
+      retryCapMs: r.int("SCHEDULER_RETRY_CAP_MS", 1, 86_400_000),
+      catchUpLimit: r.int("SCHEDULER_CATCHUP_LIMIT", 1, 10_000),
+      historyDays: r.int("SCHEDULER_HISTORY_DAYS", 1, 36_500),
     },
     ports: {
       ingestMetrics: r.port("INGEST_METRICS_PORT"),
@@ -340,6 +385,21 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return deepFreeze(config);
+}
+
+/** `bronze:600,silver:3600,gold:90000`: every layer once, seconds. */
+function staleAfter(r: Reader): Record<"bronze" | "silver" | "gold", number> {
+  const items = r.list(
+    "CONSOLE_STALE_AFTER_S",
+    /^(bronze|silver|gold):\d{1,9}$/,
+    "layer:seconds (bronze, silver, gold)",
+  );
+  const out = { bronze: 600, silver: 3600, gold: 90_000 };
+  for (const item of items) {
+    const [layer, seconds] = item.split(":") as ["bronze" | "silver" | "gold", string];
+    out[layer] = Number(seconds);
+  }
+  return out;
 }
 
 function absolute(cwd: string, path: string): string {

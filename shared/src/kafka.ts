@@ -12,19 +12,32 @@ export type KafkaConfig = Config["kafka"];
 const emitWarning = process.emitWarning.bind(process);
 process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
   const name = typeof warning === "string" ? rest[0] : warning.name;
-  if (name === "TimeoutNegativeWarning" || (typeof rest[0] === "object" && (rest[0] as { type?: string })?.type === "TimeoutNegativeWarning")) return;
+  if (
+    name === "TimeoutNegativeWarning" ||
+    (typeof rest[0] === "object" && (rest[0] as { type?: string })?.type === "TimeoutNegativeWarning")
+  )
+    return;
   (emitWarning as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
 }) as typeof process.emitWarning;
 
-export function createKafka(cfg: KafkaConfig, clientSuffix = ""): Kafka {
+/** Timeouts and retries for clients that must answer fast (health probes) instead of waiting out an outage. */
+export interface KafkaClientTuning {
+  readonly connectionTimeout?: number;
+  readonly requestTimeout?: number;
+  readonly retries?: number;
+  /** Log nothing from kafkajs (the caller reports the failure itself). */
+  readonly quiet?: boolean;
+}
+
+export function createKafka(cfg: KafkaConfig, clientSuffix = "", tuning: KafkaClientTuning = {}): Kafka {
   const log = createLogger("kafkajs");
   return new Kafka({
     clientId: clientSuffix ? `${cfg.clientId}-${clientSuffix}` : cfg.clientId,
     brokers: [...cfg.brokers],
-    connectionTimeout: 3000,
-    requestTimeout: 30000,
-    retry: { initialRetryTime: 100, maxRetryTime: 5000, retries: 8 },
-    logLevel: logLevel.WARN,
+    connectionTimeout: tuning.connectionTimeout ?? 3000,
+    requestTimeout: tuning.requestTimeout ?? 30000,
+    retry: { initialRetryTime: 100, maxRetryTime: 5000, retries: tuning.retries ?? 8 },
+    logLevel: tuning.quiet ? logLevel.NOTHING : logLevel.WARN,
     logCreator:
       () =>
       ({ level, log: entry }) => {

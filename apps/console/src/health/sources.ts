@@ -1,0 +1,115 @@
+/**
+ * Health of the pipeline's processes: each one serves `/health` and `/metrics` on 127.0.0.1 at its
+ * configured port. A probe never throws; it returns up or down with the reason and a few metrics.
+ */
+import type { Config, ConsoleSource } from "@tributary/shared/config";
+
+export interface MetricSample {
+  readonly name: string;
+  readonly labels: string;
+  readonly value: string;
+}
+
+export interface SourceStatus {
+  readonly name: ConsoleSource;
+  readonly label: string;
+  readonly url: string;
+  readonly up: boolean;
+  readonly httpStatus: number | null;
+  readonly latencyMs: number | null;
+  readonly error: string | null;
+  /** The `/health` body when it is JSON (bounded). */
+  readonly health: unknown;
+  /** A few samples from `/metrics` (counters and gauges, no comments). */
+  readonly metrics: readonly MetricSample[];
+}
+
+export const SOURCE_LABELS: Record<ConsoleSource, string> = {
+  ingest: "Kraken ingester",
+  cdc: "PostgreSQL CDC",
+  lake: "Lake writer",
+};
+
+export function sourcePort(config: Pick<Config, "ports">, source: ConsoleSource): number {
+  return source === "ingest"
+    ? config.ports.ingestMetrics
+    : source === "cdc"
+      ? config.ports.cdcMetrics
+      : config.ports.lakeMetrics;
+}
+
+/** Parses Prometheus text exposition into samples (comments and malformed lines skipped). */
+export function parsePrometheus(text: string, limit = 500): MetricSample[] {
+  const out: MetricSample[] = [];
+  for (const line of text.split("\n")) {
+    if (out.length >= limit) break;
+    const m =
+      /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+|NaN|Inf))(?:\s+-?\d+)?$/.exec(
+        line.trim(),
+      );
+    if (m) out.push({ name: m[1] as string, labels: m[2] ?? "", value: m[3] as string });
+  }
+  return out;
+}
+
+async function fetchWithTimeout(url: string, timeoutMs: number): Promise<Response> {
+  return fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
+}
+
+async function boundedText(res: Response, maxBytes: number): Promise<string> {
+  const buf = await res.arrayBuffer();
+  return new TextDecoder().decode(buf.byteLength > maxBytes ? buf.slice(0, maxBytes) : buf);
+}
+
+export async function probeSource(
+  name: ConsoleSource,
+  port: number,
+  options: { host?: string; timeoutMs?: number; metricsShown?: number } = {},
+): Promise<SourceStatus> {
+  const base = `http://${options.host ?? "127.0.0.1"}:${port}`;
+  const timeoutMs = options.timeoutMs ?? 1500;
+  const started = performance.now();
+  const common = { name, label: SOURCE_LABELS[name], url: base };
+  try {
+    const res = await fetchWithTimeout(`${base}/health`, timeoutMs);
+    const latencyMs = Math.round(performance.now() - started);
+    const body = await boundedText(res, 16_384);
+    let health: unknown = body.slice(0, 2000);
+    try {
+      health = JSON.parse(body);
+    } catch {
+      // plain-text health body
+    }
+    let metrics: MetricSample[] = [];
+    try {
+      const m = await fetchWithTimeout(`${base}/metrics`, timeoutMs);
+      if (m.ok)
+        metrics = parsePrometheus(await boundedText(m, 1_000_000)).slice(0, options.metricsShown ?? 12);
+    } catch {
+      // metrics are a bonus; health decides up/down
+    }
+    return {
+      ...common,
+      up: res.status === 200,
+      httpStatus: res.status,
+      latencyMs,
+      error: res.status === 200 ? null : `/health answered HTTP ${res.status}`,
+      health,
+      metrics,
+    };
+  } catch (err) {
+    const reason =
+      err instanceof DOMException && err.name === "TimeoutError"
+        ? `no answer within ${timeoutMs} ms`
+        : `not reachable (${(err as Error).message})`;
+    return {
+      ...common,
+      up: false,
+      httpStatus: null,
+      latencyMs: null,
+      error: reason,
+      health: null,
+      metrics: [],
+    };
+  }
+}

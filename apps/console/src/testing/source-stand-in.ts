@@ -1,0 +1,50 @@
+/**
+ * A stand-in for a pipeline process's health endpoint (`/health` and `/metrics` on 127.0.0.1),
+ * for tests that run the console without the ingester, CDC or lake writer processes. Its counter
+ * grows on every scrape so that the overview visibly shows live values.
+ */
+export interface SourceStandIn {
+  readonly port: number;
+  setHealthy(healthy: boolean): void;
+  stop(): void;
+}
+
+export function startSourceStandIn(name: string): SourceStandIn {
+  let healthy = true;
+  let scrapes = 0;
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch(req) {
+      const path = new URL(req.url).pathname;
+      if (path === "/health") {
+        return Response.json({ ok: healthy, component: name }, { status: healthy ? 200 : 503 });
+      }
+      if (path === "/metrics") {
+        scrapes++;
+        return new Response(
+          `# HELP ${name}_records_total Records handled.\n# TYPE ${name}_records_total counter\n${name}_records_total ${scrapes * 10}\n${name}_up 1\n`,
+          { headers: { "Content-Type": "text/plain; version=0.0.4" } },
+        );
+      }
+      return new Response("not found", { status: 404 });
+    },
+  });
+  return {
+    port: server.port ?? 0,
+    setHealthy(h) {
+      healthy = h;
+    },
+    stop() {
+      server.stop(true);
+    },
+  };
+}
+
+/** A local port where nothing listens (bound, read, released). */
+export function freePort(): number {
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
+  const port = server.port ?? 0;
+  server.stop(true);
+  return port;
+}
