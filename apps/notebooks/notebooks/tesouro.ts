@@ -122,7 +122,7 @@ if (!lake.has("gold", "tesouro_spreads")) {
     rate_spread: number;
     bonds: bigint;
   }>(`
-    SELECT base_date, bond_type, avg(rate_spread)::DOUBLE AS rate_spread, count(*) AS bonds
+    SELECT base_date, bond_type, avg(rate_spread_pp)::DOUBLE AS rate_spread, count(*) AS bonds
     FROM gold.tesouro_spreads WHERE true ${typeFilter}
     GROUP BY ALL ORDER BY base_date, bond_type`);
   display(
@@ -139,7 +139,7 @@ if (!lake.has("gold", "tesouro_spreads")) {
     ),
   );
   const wide = await lake.query(`
-    SELECT bond_type, maturity_date, rate_spread, price_spread
+    SELECT bond_type, maturity_date, rate_spread_pp AS rate_spread, price_spread
     FROM gold.tesouro_spreads
     WHERE base_date = (SELECT max(base_date) FROM gold.tesouro_spreads) ${typeFilter}
     ORDER BY rate_spread DESC, bond_type, maturity_date LIMIT 10`);
@@ -157,8 +157,8 @@ if (!lake.has("gold", "tesouro_daily_change")) {
   display(md`> **No daily changes.** \`gold/tesouro_daily_change\` is not in this lake.`);
 } else {
   const changes = await lake.query<{ base_date: string; bond_type: string; rate_change_bp: number }>(`
-    SELECT base_date, bond_type, (100 * avg(rate_change))::DOUBLE AS rate_change_bp
-    FROM gold.tesouro_daily_change WHERE rate_change IS NOT NULL ${typeFilter}
+    SELECT base_date, bond_type, (100 * avg(buy_rate_change_pp))::DOUBLE AS rate_change_bp
+    FROM gold.tesouro_daily_change WHERE buy_rate_change_pp IS NOT NULL ${typeFilter}
     GROUP BY ALL ORDER BY base_date, bond_type`);
   if (changes.length === 0) {
     display(md`> Only one base date so far: no day-over-day changes yet.`);
@@ -175,10 +175,10 @@ if (!lake.has("gold", "tesouro_daily_change")) {
       ),
     );
     const movers = await lake.query(`
-      SELECT bond_type, maturity_date, buy_rate, rate_change, buy_price, price_change
+      SELECT bond_type, maturity_date, buy_rate, buy_rate_change_pp AS rate_change, buy_price, buy_price_change AS price_change
       FROM gold.tesouro_daily_change
-      WHERE base_date = (SELECT max(base_date) FROM gold.tesouro_daily_change) AND rate_change IS NOT NULL ${typeFilter}
-      ORDER BY abs(rate_change) DESC, bond_type, maturity_date LIMIT 10`);
+      WHERE base_date = (SELECT max(base_date) FROM gold.tesouro_daily_change) AND buy_rate_change_pp IS NOT NULL ${typeFilter}
+      ORDER BY abs(buy_rate_change_pp) DESC, bond_type, maturity_date LIMIT 10`);
     display(md`Largest moves on the latest base date:`, table(movers));
   }
 }

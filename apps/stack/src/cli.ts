@@ -42,7 +42,13 @@ async function main(): Promise<number> {
       for (const name of args.only ?? config.stack.services) {
         const file = logFileOf(config, name);
         console.log(`==> ${name}: ${file}`);
-        if (existsSync(file)) console.log(readFileSync(file, "utf8").split("\n").slice(-args.lines - 1).join("\n"));
+        if (existsSync(file))
+          console.log(
+            readFileSync(file, "utf8")
+              .split("\n")
+              .slice(-args.lines - 1)
+              .join("\n"),
+          );
       }
       return 0;
     }
@@ -52,14 +58,19 @@ async function main(): Promise<number> {
   }
 }
 
-function print(statuses: readonly { name: string; state: string; pid?: number; endpoint: string; detail?: string }[], json: boolean): void {
+function print(
+  statuses: readonly { name: string; state: string; pid?: number; endpoint: string; detail?: string }[],
+  json: boolean,
+): void {
   if (json) {
     console.log(JSON.stringify(statuses));
     return;
   }
   for (const s of statuses) {
     const mark = s.state === "up" ? "✔" : s.state === "down" ? "✖" : "!";
-    console.log(`${mark} ${s.name.padEnd(9)} ${s.state.padEnd(10)} ${String(s.pid ?? "-").padEnd(8)} ${s.endpoint}${s.detail ? `  (${s.detail})` : ""}`);
+    console.log(
+      `${mark} ${s.name.padEnd(9)} ${s.state.padEnd(10)} ${String(s.pid ?? "-").padEnd(8)} ${s.endpoint}${s.detail ? `  (${s.detail})` : ""}`,
+    );
   }
 }
 

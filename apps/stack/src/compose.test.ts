@@ -5,13 +5,30 @@ import { DEFAULTS } from "@tributary/shared/config";
 
 // docker-compose.yml cannot run here (no Docker engine): check it against the config defaults instead.
 const root = join(import.meta.dir, "..", "..", "..");
-type Service = { image?: string; command?: string[]; ports?: string[]; environment?: Record<string, unknown> };
-const compose = Bun.YAML.parse(readFileSync(join(root, "docker-compose.yml"), "utf8")) as { services: Record<string, Service> };
-const hostPort = (svc: string) => compose.services[svc]?.ports?.map((p) => p.split(":").slice(0, 2).join(":"));
+type Service = {
+  image?: string;
+  command?: string[];
+  ports?: string[];
+  environment?: Record<string, unknown>;
+};
+const compose = Bun.YAML.parse(readFileSync(join(root, "docker-compose.yml"), "utf8")) as {
+  services: Record<string, Service>;
+};
+const hostPort = (svc: string) =>
+  compose.services[svc]?.ports?.map((p) => p.split(":").slice(0, 2).join(":"));
 
 describe("docker-compose.yml", () => {
   test("has the stack and the apps", () => {
-    expect(Object.keys(compose.services).sort()).toEqual(["cdc", "console", "ingest", "kafka", "lake", "minio", "minio-bucket", "postgres"]);
+    expect(Object.keys(compose.services).sort()).toEqual([
+      "cdc",
+      "console",
+      "ingest",
+      "kafka",
+      "lake",
+      "minio",
+      "minio-bucket",
+      "postgres",
+    ]);
   });
 
   test("publishes the same host ports as the native stack, on 127.0.0.1 only", () => {

@@ -23,17 +23,41 @@ export async function resolveClasspath(req: ClasspathRequest): Promise<string> {
     if (cp.split(":").every((jar) => existsSync(jar))) return cp;
   }
   const mvn = which("mvn");
-  if (!mvn) throw new StackError("Maven (mvn) is not on PATH: install it (apt-get install maven) to run Kafka and S3Proxy");
-  if (!which("java")) throw new StackError("Java is not on PATH: install a JDK 17+ (apt-get install openjdk-17-jre-headless)");
+  if (!mvn)
+    throw new StackError(
+      "Maven (mvn) is not on PATH: install it (apt-get install maven) to run Kafka and S3Proxy",
+    );
+  if (!which("java"))
+    throw new StackError("Java is not on PATH: install a JDK 17+ (apt-get install openjdk-17-jre-headless)");
   mkdirSync(req.cacheDir, { recursive: true });
   const proc = Bun.spawn(
-    [mvn, "-q", "-B", "-f", POM, `-P${req.profile}`, `-D${req.property}=${req.version}`, "dependency:build-classpath", `-Dmdep.outputFile=${file}`],
+    [
+      mvn,
+      "-q",
+      "-B",
+      "-f",
+      POM,
+      `-P${req.profile}`,
+      `-D${req.property}=${req.version}`,
+      "dependency:build-classpath",
+      `-Dmdep.outputFile=${file}`,
+    ],
     { stdout: "pipe", stderr: "pipe" },
   );
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   if (code !== 0 || !existsSync(file)) {
-    const reason = `${out}\n${err}`.split("\n").filter((l) => l.includes("ERROR")).slice(0, 3).join("\n");
-    throw new StackError(`Maven could not resolve ${req.profile} ${req.version} from Maven Central:\n${reason}`);
+    const reason = `${out}\n${err}`
+      .split("\n")
+      .filter((l) => l.includes("ERROR"))
+      .slice(0, 3)
+      .join("\n");
+    throw new StackError(
+      `Maven could not resolve ${req.profile} ${req.version} from Maven Central:\n${reason}`,
+    );
   }
   return readFileSync(file, "utf8").trim();
 }

@@ -14,7 +14,11 @@ const needs: { bin: string; pkg: string; why: string }[] = [
 ];
 
 function hasPostgres(): boolean {
-  return Boolean(which("pg_ctl") || which("pg_config") || Bun.spawnSync(["sh", "-c", "ls /usr/lib/postgresql/*/bin/pg_ctl"]).exitCode === 0);
+  return Boolean(
+    which("pg_ctl") ||
+      which("pg_config") ||
+      Bun.spawnSync(["sh", "-c", "ls /usr/lib/postgresql/*/bin/pg_ctl"]).exitCode === 0,
+  );
 }
 
 const missing = needs.filter((n) => (n.bin === "pg_ctl" ? !hasPostgres() : !which(n.bin)));
@@ -32,7 +36,8 @@ if (missing.length > 0) {
       process.exit(1);
     }
   } else {
-    for (const m of missing) console.error(`setup: missing ${m.bin} (${m.why}): install the Debian package ${m.pkg}`);
+    for (const m of missing)
+      console.error(`setup: missing ${m.bin} (${m.why}): install the Debian package ${m.pkg}`);
     process.exit(1);
   }
 }

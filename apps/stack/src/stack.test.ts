@@ -54,5 +54,7 @@ test("a wrong config value stops the stack command with a message naming the var
     env: { ...process.env, KAFKA_BROKERS: "nonsense:port" },
   });
   expect(proc.exitCode).toBe(1);
-  expect(proc.stderr.toString()).toContain('KAFKA_BROKERS="nonsense:port": expected a comma-separated list of host:port pairs');
+  expect(proc.stderr.toString()).toContain(
+    'KAFKA_BROKERS="nonsense:port": expected a comma-separated list of host:port pairs',
+  );
 });

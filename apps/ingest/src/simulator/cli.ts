@@ -13,6 +13,8 @@ const USAGE = `usage: bun run simulator [flags]
   --port <n>                  listen port (default SIMULATOR_PORT, 8787; 0 = any free port)
   --mode synthetic|fixtures   seeded synthetic market (default) or recorded fixtures replayed byte-exact
   --seed <n>                  market seed (default 42)
+  --trade-ids-from-clock      start trade_ids from the wall clock (ms since 2024) so a restarted
+                              simulator continues Kraken's ever-increasing per-pair sequence
   --rate <trades/s>           mean trades per second over all symbols (default 20)
   --total <n>                 stop the market after n trades
   --fixtures <dir>            fixture directory (default ../shared/fixtures/kraken)
@@ -52,6 +54,7 @@ try {
       fixtures: { type: "string" },
       "heartbeat-ms": { type: "string" },
       paused: { type: "boolean" },
+      "trade-ids-from-clock": { type: "boolean" },
       "drop-every-ms": { type: "string" },
       "drop-every-trades": { type: "string" },
       "stall-every-ms": { type: "string" },
@@ -108,6 +111,7 @@ const sim = await KrakenSimulator.start({
   port: num("port", 0, 65535) ?? config.ports.simulator,
   mode,
   seed: num("seed", 0, 2 ** 32 - 1) ?? 42,
+  ...(values["trade-ids-from-clock"] === true ? { tradeIdOffset: Date.now() - Date.UTC(2024, 0, 1) } : {}),
   tradesPerSecond: num("rate", 0.001, 1_000_000) ?? 20,
   ...(total === undefined ? {} : { totalTrades: total }),
   ...(heartbeatMs === undefined ? {} : { heartbeatMs }),

@@ -57,3 +57,17 @@ test("REST since semantics: after(since) returns trades strictly later than sinc
   const before = tape.after(pivot.timeNs - 1n, 1000);
   expect(before[0]?.timeNs).toBe(pivot.timeNs);
 });
+
+test("a trade_id offset shifts every symbol's sequence, so a later market never reuses earlier ids", () => {
+  const base = run(7);
+  const shifted = new SyntheticMarket({
+    seed: 7,
+    tradesPerSecond: 1000,
+    totalTrades: 3000,
+    startNs: 1_700_000_000_000_000_000n,
+    tradeIdOffset: 1_000_000,
+  });
+  shifted.advance(1_700_000_100_000_000_000n);
+  const firsts = (m: SyntheticMarket) => m.tapes().map((t) => t.all()[0]?.tradeId ?? 0);
+  expect(firsts(shifted)).toEqual(firsts(base).map((id) => id + 1_000_000));
+});

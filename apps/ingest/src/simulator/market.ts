@@ -74,6 +74,8 @@ export interface MarketOptions {
   readonly maxBurst?: number;
   /** Wall-clock start (epoch ns). */
   readonly startNs: bigint;
+  /** Added to every symbol's first trade_id, so markets started later never reuse earlier ids. */
+  readonly tradeIdOffset?: number;
 }
 
 export interface MarketEvent {
@@ -111,7 +113,7 @@ export class SyntheticMarket {
       return {
         spec,
         rng,
-        tape: new TradeTape(spec.symbol, spec.firstTradeId),
+        tape: new TradeTape(spec.symbol, spec.firstTradeId + (opts.tradeIdOffset ?? 0)),
         meanGapNs,
         price: spec.startPriceUnits,
         nextEventNs: Number(opts.startNs) + rng.exponential(meanGapNs),

@@ -29,6 +29,8 @@ export interface SimulatorOptions {
   /** `synthetic` (default): the seeded market; `fixtures`: recorded bodies and frames replayed byte-exact. */
   readonly mode?: "synthetic" | "fixtures";
   readonly seed?: number;
+  /** Added to the synthetic market's first trade_ids (see SyntheticMarket). */
+  readonly tradeIdOffset?: number;
   readonly tradesPerSecond?: number;
   /** Stop the market after this many trades in total. */
   readonly totalTrades?: number;
@@ -112,6 +114,7 @@ export class KrakenSimulator {
       tradesPerSecond: opts.tradesPerSecond ?? 20,
       ...(opts.totalTrades === undefined ? {} : { totalTrades: opts.totalTrades }),
       startNs: nowNs(),
+      ...(opts.tradeIdOffset === undefined ? {} : { tradeIdOffset: opts.tradeIdOffset }),
     });
     this.faults = new FaultInjector(seed, opts.faults);
     const statusRecord = wsFixtures.find((f) => f.id === "status-2.0.10-bytex")?.msg;

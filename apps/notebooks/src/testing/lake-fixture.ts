@@ -241,15 +241,15 @@ async function writeTesouro(c: DuckDBConnection, dir: string): Promise<void> {
   await copyFile(
     c,
     `SELECT bond_type, maturity_date, base_date, buy_price,
-       (buy_price - lag(buy_price) OVER w)::DECIMAL(18,2) AS price_change,
-       buy_rate, (buy_rate - lag(buy_rate) OVER w)::DECIMAL(9,2) AS rate_change
+       (buy_price - lag(buy_price) OVER w)::DECIMAL(18,2) AS buy_price_change,
+       buy_rate, (buy_rate - lag(buy_rate) OVER w)::DECIMAL(9,2) AS buy_rate_change_pp
      FROM tesouro WINDOW w AS (PARTITION BY bond_type, maturity_date ORDER BY base_date)
      ORDER BY base_date, bond_type, maturity_date`,
     join(dir, "gold/tesouro_daily_change"),
   );
   await copyFile(
     c,
-    `SELECT bond_type, maturity_date, base_date, (sell_rate - buy_rate)::DECIMAL(9,2) AS rate_spread,
+    `SELECT bond_type, maturity_date, base_date, (sell_rate - buy_rate)::DECIMAL(9,2) AS rate_spread_pp,
        (buy_price - sell_price)::DECIMAL(18,2) AS price_spread
      FROM tesouro ORDER BY base_date, bond_type, maturity_date`,
     join(dir, "gold/tesouro_spreads"),

@@ -5,8 +5,17 @@ import type { Config } from "@tributary/shared/config";
 import "@tributary/shared/kafka";
 import { Kafka, logLevel } from "kafkajs";
 import { resolveClasspath } from "../maven.ts";
-import { isOurProcess, portOpen, readPid, removeFile, StackError, spawnDetached, stopPid, waitFor } from "../proc.ts";
-import type { Service, ServiceContext, ServiceStatus } from "./service.ts";
+import {
+  isOurProcess,
+  portOpen,
+  readPid,
+  removeFile,
+  StackError,
+  spawnDetached,
+  stopPid,
+  waitFor,
+} from "../proc.ts";
+import type { Service, ServiceStatus } from "./service.ts";
 
 const MARKER = "-Dtributary.service=kafka";
 
@@ -105,17 +114,38 @@ export const kafkaService: Service = {
     if (!existsSync(join(dataDir, "meta.properties"))) {
       const idFile = join(dir, "cluster.id");
       if (!existsSync(idFile)) {
-        const id = Bun.spawnSync([...java, "kafka.tools.StorageTool", "random-uuid"]).stdout.toString().trim();
+        const id = Bun.spawnSync([...java, "kafka.tools.StorageTool", "random-uuid"])
+          .stdout.toString()
+          .trim();
         writeFileSync(idFile, `${id.split("\n").pop()}\n`);
       }
       const clusterId = readFileSync(idFile, "utf8").trim();
       ctx.say(`kafka: formatting storage (cluster ${clusterId})`);
-      const fmt = Bun.spawnSync([...java, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", props, "--ignore-formatted"]);
-      if (fmt.exitCode !== 0) throw new StackError(`kafka storage format failed: ${fmt.stderr.toString().slice(-500)}`);
+      const fmt = Bun.spawnSync([
+        ...java,
+        "kafka.tools.StorageTool",
+        "format",
+        "-t",
+        clusterId,
+        "-c",
+        props,
+        "--ignore-formatted",
+      ]);
+      if (fmt.exitCode !== 0)
+        throw new StackError(`kafka storage format failed: ${fmt.stderr.toString().slice(-500)}`);
     }
     ctx.say(`kafka: starting ${config.stack.kafkaVersion} on 127.0.0.1:${config.stack.kafkaPort}`);
     spawnDetached({
-      cmd: [java[0] as string, MARKER, "-Xms256m", "-Xmx1g", "-XX:+UseG1GC", ...java.slice(1), "kafka.Kafka", props],
+      cmd: [
+        java[0] as string,
+        MARKER,
+        "-Xms256m",
+        "-Xmx1g",
+        "-XX:+UseG1GC",
+        ...java.slice(1),
+        "kafka.Kafka",
+        props,
+      ],
       logFile: this.logFile(ctx),
       pidFile,
     });
@@ -139,6 +169,12 @@ export const kafkaService: Service = {
     const ready = await kafkaReady(ctx.config);
     return ready
       ? { name: "kafka", state: "up", pid, endpoint }
-      : { name: "kafka", state: "unhealthy", pid, endpoint, detail: "JVM running but metadata request failed" };
+      : {
+          name: "kafka",
+          state: "unhealthy",
+          pid,
+          endpoint,
+          detail: "JVM running but metadata request failed",
+        };
   },
 };

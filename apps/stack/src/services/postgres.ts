@@ -6,7 +6,7 @@ import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync }
 import { join } from "node:path";
 import { SQL } from "bun";
 import { isOurProcess, portOpen, StackError, stopPid, waitFor, which } from "../proc.ts";
-import type { Service, ServiceContext, ServiceStatus } from "./service.ts";
+import type { Service, ServiceStatus } from "./service.ts";
 
 const DB = "tributary";
 const ROLE = "tributary";
@@ -43,7 +43,10 @@ function chownToPostgres(path: string): void {
   if (!isRoot()) return;
   const pw = Bun.spawnSync(["id", "-u", "postgres"]).stdout.toString().trim();
   const gr = Bun.spawnSync(["id", "-g", "postgres"]).stdout.toString().trim();
-  if (!pw) throw new StackError("running as root but there is no `postgres` user to own the cluster (initdb refuses root)");
+  if (!pw)
+    throw new StackError(
+      "running as root but there is no `postgres` user to own the cluster (initdb refuses root)",
+    );
   chownSync(path, Number(pw), Number(gr));
 }
 
@@ -91,7 +94,9 @@ export const postgresService: Service = {
       return;
     }
     if (await portOpen("127.0.0.1", port)) {
-      throw new StackError(`port ${port} is taken by a process this stack did not start; stop it or set STACK_POSTGRES_PORT and PG_URL`);
+      throw new StackError(
+        `port ${port} is taken by a process this stack did not start; stop it or set STACK_POSTGRES_PORT and PG_URL`,
+      );
     }
     const bin = postgresBinDir();
     for (const d of [dir, runDir]) {
@@ -102,7 +107,15 @@ export const postgresService: Service = {
     if (fresh) {
       ctx.say(`postgres: initdb ${dataDir}`);
       const init = Bun.spawnSync(
-        pgCommand(join(bin, "initdb"), ["-D", dataDir, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"]),
+        pgCommand(join(bin, "initdb"), [
+          "-D",
+          dataDir,
+          "-U",
+          "postgres",
+          "--auth=trust",
+          "--encoding=UTF8",
+          "--locale=C.UTF-8",
+        ]),
       );
       if (init.exitCode !== 0) throw new StackError(`initdb failed: ${init.stderr.toString().slice(-800)}`);
     }
@@ -121,14 +134,35 @@ export const postgresService: Service = {
       "-c log_timezone=UTC",
     ].join(" ");
     ctx.say(`postgres: starting on 127.0.0.1:${port} (wal_level=logical)`);
-    const start = Bun.spawnSync(pgCommand(join(bin, "pg_ctl"), ["-D", dataDir, "-l", logFile, "-o", options, "-w", "-t", "60", "start"]));
+    const start = Bun.spawnSync(
+      pgCommand(join(bin, "pg_ctl"), [
+        "-D",
+        dataDir,
+        "-l",
+        logFile,
+        "-o",
+        options,
+        "-w",
+        "-t",
+        "60",
+        "start",
+      ]),
+    );
     if (start.exitCode !== 0) {
-      throw new StackError(`pg_ctl start failed: ${start.stdout.toString().slice(-400)}${start.stderr.toString().slice(-400)}`);
+      throw new StackError(
+        `pg_ctl start failed: ${start.stdout.toString().slice(-400)}${start.stderr.toString().slice(-400)}`,
+      );
     }
     await waitFor("PostgreSQL", config.stack.readyTimeoutMs, () => postgresReady(adminUrl(port)));
-    const roles = (await query(adminUrl(port), `SELECT 1 FROM pg_roles WHERE rolname = '${ROLE}'`)) as unknown[];
+    const roles = (await query(
+      adminUrl(port),
+      `SELECT 1 FROM pg_roles WHERE rolname = '${ROLE}'`,
+    )) as unknown[];
     if (roles.length === 0) await query(adminUrl(port), `CREATE ROLE ${ROLE} LOGIN SUPERUSER REPLICATION`);
-    const dbs = (await query(adminUrl(port), `SELECT 1 FROM pg_database WHERE datname = '${DB}'`)) as unknown[];
+    const dbs = (await query(
+      adminUrl(port),
+      `SELECT 1 FROM pg_database WHERE datname = '${DB}'`,
+    )) as unknown[];
     if (dbs.length === 0) await query(adminUrl(port), `CREATE DATABASE ${DB} OWNER ${ROLE}`);
   },
 
@@ -137,7 +171,9 @@ export const postgresService: Service = {
     const pid = postmasterPid(dataDir);
     if (!isOurProcess(pid, dataDir)) return;
     const bin = postgresBinDir();
-    const res = Bun.spawnSync(pgCommand(join(bin, "pg_ctl"), ["-D", dataDir, "-m", "fast", "-w", "-t", "30", "stop"]));
+    const res = Bun.spawnSync(
+      pgCommand(join(bin, "pg_ctl"), ["-D", dataDir, "-m", "fast", "-w", "-t", "30", "stop"]),
+    );
     if (res.exitCode !== 0 && pid !== undefined) await stopPid(pid, 10_000);
     ctx.say("postgres: stopped");
   },
@@ -150,7 +186,13 @@ export const postgresService: Service = {
     const ready = await postgresReady(adminUrl(ctx.config.stack.postgresPort));
     return ready
       ? { name: "postgres", state: "up", pid, endpoint }
-      : { name: "postgres", state: "unhealthy", pid, endpoint, detail: "postmaster running but not answering with wal_level=logical" };
+      : {
+          name: "postgres",
+          state: "unhealthy",
+          pid,
+          endpoint,
+          detail: "postmaster running but not answering with wal_level=logical",
+        };
   },
 };
 

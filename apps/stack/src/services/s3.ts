@@ -4,7 +4,16 @@ import { join } from "node:path";
 import type { Config } from "@tributary/shared/config";
 import { S3Client } from "bun";
 import { resolveClasspath } from "../maven.ts";
-import { isOurProcess, portOpen, readPid, removeFile, StackError, spawnDetached, stopPid, waitFor } from "../proc.ts";
+import {
+  isOurProcess,
+  portOpen,
+  readPid,
+  removeFile,
+  StackError,
+  spawnDetached,
+  stopPid,
+  waitFor,
+} from "../proc.ts";
 import type { Service, ServiceStatus } from "./service.ts";
 
 const MARKER = "-Dtributary.service=s3";
@@ -39,14 +48,18 @@ export const s3Service: Service = {
     const { config, dir } = ctx;
     const pidFile = join(dir, "s3proxy.pid");
     if (!config.s3.accessKeyId || !config.s3.secretAccessKey) {
-      throw new StackError("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY are empty: `bun run stack up` generates them in state/stack.env");
+      throw new StackError(
+        "S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY are empty: `bun run stack up` generates them in state/stack.env",
+      );
     }
     if (isOurProcess(readPid(pidFile), MARKER)) {
       await waitFor("S3", config.stack.readyTimeoutMs, () => s3Ready(config));
       return;
     }
     if (await portOpen("127.0.0.1", config.stack.s3Port)) {
-      throw new StackError(`port ${config.stack.s3Port} is taken by a process this stack did not start; stop it or set STACK_S3_PORT and S3_ENDPOINT`);
+      throw new StackError(
+        `port ${config.stack.s3Port} is taken by a process this stack did not start; stop it or set STACK_S3_PORT and S3_ENDPOINT`,
+      );
     }
     const dataDir = join(dir, "data");
     // The filesystem backend maps a bucket to a directory: creating it creates the bucket.
@@ -65,7 +78,12 @@ export const s3Service: Service = {
       ].join("\n"),
       { mode: 0o600 },
     );
-    const cp = await resolveClasspath({ profile: "s3proxy", property: "s3proxy.version", version: S3PROXY_VERSION, cacheDir: join(config.stateDir, "maven") });
+    const cp = await resolveClasspath({
+      profile: "s3proxy",
+      property: "s3proxy.version",
+      version: S3PROXY_VERSION,
+      cacheDir: join(config.stateDir, "maven"),
+    });
     ctx.say(`s3: starting S3Proxy ${S3PROXY_VERSION} on 127.0.0.1:${config.stack.s3Port}`);
     spawnDetached({
       cmd: ["java", MARKER, "-Xmx512m", "-cp", cp, "org.gaul.s3proxy.Main", "--properties", props],

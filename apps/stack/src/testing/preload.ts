@@ -9,6 +9,8 @@ if (process.env.TRIBUTARY_TEST_STACK !== "off") {
   const statuses = await stackUp({ say: () => undefined });
   const down = statuses.filter((s) => s.state !== "up");
   if (down.length > 0) {
-    throw new Error(`test stack not healthy: ${down.map((s) => `${s.name} ${s.state} ${s.detail ?? ""}`).join("; ")}`);
+    throw new Error(
+      `test stack not healthy: ${down.map((s) => `${s.name} ${s.state} ${s.detail ?? ""}`).join("; ")}`,
+    );
   }
 }

@@ -1,0 +1,69 @@
+import { expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { uniqueName } from "@tributary/shared/testing/names";
+import { freePort, ROOT } from "./children.ts";
+
+// The demo as CI and a new user run it: `bun run demo --duration 30s --json`, in its own lake,
+// export folder and consumer group so that it proves this run's pipeline, not an earlier one's.
+test("bun run demo --duration 30s --json fills every bronze, silver and gold dataset and writes CSV files", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tributary-demo-"));
+  try {
+    const proc = Bun.spawn(["bun", "run", "demo", "--duration", "30s", "--json"], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        LAKE_URI: join(dir, "lake"),
+        EXPORT_DIR: join(dir, "export"),
+        CONSOLE_NOTEBOOKS_DIR: join(dir, "notebooks"),
+        LAKE_CONSUMER_GROUP: uniqueName("demo"),
+        CONSOLE_PORT: String(await freePort()),
+      },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    const last = stdout.trim().split("\n").pop() ?? "";
+    if (code !== 0) console.error(stderr.slice(-4000));
+    const summary = JSON.parse(last) as {
+      ok: boolean;
+      layers: Record<string, Record<string, { rows: number; files: number }>>;
+      csv_files: number;
+      notebooks: string[];
+      console: string;
+    };
+    expect(code).toBe(0);
+    expect(summary.ok).toBe(true);
+    expect(Object.keys(summary.layers.bronze ?? {})).toEqual(
+      expect.arrayContaining(["kraken_trades", "kraken_ticker", "cdc_public_tesouro_prices"]),
+    );
+    expect(Object.keys(summary.layers.silver ?? {})).toEqual(
+      expect.arrayContaining(["kraken_trades", "kraken_ticker", "cdc_public_tesouro_prices"]),
+    );
+    expect(Object.keys(summary.layers.gold ?? {})).toEqual(
+      expect.arrayContaining([
+        "candles_1m",
+        "candles_1h",
+        "candles_1d",
+        "daily_summary",
+        "data_quality_hourly",
+        "market_metrics_1m",
+        "tesouro_yield_curve",
+      ]),
+    );
+    for (const [layer, datasets] of Object.entries(summary.layers)) {
+      for (const [name, d] of Object.entries(datasets))
+        expect([layer, name, d.rows > 0]).toEqual([layer, name, true]);
+    }
+    expect(summary.csv_files).toBeGreaterThan(0);
+    expect(summary.notebooks.length).toBe(4);
+    expect(summary.console).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 400_000);

@@ -1,0 +1,75 @@
+/** What the lake holds: rows and files per layer and dataset, read the way any reader would (DuckDB, hive partitioning). */
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { LAYERS, type Layer } from "@tributary/shared/lake/layout";
+
+export interface DatasetSummary {
+  readonly rows: number;
+  readonly files: number;
+  /** Seconds since the newest file was written. */
+  readonly age_s: number;
+}
+
+export type LakeSummary = Record<Layer, Record<string, DatasetSummary>>;
+
+function parquetFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (entry.name.endsWith(".parquet")) out.push(p);
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return out;
+}
+
+/** Counts rows from Parquet footers (exact, cheap) for every dataset of a local lake. */
+export async function summarizeLake(lakeDir: string): Promise<LakeSummary> {
+  const db = await DuckDBInstance.create(":memory:");
+  const conn = await db.connect();
+  const summary = { bronze: {}, silver: {}, gold: {} } as LakeSummary;
+  try {
+    for (const layer of LAYERS) {
+      const layerDir = join(lakeDir, layer);
+      if (!existsSync(layerDir)) continue;
+      for (const dataset of readdirSync(layerDir).sort()) {
+        const files = parquetFiles(join(layerDir, dataset));
+        if (files.length === 0) {
+          summary[layer][dataset] = { rows: 0, files: 0, age_s: Number.POSITIVE_INFINITY };
+          continue;
+        }
+        const list = files.map((f) => `'${f.replaceAll("'", "''")}'`).join(",");
+        const reader = await conn.runAndReadAll(
+          `SELECT coalesce(sum(num_rows), 0)::BIGINT AS n FROM parquet_file_metadata([${list}])`,
+        );
+        const rows = Number(reader.getRowObjects()[0]?.n ?? 0);
+        const newest = Math.max(...files.map((f) => statSync(f).mtimeMs));
+        summary[layer][dataset] = {
+          rows,
+          files: files.length,
+          age_s: Math.round((Date.now() - newest) / 100) / 10,
+        };
+      }
+    }
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+  return summary;
+}
+
+export function countFiles(dir: string, suffix: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (entry.name.endsWith(suffix)) out.push(p);
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return out.sort();
+}
