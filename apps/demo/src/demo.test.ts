@@ -2,7 +2,11 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { loadConfig } from "@tributary/shared/config";
 import { uniqueName } from "@tributary/shared/testing/names";
+// The console's own browser helper (Debian's chromium through playwright-core), reused as is.
+import { startConsole } from "../../console/src/server.ts";
+import { screenshot, withChromium } from "../../console/src/testing/browser.ts";
 import { freePort, ROOT } from "./children.ts";
 
 // The demo as CI and a new user run it: `bun run demo --duration 30s --json`, in its own lake,
@@ -63,6 +67,43 @@ test("bun run demo --duration 30s --json fills every bronze, silver and gold dat
     expect(summary.csv_files).toBeGreaterThan(0);
     expect(summary.notebooks.length).toBe(4);
     expect(summary.console).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+
+    // The console on the lake this pipeline just built: pages render its data, a query returns rows.
+    const config = loadConfig({
+      ...process.env,
+      LAKE_URI: join(dir, "lake"),
+      CONSOLE_NOTEBOOKS_DIR: join(dir, "notebooks"),
+      CONSOLE_SOURCES: "none",
+    });
+    const running = await startConsole(config, { port: 0 });
+    try {
+      await withChromium(async (context) => {
+        const page = await context.newPage();
+        await page.goto(`${running.url}/`);
+        await page.waitForSelector('#lake tr[data-dataset="silver/kraken_trades"]');
+        await screenshot(page, "pipeline-overview");
+        await page.goto(`${running.url}/lake`);
+        expect(await page.locator("tr[data-dataset]").count()).toBeGreaterThanOrEqual(15);
+        await screenshot(page, "pipeline-lake");
+        await page.goto(`${running.url}/query`);
+        await page.fill("textarea[name=sql]", "SELECT count(*) AS trades FROM silver.kraken_trades");
+        await page.click("#run-query");
+        await page.waitForSelector("#query-result");
+        const rows = await page.locator("#query-result tbody tr").allInnerTexts();
+        expect(Number((rows[0] ?? "0").replace(/[^0-9]/g, ""))).toBe(
+          summary.layers.silver?.kraken_trades?.rows ?? -1,
+        );
+        await screenshot(page, "pipeline-query");
+        await page.goto(`${running.url}/quality`);
+        expect(await page.locator("figure svg").count()).toBeGreaterThan(0);
+        await screenshot(page, "pipeline-quality");
+        await page.goto(`${running.url}/notebooks`);
+        expect(await page.locator("tr[data-notebook]").count()).toBe(4);
+        await screenshot(page, "pipeline-notebooks");
+      });
+    } finally {
+      await running.stop();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
