@@ -16,10 +16,13 @@ import { createLogger } from "@tributary/shared/log";
 import { historyPath, RunHistory } from "@tributary/shared/scheduler/history";
 import type { JobDefinition } from "@tributary/shared/scheduler/job";
 import { Scheduler } from "@tributary/shared/scheduler/scheduler";
+import { screenshot as shoot, withChromium } from "@tributary/shared/testing/browser";
 import { uniqueName } from "@tributary/shared/testing/names";
 import { type Admin, Partitioners } from "kafkajs";
 import { type RunningConsole, startConsole } from "./server.ts";
-import { screenshot, withChromium } from "./testing/browser.ts";
+
+const screenshot = (page: Parameters<typeof shoot>[0], name: string) => shoot(page, "console", name);
+
 import { createLakeFixture, type LakeFixture } from "./testing/lake-fixture.ts";
 import { type SourceStandIn, startSourceStandIn } from "./testing/source-stand-in.ts";
 

@@ -10,9 +10,12 @@ import { join, resolve } from "node:path";
 import { type Config, loadConfig } from "@tributary/shared/config";
 import { createLogger } from "@tributary/shared/log";
 import { historyPath, RunHistory } from "@tributary/shared/scheduler/history";
+import { screenshot as shoot, withChromium } from "@tributary/shared/testing/browser";
 import type { HealthPart } from "./health/overview.ts";
 import { type RunningConsole, startConsole } from "./server.ts";
-import { screenshot, withChromium } from "./testing/browser.ts";
+
+const screenshot = (page: Parameters<typeof shoot>[0], name: string) => shoot(page, "console", name);
+
 import { createLakeFixture, type LakeFixture } from "./testing/lake-fixture.ts";
 import { freePort } from "./testing/source-stand-in.ts";
 

@@ -3,10 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "@tributary/shared/config";
+import { screenshot, withChromium } from "@tributary/shared/testing/browser";
 import { uniqueName } from "@tributary/shared/testing/names";
-// The console's own browser helper (Debian's chromium through playwright-core), reused as is.
 import { startConsole } from "../../console/src/server.ts";
-import { screenshot, withChromium } from "../../console/src/testing/browser.ts";
 import { freePort, ROOT } from "./children.ts";
 
 // The demo as CI and a new user run it: `bun run demo --duration 30s --json`, in its own lake,
@@ -81,10 +80,10 @@ test("bun run demo --duration 30s --json fills every bronze, silver and gold dat
         const page = await context.newPage();
         await page.goto(`${running.url}/`);
         await page.waitForSelector('#lake tr[data-dataset="silver/kraken_trades"]');
-        await screenshot(page, "pipeline-overview");
+        await screenshot(page, "console", "pipeline-overview");
         await page.goto(`${running.url}/lake`);
         expect(await page.locator("tr[data-dataset]").count()).toBeGreaterThanOrEqual(15);
-        await screenshot(page, "pipeline-lake");
+        await screenshot(page, "console", "pipeline-lake");
         await page.goto(`${running.url}/query`);
         await page.fill("textarea[name=sql]", "SELECT count(*) AS trades FROM silver.kraken_trades");
         await page.click("#run-query");
@@ -93,13 +92,13 @@ test("bun run demo --duration 30s --json fills every bronze, silver and gold dat
         expect(Number((rows[0] ?? "0").replace(/[^0-9]/g, ""))).toBe(
           summary.layers.silver?.kraken_trades?.rows ?? -1,
         );
-        await screenshot(page, "pipeline-query");
+        await screenshot(page, "console", "pipeline-query");
         await page.goto(`${running.url}/quality`);
         expect(await page.locator("figure svg").count()).toBeGreaterThan(0);
-        await screenshot(page, "pipeline-quality");
+        await screenshot(page, "console", "pipeline-quality");
         await page.goto(`${running.url}/notebooks`);
         expect(await page.locator("tr[data-notebook]").count()).toBe(4);
-        await screenshot(page, "pipeline-notebooks");
+        await screenshot(page, "console", "pipeline-notebooks");
       });
     } finally {
       await running.stop();

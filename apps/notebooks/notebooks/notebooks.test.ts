@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { chromiumAvailable, withChromium } from "@tributary/shared/testing/browser";
 import { validateNotebook } from "../src/format/validate.ts";
 import { listNotebooks, type RunNotebooksResult, runNotebooks } from "../src/runner/run-notebooks.ts";
-import { chromiumAvailable, withChromium } from "../src/testing/browser.ts";
 import { buildLakeFixture, type LakeFixture } from "../src/testing/lake-fixture.ts";
 
 const ARTIFACTS = resolve(import.meta.dir, "../../../test-artifacts/notebooks");
@@ -153,42 +153,45 @@ describe("HTML in headless Chromium", () => {
       hint: "apt-get update && apt-get install -y chromium",
     });
     mkdirSync(ARTIFACTS, { recursive: true });
-    await withChromium(async (context) => {
-      for (const nb of full.notebooks) {
-        const page = await context.newPage();
-        const problems: string[] = [];
-        page.on("console", (m) => {
-          if (m.type() === "error") problems.push(`console: ${m.text()}`);
-        });
-        page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
-        page.on("request", (r) => {
-          if (!r.url().startsWith("file://")) problems.push(`network: ${r.url()}`);
-        });
-        await page.goto(`file://${nb.htmlPath}`, { waitUntil: "load" });
-        const sizes = await page.$$eval("figure.chart svg", (svgs) =>
-          svgs.map((s) => {
-            const r = s.getBoundingClientRect();
-            return {
-              w: Math.round(r.width),
-              h: Math.round(r.height),
-              marks: s.querySelectorAll(".role-mark *").length,
-            };
-          }),
-        );
-        expect(sizes.length).toBeGreaterThan(0);
-        for (const s of sizes) {
-          expect(s.w).toBeGreaterThan(100);
-          expect(s.h).toBeGreaterThan(50);
-          expect(s.marks).toBeGreaterThan(0);
+    await withChromium(
+      async (context) => {
+        for (const nb of full.notebooks) {
+          const page = await context.newPage();
+          const problems: string[] = [];
+          page.on("console", (m) => {
+            if (m.type() === "error") problems.push(`console: ${m.text()}`);
+          });
+          page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+          page.on("request", (r) => {
+            if (!r.url().startsWith("file://")) problems.push(`network: ${r.url()}`);
+          });
+          await page.goto(`file://${nb.htmlPath}`, { waitUntil: "load" });
+          const sizes = await page.$$eval("figure.chart svg", (svgs) =>
+            svgs.map((s) => {
+              const r = s.getBoundingClientRect();
+              return {
+                w: Math.round(r.width),
+                h: Math.round(r.height),
+                marks: s.querySelectorAll(".role-mark *").length,
+              };
+            }),
+          );
+          expect(sizes.length).toBeGreaterThan(0);
+          for (const s of sizes) {
+            expect(s.w).toBeGreaterThan(100);
+            expect(s.h).toBeGreaterThan(50);
+            expect(s.marks).toBeGreaterThan(0);
+          }
+          const title = await page.title();
+          expect(title).toContain("Tributary notebook");
+          const shot = join(ARTIFACTS, `${nb.name}.png`);
+          await page.screenshot({ path: shot, fullPage: true });
+          expect(statSync(shot).size).toBeGreaterThan(50_000);
+          expect({ page: nb.name, problems }).toEqual({ page: nb.name, problems: [] });
+          await page.close();
         }
-        const title = await page.title();
-        expect(title).toContain("Tributary notebook");
-        const shot = join(ARTIFACTS, `${nb.name}.png`);
-        await page.screenshot({ path: shot, fullPage: true });
-        expect(statSync(shot).size).toBeGreaterThan(50_000);
-        expect({ page: nb.name, problems }).toEqual({ page: nb.name, problems: [] });
-        await page.close();
-      }
-    });
+      },
+      { viewport: { width: 1100, height: 900 } },
+    );
   }, 120_000);
 });
