@@ -1,152 +1,29 @@
 /**
- * DuckDB results as Apache Arrow tables, built column by column with exact types: DECIMAL stays
+ * DuckDB results as Apache Arrow tables (built by shared/src/lake/arrow.ts) and read back exactly: DECIMAL stays
  * Decimal128 (unscaled 128-bit integers), TIMESTAMPTZ stays microseconds in UTC, BIGINT stays Int64.
  * Types Arrow-JS cannot build exactly (nested, intervals, …) become Utf8 text of the exact value.
  */
-import {
-  DuckDBDateValue,
-  type DuckDBDecimalType,
-  DuckDBDecimalValue,
-  DuckDBTimestampTZValue,
-  DuckDBTimestampValue,
-  type DuckDBType,
-  DuckDBTypeId,
-  type DuckDBValue,
-} from "@duckdb/node-api";
+import type { DuckDBType, DuckDBValue } from "@duckdb/node-api";
+import { arrowTableFromColumns as buildArrowTable } from "@tributary/shared/lake/arrow";
 import { formatMicros } from "@tributary/shared/time";
 import {
-  Bool,
   type Data,
   type DataType,
-  DateDay,
-  Decimal,
-  Field,
-  Float64,
-  Int32,
-  Int64,
-  makeData,
-  RecordBatch,
-  Schema,
-  Struct,
-  Table,
-  Timestamp,
+  type Decimal,
+  type Table,
+  type Timestamp,
   TimeUnit,
   Type,
-  Utf8,
-  vectorFromArray,
 } from "apache-arrow";
 import { fromDuckDB, type LakeRow, type LakeValue } from "./values.ts";
 
+/** DuckDB columns → Arrow with exact types; values Arrow cannot hold exactly become the kit's exact text. */
 export function arrowTableFromColumns(
   names: readonly string[],
   types: readonly DuckDBType[],
   columns: readonly (readonly DuckDBValue[])[],
 ): Table {
-  const length = columns[0]?.length ?? 0;
-  const fields: Field[] = [];
-  const children: Data[] = [];
-  names.forEach((name, i) => {
-    const type = types[i];
-    if (!type) throw new Error(`no DuckDB type for column ${name}`);
-    const data = buildData(type, columns[i] ?? []);
-    fields.push(new Field(name, data.type, true, new Map([["duckdb.type", type.toString()]])));
-    children.push(data);
-  });
-  const schema = new Schema(fields);
-  const struct = makeData({ type: new Struct(fields), length, nullCount: 0, children });
-  return new Table(schema, [new RecordBatch(schema, struct)]);
-}
-
-function buildData(type: DuckDBType, values: readonly DuckDBValue[]): Data {
-  switch (type.typeId) {
-    case DuckDBTypeId.BOOLEAN:
-      return single(vectorFromArray(values as (boolean | null)[], new Bool()).data, new Bool());
-    case DuckDBTypeId.TINYINT:
-    case DuckDBTypeId.SMALLINT:
-    case DuckDBTypeId.INTEGER:
-    case DuckDBTypeId.UTINYINT:
-    case DuckDBTypeId.USMALLINT:
-      return single(vectorFromArray(values as (number | null)[], new Int32()).data, new Int32());
-    case DuckDBTypeId.BIGINT:
-      return fixedBigInt(
-        new Int64(),
-        values.map((v) => (v === null ? null : BigInt(v as bigint))),
-      );
-    case DuckDBTypeId.FLOAT:
-    case DuckDBTypeId.DOUBLE:
-      return single(vectorFromArray(values as (number | null)[], new Float64()).data, new Float64());
-    case DuckDBTypeId.TIMESTAMP:
-    case DuckDBTypeId.TIMESTAMP_TZ:
-      return fixedBigInt(
-        new Timestamp(TimeUnit.MICROSECOND, type.typeId === DuckDBTypeId.TIMESTAMP_TZ ? "UTC" : null),
-        values.map((v) =>
-          v instanceof DuckDBTimestampTZValue || v instanceof DuckDBTimestampValue ? v.micros : null,
-        ),
-      );
-    case DuckDBTypeId.DATE: {
-      const days = values.map((v) => (v instanceof DuckDBDateValue ? v.days : null));
-      return fixedInt32(new DateDay(), days);
-    }
-    case DuckDBTypeId.DECIMAL: {
-      const t = type as DuckDBDecimalType;
-      return decimal128(
-        new Decimal(t.scale, t.width, 128),
-        values.map((v) => (v instanceof DuckDBDecimalValue ? v.value : null)),
-      );
-    }
-    default: {
-      const text = values.map((v) => (v === null ? null : textOf(fromDuckDB(v))));
-      return single(vectorFromArray(text, new Utf8()).data, new Utf8());
-    }
-  }
-}
-
-function single(chunks: readonly Data[], type: DataType): Data {
-  if (chunks.length === 1 && chunks[0]) return chunks[0];
-  if (chunks.length === 0) return makeData({ type, length: 0 });
-  throw new Error(`expected one Arrow chunk, got ${chunks.length}`);
-}
-
-function validity(values: readonly unknown[]): { nullBitmap: Uint8Array; nullCount: number } {
-  const nullBitmap = new Uint8Array(Math.ceil(values.length / 8));
-  let nullCount = 0;
-  values.forEach((v, i) => {
-    if (v === null) nullCount++;
-    else nullBitmap[i >> 3] = (nullBitmap[i >> 3] ?? 0) | (1 << (i & 7));
-  });
-  return { nullBitmap, nullCount };
-}
-
-function fixedBigInt(type: Int64 | Timestamp, values: readonly (bigint | null)[]): Data {
-  const data = new BigInt64Array(values.length);
-  values.forEach((v, i) => {
-    data[i] = v ?? 0n;
-  });
-  const props = { length: values.length, data, ...validity(values) };
-  return type instanceof Int64 ? makeData({ type, ...props }) : makeData({ type, ...props });
-}
-
-function fixedInt32(type: DateDay, values: readonly (number | null)[]): Data<DateDay> {
-  const data = new Int32Array(values.length);
-  values.forEach((v, i) => {
-    data[i] = v ?? 0;
-  });
-  return makeData({ type, length: values.length, data, ...validity(values) });
-}
-
-const MASK32 = 0xffffffffn;
-
-/** Decimal128 as four little-endian 32-bit words per value (two's complement). */
-function decimal128(type: Decimal, values: readonly (bigint | null)[]): Data<Decimal> {
-  const data = new Uint32Array(values.length * 4);
-  values.forEach((v, i) => {
-    let x = BigInt.asUintN(128, v ?? 0n);
-    for (let w = 0; w < 4; w++) {
-      data[i * 4 + w] = Number(x & MASK32);
-      x >>= 32n;
-    }
-  });
-  return makeData({ type, length: values.length, data, ...validity(values) });
+  return buildArrowTable(names, types, columns, { text: (v) => textOf(fromDuckDB(v)), blob: "text" });
 }
 
 /** Reads an Arrow table back into exact lake values (DECIMAL → string, timestamps → RFC 3339 µs). */
