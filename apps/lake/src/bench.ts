@@ -96,7 +96,7 @@ async function measureLimit(records: number, dir: string): Promise<number> {
       for (let i = 0; i < n; i++) {
         const p = payloads[(from + i) % payloads.length] as { key: Buffer; value: Buffer };
         krakenEventFields(p.value, p.key, fields);
-        table.append(i % 6, from + i, p.key, p.value, now, now * 1000, fields.eventUs, fields.symbol);
+        table.append(i % 6, i % 6, from + i, p.key, p.value, now, now * 1000, fields.eventUs, fields.symbol);
       }
       const tps = Array.from({ length: 6 }, (_, id) => ({
         id,

@@ -164,12 +164,25 @@ export class LocalLakeStore implements LakeStore {
   async move(from: string, to: string): Promise<void> {
     const src = this.url(from);
     const dst = this.url(to);
+    const fail = (cause: unknown): LakeStoreError =>
+      new LakeStoreError(`cannot move lake object to ${to}`, from, { cause });
+    // Optimistic: the target directory usually exists, and a rename is one system call.
+    try {
+      renameSync(src, dst);
+      return;
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== "ENOENT") throw fail(cause);
+      if (!existsSync(src)) {
+        if (existsSync(dst)) return; // an earlier attempt already moved it
+        throw fail(cause);
+      }
+    }
     mkdirSync(dirname(dst), { recursive: true });
     try {
       renameSync(src, dst);
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code === "ENOENT" && existsSync(dst)) return;
-      throw new LakeStoreError(`cannot move lake object to ${to}`, from, { cause });
+      throw fail(cause);
     }
   }
 

@@ -1,16 +1,27 @@
 /**
- * DuckDB side of a flush: records are appended (Appender, no SQL per row) into an in-memory
- * staging table per dataset and generation, then one `COPY … TO … (FORMAT parquet, COMPRESSION
- * zstd, PARTITION_BY (tp, year, …))` writes the generation's Hive-partitioned files into a staging
- * directory, one `tp=` directory per Kafka topic-partition.
+ * DuckDB side of a flush: records are written column by column into DuckDB data chunks (typed
+ * arrays in DuckDB's own layout, copied once per 2,048 rows; one native call per value) and
+ * appended to an in-memory staging table per topic and generation. Then one `COPY … TO … (FORMAT parquet,
+ * COMPRESSION zstd, PARTITION_BY (pid))` writes the generation's files, one directory per staging
+ * partition `pid`: a (topic-partition, Hive partition) pair numbered in JS as rows arrive, so DuckDB
+ * partitions on one integer instead of formatting dates and hashing six strings per row.
+ * {@link StagedFile.relPath} then names each file in the staging layout (`tp=…/<hive…>/part_N`).
  *
- * Staging columns are the cheapest to append: offsets and times as DOUBLE (exact below 2^53) and
- * converted to BIGINT / TIMESTAMPTZ (UTC µs) by the COPY's SELECT.
+ * Staging columns have the bronze contract's types (BIGINT offsets, TIMESTAMPTZ as UTC µs), written
+ * from JS numbers as little-endian int64 (exact below 2^53), so the COPY converts nothing.
  */
 import { mkdirSync } from "node:fs";
-import { dirname, relative, sep } from "node:path";
-import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { endianness } from "node:os";
+import { basename, dirname } from "node:path";
+import {
+  type DuckDBAppender,
+  type DuckDBConnection,
+  DuckDBDataChunk,
+  DuckDBInstance,
+} from "@duckdb/node-api";
+import duckdb from "@duckdb/node-bindings";
 import { BRONZE_COLUMNS } from "@tributary/shared/lake/layout";
+import { utcParts } from "@tributary/shared/time";
 import type { BronzeDataset } from "./datasets.ts";
 
 export interface StageOptions {
@@ -22,7 +33,7 @@ export interface StageOptions {
 
 /** One topic-partition's rows inside a generation's staging table. */
 export interface StageTp {
-  /** Value of the `tp` column in the staging table. */
+  /** The `tp` number passed to {@link StageTable.append}. */
   readonly id: number;
   readonly topic: string;
   readonly partition: number;
@@ -31,8 +42,14 @@ export interface StageTp {
 }
 
 export interface StagedFile {
+  /** Where DuckDB wrote the file (inside the COPY directory). */
   readonly localPath: string;
-  /** `tp=` directory value the file came from. */
+  /**
+   * Path in the staging layout, relative to the attempt: `tp=<dir>/p<pid>_part_N.parquet` (flat:
+   * the Hive partition is in the commit record, and one directory per topic-partition is cheap).
+   */
+  readonly relPath: string;
+  /** `tp=` directory value the file belongs to. */
   readonly tpDir: string;
   /** Hive values of the file's dataset partition, e.g. `{year:"2024", …, symbol:"BTC_USD"}`. */
   readonly partition: Readonly<Record<string, string>>;
@@ -41,6 +58,17 @@ export interface StagedFile {
   readonly rows: number;
   readonly bytes: number;
 }
+
+/**
+ * Event times travel as JS numbers: beyond ±2^53 µs (years 1684–2255) they are not exact, so they
+ * count as unreadable (flagged) like a missing one.
+ */
+export const MIN_EVENT_US = -Number.MAX_SAFE_INTEGER;
+export const MAX_EVENT_US = Number.MAX_SAFE_INTEGER;
+const HOUR_US = 3_600_000_000;
+const DAY_US = 86_400_000_000;
+/** `tp` numbers share a numeric dictionary key with the time bucket: they must stay below this. */
+const MAX_TPS = 65_536;
 
 export class BronzeStage {
   private tableSeq = 0;
@@ -71,41 +99,53 @@ export class BronzeStage {
   async newTable(ds: BronzeDataset): Promise<StageTable> {
     this.tableSeq += 1;
     const name = `stage_${this.tableSeq}`;
-    await this.appendConn.run(createStageTableSql(name, ds));
+    await this.appendConn.run(createStageTableSql(name));
     const appender = await this.appendConn.createAppender(name);
     return new StageTable(name, ds, appender);
   }
 
-  /** Writes the rows of `tps` (others are left out) as Parquet under `targetDir`, then drops the table. */
-  async copyToStaging(table: StageTable, tps: readonly StageTp[], targetDir: string): Promise<StagedFile[]> {
+  /**
+   * Writes the rows of `tps` (others are left out) as Parquet under `copyDir`, one `pid=N`
+   * directory per staging partition, then drops the table.
+   */
+  async copyToStaging(table: StageTable, tps: readonly StageTp[], copyDir: string): Promise<StagedFile[]> {
     table.seal();
     try {
       if (tps.length === 0 || table.rows === 0) return [];
-      mkdirSync(dirname(targetDir), { recursive: true }); // COPY creates the target, not its parents
-      const reader = await this.copyConn.runAndReadAll(
-        copyToStagingSql(table.name, table.ds, tps, targetDir),
+      for (const t of tps)
+        if (t.topic !== table.ds.topic)
+          throw new Error(`${t.topic} rows cannot be in ${table.ds.topic}'s staging table`);
+      const dirs = new Map(tps.map((t) => [t.id, t]));
+      const parts = table.partitions().filter((p) => dirs.has(p.tp));
+      if (parts.length === 0) return [];
+      mkdirSync(dirname(copyDir), { recursive: true }); // COPY creates the target, not its parents
+      const sql = copyToStagingSql(
+        table.name,
+        table.ds.topic,
+        parts.map((p) => p.pid),
+        table.partitions().length,
+        copyDir,
       );
+      const reader = await this.copyConn.runAndReadAll(sql);
       const files: StagedFile[] = [];
       for (const row of reader.getRowObjectsJS()) {
         const localPath = String(row.filename);
-        const segments = relative(targetDir, localPath).split(sep);
-        const tpSeg = segments[0] ?? "";
-        const hive = segments.slice(1, -1);
-        const partition: Record<string, string> = {};
-        for (const s of hive) {
-          const eq = s.indexOf("=");
-          partition[s.slice(0, eq)] = s.slice(eq + 1);
-        }
+        const m = /^pid=(\d+)$/.exec(basename(dirname(localPath)));
+        const part = m === null ? undefined : table.partitions()[Number(m[1])];
+        const tp = part === undefined ? undefined : dirs.get(part.tp);
+        if (part === undefined || tp === undefined)
+          throw new Error(`COPY wrote ${localPath}, which is no staging partition of ${table.name}`);
         files.push({
           localPath,
-          tpDir: tpSeg.slice("tp=".length),
-          partition,
-          hivePath: hive.join("/"),
+          relPath: `tp=${tp.dir}/p${part.pid}_${basename(localPath)}`,
+          tpDir: tp.dir,
+          partition: part.values,
+          hivePath: part.hivePath,
           rows: Number(row.count),
           bytes: Number(row.file_size_bytes),
         });
       }
-      return files.sort((a, b) => (a.localPath < b.localPath ? -1 : 1));
+      return files.sort((a, b) => (a.relPath < b.relPath ? -1 : 1));
     } finally {
       await this.drop(table);
     }
@@ -124,23 +164,114 @@ export class BronzeStage {
   }
 }
 
-/** Rows of one dataset and generation, appended in Kafka order. */
+/** A staging partition: one topic-partition's rows of one Hive partition. */
+export interface StagePartition {
+  readonly pid: number;
+  readonly tp: number;
+  readonly values: Readonly<Record<string, string>>;
+  readonly hivePath: string;
+}
+
+if (endianness() !== "LE") throw new Error("the bronze staging table writes little-endian column data");
+
+const T = duckdb.Type;
+const DUCKDB_TYPES: Record<string, duckdb.Type> = {
+  INTEGER: T.INTEGER,
+  BIGINT: T.BIGINT,
+  BLOB: T.BLOB,
+  TIMESTAMPTZ: T.TIMESTAMP_TZ,
+  BOOLEAN: T.BOOLEAN,
+};
+/**
+ * Staging columns: `pid`, then the bronze contract's columns except `topic` (constant per table),
+ * with the contract's types, so the COPY writes them as they are.
+ */
+export const STAGE_COLUMNS: ReadonlyArray<readonly [string, string]> = [
+  ["pid", "INTEGER"],
+  ...BRONZE_COLUMNS.filter(([name]) => name !== "topic"),
+];
+const COL = Object.fromEntries(STAGE_COLUMNS.map(([name], i) => [name, i])) as Record<string, number>;
+const CHUNK_ROWS = duckdb.vector_size();
+/** DuckDB's `string_t`: 16 bytes; up to 12 bytes are stored inline after the 4-byte length. */
+const STRING_T_BYTES = 16;
+const INLINE_MAX = 12;
+const TWO_32 = 4_294_967_296;
+
+/** One column's values for the chunk being filled, in DuckDB's in-memory layout. */
+class ColumnBuffer {
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  readonly u32: Uint32Array<ArrayBuffer>;
+  readonly i32: Int32Array<ArrayBuffer>;
+
+  constructor(bytesPerRow: number) {
+    const buffer = new ArrayBuffer(CHUNK_ROWS * bytesPerRow);
+    this.bytes = new Uint8Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    this.i32 = new Int32Array(buffer);
+  }
+
+  /** Stores an integral number (|v| < 2^53) as a little-endian int64 at row `i`. */
+  setInt64(i: number, v: number): void {
+    this.u32[2 * i] = v >>> 0;
+    this.i32[2 * i + 1] = Math.floor(v / TWO_32);
+  }
+}
+
+/** Rows of one topic's dataset and generation, appended in Kafka order. */
 export class StageTable {
   rows = 0;
   private sealed = false;
+  private readonly byHour: boolean;
+  private readonly kraken: boolean;
+  /** Staging partitions by symbol, then by `bucket * MAX_TPS + tp`. */
+  private readonly dictionary = new Map<string, Map<number, number>>();
+  private readonly parts: StagePartition[] = [];
+  // The chunk being filled: fixed-width columns and short keys in buffers copied once per chunk,
+  // values (and keys over 12 bytes) assigned straight into DuckDB's vectors.
+  private readonly chunk: duckdb.DataChunk;
+  private readonly wrapped: DuckDBDataChunk;
+  private readonly vectors: duckdb.Vector[];
+  private readonly pid = new ColumnBuffer(4);
+  private readonly partition = new ColumnBuffer(4);
+  private readonly offset = new ColumnBuffer(8);
+  private readonly key = new ColumnBuffer(STRING_T_BYTES);
+  private readonly kafkaTs = new ColumnBuffer(8);
+  private readonly ingested = new ColumnBuffer(8);
+  private readonly event = new ColumnBuffer(8);
+  private readonly fallback = new ColumnBuffer(1);
+  /** Validity bitmaps (bit set: not NULL) of the key and value columns, as DuckDB lays them out. */
+  private readonly keyValid = new Uint8Array(CHUNK_ROWS / 8);
+  private readonly valueValid = new Uint8Array(CHUNK_ROWS / 8);
+  /** Keys too long to inline: assigned after the inline ones are copied in. */
+  private readonly longKeys: Array<[number, Uint8Array]> = [];
+  private n = 0;
 
   constructor(
     readonly name: string,
     readonly ds: BronzeDataset,
     private readonly appender: DuckDBAppender,
-  ) {}
+  ) {
+    this.byHour = ds.partitionColumns.includes("hour");
+    this.kraken = ds.kind === "kraken";
+    const types = STAGE_COLUMNS.map(([, type]) =>
+      duckdb.create_logical_type(DUCKDB_TYPES[type] as duckdb.Type),
+    );
+    this.chunk = duckdb.create_data_chunk(types);
+    this.wrapped = new DuckDBDataChunk(this.chunk);
+    this.vectors = STAGE_COLUMNS.map((_, i) => duckdb.data_chunk_get_vector(this.chunk, i));
+    this.keyValid.fill(0xff);
+    this.valueValid.fill(0xff);
+  }
 
   /**
-   * Appends one record. `eventUs` NaN means "use the Kafka timestamp, flagged"; `symbol` is
-   * ignored for datasets without a symbol partition.
+   * Appends one record of Kafka partition `partition`, staged as topic-partition `tp`. `eventUs`
+   * NaN (or beyond ±2^53 µs) means "use the Kafka timestamp, flagged" (and a Kafka timestamp beyond
+   * that range means the ingestion time, flagged); `symbol` is ignored for datasets without a
+   * symbol partition.
    */
   append(
     tp: number,
+    partition: number,
     offset: number,
     key: Uint8Array | null,
     value: Uint8Array | null,
@@ -149,87 +280,157 @@ export class StageTable {
     eventUs: number,
     symbol: string,
   ): void {
-    const a = this.appender;
-    a.appendInteger(tp);
-    a.appendDouble(offset);
-    if (key === null) a.appendNull();
-    else a.appendBlob(key);
-    if (value === null) a.appendNull();
-    else a.appendBlob(value);
-    a.appendDouble(kafkaTsMs);
-    a.appendDouble(ingestedUs);
-    if (Number.isNaN(eventUs)) a.appendNull();
-    else a.appendDouble(eventUs);
-    if (this.ds.kind === "kraken") a.appendVarchar(symbol);
-    a.endRow();
+    if (this.sealed) throw new Error(`staging table ${this.name} is sealed`);
+    let ev = eventUs;
+    let flagged = 0;
+    if (!(ev >= MIN_EVENT_US && ev <= MAX_EVENT_US)) {
+      flagged = 1;
+      ev = kafkaTsMs * 1000;
+      if (!(ev >= MIN_EVENT_US && ev <= MAX_EVENT_US)) ev = ingestedUs;
+    }
+    const i = this.n;
+    this.pid.i32[i] = this.partitionId(tp, ev, this.kraken ? symbol : "");
+    this.partition.i32[i] = partition;
+    this.offset.setInt64(i, offset);
+    this.kafkaTs.setInt64(i, kafkaTsMs * 1000);
+    this.ingested.setInt64(i, ingestedUs);
+    this.event.setInt64(i, ev);
+    this.fallback.bytes[i] = flagged;
+    this.setKey(i, key);
+    if (value === null) clearBit(this.valueValid, i);
+    else
+      duckdb.vector_assign_string_element_len(
+        this.vectors[COL.kafka_value as number] as duckdb.Vector,
+        i,
+        value,
+      );
     this.rows += 1;
+    this.n = i + 1;
+    if (this.n === CHUNK_ROWS) this.appendChunk();
   }
 
-  /** Flushes and closes the appender (idempotent); no more rows after this. */
+  /** The staging partitions seen so far, indexed by `pid`. */
+  partitions(): readonly StagePartition[] {
+    return this.parts;
+  }
+
+  /** Appends the pending chunk and closes the appender (idempotent); no more rows after this. */
   seal(): void {
     if (this.sealed) return;
     this.sealed = true;
+    if (this.n > 0) this.appendChunk();
     this.appender.closeSync();
   }
+
+  /** A short key is written inline (length, bytes, zero padding), as DuckDB's string_t does. */
+  private setKey(i: number, key: Uint8Array | null): void {
+    const at = i * STRING_T_BYTES;
+    const out = this.key.bytes;
+    if (key === null || key.length > INLINE_MAX) {
+      out.fill(0, at, at + STRING_T_BYTES);
+      if (key === null) clearBit(this.keyValid, i);
+      else this.longKeys.push([i, key]);
+      return;
+    }
+    const len = key.length;
+    this.key.u32[i * 4] = len;
+    for (let b = 0; b < len; b++) out[at + 4 + b] = key[b] as number;
+    for (let b = len; b < INLINE_MAX; b++) out[at + 4 + b] = 0;
+  }
+
+  private partitionId(tp: number, eventUs: number, symbol: string): number {
+    const bucket = Math.floor(eventUs / (this.byHour ? HOUR_US : DAY_US));
+    let bySymbol = this.dictionary.get(symbol);
+    if (bySymbol === undefined) {
+      bySymbol = new Map();
+      this.dictionary.set(symbol, bySymbol);
+    }
+    const k = bucket * MAX_TPS + tp;
+    let pid = bySymbol.get(k);
+    if (pid === undefined) {
+      if (!Number.isInteger(tp) || tp < 0 || tp >= MAX_TPS)
+        throw new Error(`staging tp ${tp} out of range 0..${MAX_TPS - 1}`);
+      pid = this.parts.length;
+      this.parts.push(this.describe(pid, tp, bucket, symbol));
+      bySymbol.set(k, pid);
+    }
+    return pid;
+  }
+
+  private describe(pid: number, tp: number, bucket: number, symbol: string): StagePartition {
+    const utc = utcParts(BigInt(bucket) * BigInt(this.byHour ? HOUR_US : DAY_US));
+    const all: Record<string, string> = { ...utc, symbol };
+    const values: Record<string, string> = {};
+    for (const c of this.ds.partitionColumns) values[c] = all[c] ?? "";
+    const hivePath = this.ds.partitionColumns.map((c) => `${c}=${values[c]}`).join("/");
+    return { pid, tp, values, hivePath };
+  }
+
+  private appendChunk(): void {
+    const n = this.n;
+    const copy = (name: string, column: ColumnBuffer, bytesPerRow: number): void =>
+      duckdb.copy_data_to_vector(
+        this.vectors[COL[name] as number] as duckdb.Vector,
+        0,
+        column.bytes.buffer,
+        0,
+        n * bytesPerRow,
+      );
+    copy("pid", this.pid, 4);
+    copy("kafka_partition", this.partition, 4);
+    copy("kafka_offset", this.offset, 8);
+    copy("kafka_key", this.key, STRING_T_BYTES);
+    copy("kafka_timestamp", this.kafkaTs, 8);
+    copy("ingested_at", this.ingested, 8);
+    copy("event_ts", this.event, 8);
+    copy("event_ts_from_kafka", this.fallback, 1);
+    const keyVector = this.vectors[COL.kafka_key as number] as duckdb.Vector;
+    for (const [i, key] of this.longKeys) duckdb.vector_assign_string_element_len(keyVector, i, key);
+    this.longKeys.length = 0;
+    for (const [name, valid] of [
+      ["kafka_key", this.keyValid],
+      ["kafka_value", this.valueValid],
+    ] as const) {
+      const vector = this.vectors[COL[name] as number] as duckdb.Vector;
+      duckdb.vector_ensure_validity_writable(vector);
+      duckdb.copy_data_to_vector_validity(vector, 0, valid.buffer, valid.byteOffset, valid.byteLength);
+      valid.fill(0xff);
+    }
+    duckdb.data_chunk_set_size(this.chunk, n);
+    this.appender.appendDataChunk(this.wrapped);
+    duckdb.data_chunk_reset(this.chunk);
+    this.n = 0;
+  }
+}
+
+function clearBit(bits: Uint8Array, i: number): void {
+  bits[i >> 3] = (bits[i >> 3] as number) & ~(1 << (i & 7));
 }
 
 // ---- SQL templates -------------------------------------------------------------------------
 
-export function createStageTableSql(name: string, ds: BronzeDataset): string {
-  const symbol = ds.kind === "kraken" ? ", symbol VARCHAR" : "";
-  return `CREATE TABLE ${name} (tp INTEGER, kafka_offset DOUBLE, kafka_key BLOB, kafka_value BLOB, kafka_ts_ms DOUBLE, ingested_us DOUBLE, event_us DOUBLE${symbol})`;
+export function createStageTableSql(name: string): string {
+  return `CREATE TABLE ${name} (${STAGE_COLUMNS.map(([c, t]) => `${c} ${t}`).join(", ")})`;
 }
 
 const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
-/** The partition expressions of a dataset, over `ev` (event time as a UTC TIMESTAMP). */
-function partitionSelect(ds: BronzeDataset): string {
-  const expr: Record<string, string> = {
-    year: "strftime(ev, '%Y')",
-    month: "strftime(ev, '%m')",
-    day: "strftime(ev, '%d')",
-    hour: "strftime(ev, '%H')",
-    symbol: "symbol",
-  };
-  return ds.partitionColumns.map((c) => `${expr[c] ?? "NULL"} AS ${c}`).join(", ");
-}
-
 /**
- * One COPY for a generation: bronze columns in BRONZE_COLUMNS order (types as in the contract),
- * partitioned by `tp` (topic-partition, staging only) and the dataset's Hive columns, which stay in
- * the path only (Hive convention, WRITE_PARTITION_COLUMNS false).
+ * One COPY for a generation of one topic: bronze columns in BRONZE_COLUMNS order (the staging
+ * table already has the contract's types; `topic` is a constant), one directory per staging
+ * partition `pid` (which stays in the path only: WRITE_PARTITION_COLUMNS false). Only the rows of
+ * `pids` are written.
  */
 export function copyToStagingSql(
   table: string,
-  ds: BronzeDataset,
-  tps: readonly StageTp[],
-  targetDir: string,
+  topic: string,
+  pids: readonly number[],
+  all: number,
+  copyDir: string,
 ): string {
-  const values = tps
-    .map((t) => `(${t.id}, ${sqlString(t.topic)}, ${t.partition}::INTEGER, ${sqlString(t.dir)})`)
-    .join(", ");
-  const columns: Record<string, string> = {
-    topic: "t.topic",
-    kafka_partition: "t.kafka_partition",
-    kafka_offset: "CAST(s.kafka_offset AS BIGINT)",
-    kafka_key: "s.kafka_key",
-    kafka_value: "s.kafka_value",
-    kafka_timestamp: "CAST(make_timestamp(CAST(s.kafka_ts_ms * 1000 AS BIGINT)) AS TIMESTAMPTZ)",
-    ingested_at: "CAST(make_timestamp(CAST(s.ingested_us AS BIGINT)) AS TIMESTAMPTZ)",
-    event_ts: "CAST(s.ev AS TIMESTAMPTZ)",
-    event_ts_from_kafka: "s.event_us IS NULL",
-  };
-  const select = BRONZE_COLUMNS.map(([name, type]) => `CAST(${columns[name]} AS ${type}) AS ${name}`).join(
-    ",\n    ",
-  );
-  const partitionBy = ["tp", ...ds.partitionColumns].join(", ");
-  return `COPY (
-  WITH s AS (
-    SELECT *, make_timestamp(CAST(coalesce(event_us, kafka_ts_ms * 1000) AS BIGINT)) AS ev FROM ${table}
-  )
-  SELECT
-    ${select},
-    t.dir AS tp, ${partitionSelect(ds)}
-  FROM s JOIN (VALUES ${values}) AS t(id, topic, kafka_partition, dir) ON s.tp = t.id
-) TO ${sqlString(targetDir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (${partitionBy}), WRITE_PARTITION_COLUMNS false, FILENAME_PATTERN 'part_{i}', RETURN_STATS true)`;
+  const select = BRONZE_COLUMNS.map(([name, type]) =>
+    name === "topic" ? `CAST(${sqlString(topic)} AS ${type}) AS topic` : name,
+  ).join(", ");
+  const where = pids.length === all ? "" : ` WHERE pid IN (${pids.join(", ")})`;
+  return `COPY (SELECT ${select}, pid FROM ${table}${where}) TO ${sqlString(copyDir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (pid), WRITE_PARTITION_COLUMNS false, FILENAME_PATTERN 'part_{i}', RETURN_STATS true)`;
 }

@@ -1,6 +1,6 @@
 /**
  * Names of staged and published bronze files. Staged files wait in the lake under
- * `_tributary/staging/<layer>/<dataset>/<attempt>/tp=<topic>-<partition>-<first_offset>/<hive…>/part_N.parquet`,
+ * `_tributary/staging/<layer>/<dataset>/<attempt>/tp=<topic>-<partition>-<first_offset>/p<pid>_part_N.parquet`,
  * outside every dataset tree; published files are named from their Kafka coordinates:
  * `<topic>-<partition>-<first_offset>-<n>.parquet`.
  */

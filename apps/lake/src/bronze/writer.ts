@@ -3,14 +3,15 @@
  * topic-partitions into DuckDB staging tables and flushes them to bronze Parquet exactly once per
  * offset (protocol: docs/exactly-once.md).
  *
- * Flow per record: eachBatch → StageTable.append (Appender) → flush on rows/bytes/time →
- * COPY to staging → (S3: upload to lake staging) → commit record (exclusive) → publish (move into
- * the tree) → commit the Kafka offset. Buffering continues while a flush runs (one flush at a
+ * Flow per record: eachBatch → StageTable.append (DuckDB data chunks) → flush on rows/bytes/time →
+ * COPY to a private directory → place into lake staging (rename on disk, upload on S3) → commit
+ * record (exclusive) → publish (move into the tree) → commit the Kafka offset. Buffering continues while a flush runs (one flush at a
  * time); fetching pauses when buffered + in-flight bytes exceed the memory budget.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { hostname } from "node:os";
+import { dirname, join } from "node:path";
 import type { Config } from "@tributary/shared/config";
 import { createKafka } from "@tributary/shared/kafka";
 import {
@@ -21,6 +22,7 @@ import {
   CommitLog,
   type CommittedFile,
 } from "@tributary/shared/lake/commit-log";
+import { INTERNAL_DIR } from "@tributary/shared/lake/layout";
 import { createLakeStore, type LakeStore } from "@tributary/shared/lake/store";
 import { createLogger, type Logger } from "@tributary/shared/log";
 import { nowRfc3339 } from "@tributary/shared/time";
@@ -110,7 +112,7 @@ interface GenTp extends StageTp {
 
 interface Generation {
   readonly id: number;
-  /** Staging tables by dataset, created on first use (creation is async). */
+  /** Staging tables by topic, created on first use (creation is async). */
   readonly tables: Map<string, Promise<StageTable>>;
   sealed: boolean;
   readonly tps: Map<string, GenTp>;
@@ -148,7 +150,10 @@ class BronzeWriter implements BronzeWriterHandle {
   private readonly budget: number;
   private readonly flushBytes: number;
   private readonly faults: FaultInjector;
+  /** Machine-local scratch (DuckDB spill, COPY output for S3 lakes). */
   private readonly tmpRoot: string;
+  /** COPY output for local lakes: inside the lake, so placing a file into staging is a rename. */
+  private readonly lakeTmpKey: string;
   private readonly consumer: Consumer;
   private readonly partitions = new Map<string, PartitionState>();
   private stage: BronzeStage | undefined;
@@ -198,7 +203,8 @@ class BronzeWriter implements BronzeWriterHandle {
     this.budget = opts.memoryBudgetBytes ?? config.lake.memoryBudgetMb * 1024 * 1024;
     this.flushBytes = opts.flushBytes ?? Math.max(1024 * 1024, Math.floor(this.budget / 4));
     this.faults = new FaultInjector(opts.faults);
-    this.tmpRoot = join(config.stateDir, "lake-tmp", `${process.pid}-${this.writerId}`);
+    this.tmpRoot = join(config.stateDir, "lake-tmp", tmpDirName(this.writerId));
+    this.lakeTmpKey = `${INTERNAL_DIR}/tmp/${tmpDirName(this.writerId)}`;
     this.consumer = createKafka(config.kafka, "lake").consumer({
       groupId: this.groupId,
       sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
@@ -219,11 +225,13 @@ class BronzeWriter implements BronzeWriterHandle {
 
   async start(): Promise<void> {
     removeDeadTmpDirs(join(this.config.stateDir, "lake-tmp"));
+    if (this.store.kind === "local") removeDeadTmpDirs(this.store.url(`${INTERNAL_DIR}/tmp`));
     mkdirSync(join(this.tmpRoot, "duckdb"), { recursive: true });
     this.stage = await BronzeStage.open({
-      // DuckDB holds the staging tables (two generations at most); a quarter of the budget keeps its
-      // cached blocks from inflating RSS, and it spills to tempDir if a burst needs more.
-      memoryLimitMb: Math.max(48, Math.floor(this.budget / 4 / (1024 * 1024))),
+      // DuckDB holds the staging tables (two generations at most) and the COPY's partition buffers:
+      // 3/8 of the budget fits a 100,000-row flush without spilling (a quarter made the COPY spill and
+      // cost 40% more CPU); it spills to tempDir if a burst needs more.
+      memoryLimitMb: Math.max(48, Math.floor((this.budget * 3) / 8 / (1024 * 1024))),
       // One DuckDB thread COPYs while the JS thread keeps appending: the two cores of a small box both work.
       threads: 1,
       tempDir: join(this.tmpRoot, "duckdb"),
@@ -426,7 +434,17 @@ class BronzeWriter implements BronzeWriterHandle {
       if (kraken) krakenEventFields(m.value, m.key, f);
       else cdcEventFields(m.value, f);
       if (Number.isNaN(f.eventUs)) this.counters.fallbacks += 1;
-      table.append(gt.id, off, m.key, m.value, Number(m.timestamp), ingestedUs, f.eventUs, f.symbol);
+      table.append(
+        gt.id,
+        st.partition,
+        off,
+        m.key,
+        m.value,
+        Number(m.timestamp),
+        ingestedUs,
+        f.eventUs,
+        f.symbol,
+      );
       gt.last = off;
       gt.rows += 1;
       rows += 1;
@@ -435,8 +453,8 @@ class BronzeWriter implements BronzeWriterHandle {
     }
     st.highWatermark = Number(batch.highWatermark);
     resolveOffset(batch.lastOffset());
-    // Appender calls leave garbage backed by native memory that the GC does not count as pressure:
-    // collect it every few thousand rows, or RSS grows far past the buffered bytes.
+    // Decoded fetch responses are native memory the GC hardly counts as pressure (JSC sizes its heap
+    // by the machine's RAM): collect every 50,000 rows, or RSS grows far past the buffered bytes.
     this.rowsSinceGc += rows;
     if (this.rowsSinceGc >= GC_EVERY_ROWS) {
       this.rowsSinceGc = 0;
@@ -508,10 +526,10 @@ class BronzeWriter implements BronzeWriterHandle {
   }
 
   private tableFor(gen: Generation, ds: BronzeDataset): Promise<StageTable> {
-    let table = gen.tables.get(ds.name);
+    let table = gen.tables.get(ds.topic);
     if (table === undefined) {
       table = (this.stage as BronzeStage).newTable(ds);
-      gen.tables.set(ds.name, table);
+      gen.tables.set(ds.topic, table);
     }
     return table;
   }
@@ -541,8 +559,8 @@ class BronzeWriter implements BronzeWriterHandle {
         table.seal();
         tables.set(name, table);
       }
-      for (const [name, table] of tables) {
-        const tps = included.filter((t) => t.ds.name === name);
+      for (const [topic, table] of tables) {
+        const tps = included.filter((t) => t.topic === topic);
         if (tps.length === 0) {
           await stage.drop(table);
           continue;
@@ -581,22 +599,31 @@ class BronzeWriter implements BronzeWriterHandle {
     const attempt = `${this.writerId}-${gen.id}`;
     const stagingKey = attemptDir(ds, attempt);
     const local = this.store.kind === "local";
-    const targetDir = local ? this.store.url(stagingKey) : join(this.tmpRoot, "stage", stagingKey);
+    // DuckDB writes into a directory private to this process (reaped by pid if it dies), so a
+    // crash mid-COPY leaves nothing in the shared staging area.
+    const copyDir = local
+      ? this.store.url(`${this.lakeTmpKey}/${attempt}`)
+      : join(this.tmpRoot, "stage", attempt);
     try {
       const disarm = this.faults.armDuring("mid-copy");
       let files: StagedFile[];
       try {
-        files = await stage.copyToStaging(table, tps, targetDir);
+        files = await stage.copyToStaging(table, tps, copyDir);
       } finally {
         disarm();
       }
-      const stagedKeyOf = (f: StagedFile): string =>
-        `${stagingKey}/${f.localPath
-          .slice(targetDir.length + 1)
-          .split("\\")
-          .join("/")}`;
-      if (!local)
+      const stagedKeyOf = (f: StagedFile): string => `${stagingKey}/${f.relPath}`;
+      if (local) {
+        const made = new Set<string>();
+        for (const f of files) {
+          const to = this.store.url(stagedKeyOf(f));
+          if (!made.has(dirname(to))) mkdirSync(dirname(to), { recursive: true });
+          made.add(dirname(to));
+          renameSync(f.localPath, to);
+        }
+      } else {
         await mapBounded(files, PUBLISH_CONCURRENCY, (f) => this.store.putFile(f.localPath, stagedKeyOf(f)));
+      }
       this.faults.hit("after-stage");
 
       const records: AppendCommit[] = [];
@@ -699,9 +726,9 @@ class BronzeWriter implements BronzeWriterHandle {
       if (failures.length > 0) throw failures[0];
       // Local: the staging dir now holds only empty directories. On any failure above it stays:
       // committed files still staged there are rolled forward by recovery.
-      if (local) rmSync(targetDir, { recursive: true, force: true });
+      if (local) rmSync(this.store.url(stagingKey), { recursive: true, force: true });
     } finally {
-      if (!local) rmSync(targetDir, { recursive: true, force: true });
+      rmSync(copyDir, { recursive: true, force: true });
     }
   }
 
@@ -830,12 +857,23 @@ async function mapBounded<T>(
   await Promise.all(workers);
 }
 
-/** Removes temporary dirs (`<pid>-<writer>`) of writer processes that no longer run. */
+/** `<pid>-<writer>-<host>`: a writer's temporary directory, reapable once the process is gone. */
+function tmpDirName(writerId: string): string {
+  return `${process.pid}-${writerId}-${hostname().replace(/[^A-Za-z0-9.]/g, "_")}`;
+}
+
+/**
+ * Removes temporary dirs of writer processes of this host that no longer run (a lake on a shared
+ * disk may hold other hosts' dirs: those are left to their own writers).
+ */
 function removeDeadTmpDirs(root: string): void {
   if (!existsSync(root)) return;
+  const host = hostname().replace(/[^A-Za-z0-9.]/g, "_");
   for (const name of readdirSync(root)) {
-    const pid = Number(name.split("-")[0]);
-    if (!Number.isSafeInteger(pid) || pid <= 0) continue;
+    const [pidText, writer, ...rest] = name.split("-");
+    const pid = Number(pidText);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || writer === undefined) continue;
+    if (rest.length > 0 && rest.join("-") !== host) continue;
     let alive = true;
     try {
       process.kill(pid, 0);
