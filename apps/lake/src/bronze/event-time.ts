@@ -55,7 +55,7 @@ export function krakenEventFields(value: Buffer | null, key: Buffer | null, out:
       const end = value.indexOf(QUOTE, sym);
       if (!Number.isNaN(us) && end > sym && plainAscii(value, sym, end)) {
         out.eventUs = us;
-        out.symbol = symbolOf(value.toString("latin1", sym, end));
+        out.symbol = symbolAt(value, sym, end);
         return;
       }
     }
@@ -137,6 +137,25 @@ function plainAscii(buf: Buffer, from: number, to: number): boolean {
     if (c < 0x20 || c > 0x7e || c === BACKSLASH) return false;
   }
   return true;
+}
+
+/** Recently seen symbol bytes and their partition value: no string per record on the fast path. */
+const recentSymbols: Array<{ readonly bytes: Buffer; readonly value: string }> = [];
+const MAX_RECENT_SYMBOLS = 32;
+
+/** The partition value of the plain-ASCII symbol at `buf[from, to)`. */
+function symbolAt(buf: Buffer, from: number, to: number): string {
+  const len = to - from;
+  for (const r of recentSymbols) {
+    if (r.bytes.length !== len) continue;
+    let i = 0;
+    while (i < len && r.bytes[i] === buf[from + i]) i++;
+    if (i === len) return r.value;
+  }
+  const value = symbolOf(buf.toString("latin1", from, to));
+  if (recentSymbols.length < MAX_RECENT_SYMBOLS)
+    recentSymbols.push({ bytes: Buffer.from(buf.subarray(from, to)), value });
+  return value;
 }
 
 function symbolOf(raw: string): string {
