@@ -197,7 +197,12 @@ if (!quick && values["no-write"] !== true) {
       (l) => l.startsWith("| ") && !l.startsWith("| bench") && !names.includes(l.split("|")[1]?.trim() ?? ""),
     );
   const command = `bun run bench ${names.join(" ")}`;
-  const md = renderMarkdown(results, [command], nowRfc3339());
+  // The figures kept from earlier runs came from their own commands: list those too.
+  const earlier = [...(/^- Commands: (.*)$/m.exec(previous)?.[1] ?? "").matchAll(/`([^`]+)`/g)].map(
+    (m) => m[1] as string,
+  );
+  const commands = [...new Set(kept.length > 0 ? [...earlier, command] : [command])];
+  const md = renderMarkdown(results, commands, nowRfc3339());
   const merged = md.replace(
     "|---|---|---|---|---|---|---|\n",
     `|---|---|---|---|---|---|---|\n${kept.join("\n")}${kept.length ? "\n" : ""}`,
