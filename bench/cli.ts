@@ -82,6 +82,7 @@ const BENCHES: Record<string, () => BenchDefinition> = {
         { metric: "limit_records_per_s", value: r.limit_records_per_s, unit: "records/s" },
         { metric: "ratio_to_limit", value: r.ratio_to_limit, unit: "×", target: { value: 0.5, kind: "min" } },
         { metric: "peak_rss_mb", value: r.peak_rss_mb, unit: "MB", target: { value: 400, kind: "max" } },
+        { metric: "cpu_us_per_record", value: r.cpu_us_per_record, unit: "µs" },
         {
           metric: "freshness_p99_ms",
           value: r.freshness_p99_ms,

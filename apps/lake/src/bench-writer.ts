@@ -17,6 +17,8 @@ export interface BenchWriterReport {
   readonly firstRows: number;
   readonly lastAt: number;
   readonly peakRssMb: number;
+  /** CPU time of the whole writer process (all threads), in µs, from start to the last commit. */
+  readonly cpuUs: number;
 }
 
 /** Peak resident set size of this process (Linux VmHWM), in MB. */
@@ -60,7 +62,15 @@ if (import.meta.main) {
     },
   });
   await Promise.race([done, Bun.sleep(600_000)]);
-  const report: BenchWriterReport = { committed, firstAt, firstRows, lastAt, peakRssMb: peakRssMb() };
+  const cpu = process.cpuUsage();
+  const report: BenchWriterReport = {
+    committed,
+    firstAt,
+    firstRows,
+    lastAt,
+    peakRssMb: peakRssMb(),
+    cpuUs: cpu.user + cpu.system,
+  };
   await writer.stop();
   console.log(JSON.stringify(report));
   process.exit(0);

@@ -5,7 +5,7 @@
  * freshness (produce → committed) p99 at 5,000 records/s.
  *
  *   const r = await runLakeBench({ records: 1_000_000 });
- *   // { records_per_s, limit_records_per_s, ratio_to_limit, peak_rss_mb, freshness_p99_ms, … }
+ *   // { records_per_s, limit_records_per_s, ratio_to_limit, peak_rss_mb, cpu_us_per_record, freshness_p99_ms, … }
  *
  * Run directly: `bun apps/lake/src/bench.ts [--records N] [--json]`.
  */
@@ -38,6 +38,8 @@ export interface LakeBenchResult {
   readonly limit_records_per_s: number;
   readonly ratio_to_limit: number;
   readonly peak_rss_mb: number;
+  /** Writer-process CPU (all threads) per record: steadier than records/s on a shared machine. */
+  readonly cpu_us_per_record: number;
   readonly freshness_p99_ms: number;
   readonly records: number;
   readonly message_bytes: number;
@@ -69,6 +71,7 @@ export async function runLakeBench(opts: LakeBenchOptions = {}): Promise<LakeBen
       limit_records_per_s: Math.round(limit),
       ratio_to_limit: Math.round((throughput.recordsPerSecond / limit) * 100) / 100,
       peak_rss_mb: Math.round(throughput.peakRssMb),
+      cpu_us_per_record: Math.round(throughput.cpuUsPerRecord * 100) / 100,
       freshness_p99_ms: Math.round(freshness),
       records,
       message_bytes: Buffer.byteLength(tradeMessage(0).value),
@@ -117,7 +120,7 @@ async function measureThroughput(
   records: number,
   partitions: number,
   lake: string,
-): Promise<{ recordsPerSecond: number; peakRssMb: number }> {
+): Promise<{ recordsPerSecond: number; peakRssMb: number; cpuUsPerRecord: number }> {
   const topic = uniqueName("bench_trades");
   const group = uniqueName("bench");
   await createTestTopic(base, topic, partitions);
@@ -150,6 +153,7 @@ async function measureThroughput(
   return {
     recordsPerSecond: (report.committed - report.firstRows) / Math.max(seconds, 0.001),
     peakRssMb: report.peakRssMb,
+    cpuUsPerRecord: report.cpuUs / report.committed,
   };
 }
 
@@ -242,6 +246,7 @@ if (import.meta.main) {
       limit_records_per_s: "records/s",
       ratio_to_limit: "ratio",
       peak_rss_mb: "MB",
+      cpu_us_per_record: "µs",
       freshness_p99_ms: "ms",
     };
     for (const [metric, unit] of Object.entries(units)) {
