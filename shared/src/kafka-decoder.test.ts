@@ -75,3 +75,70 @@ test("the varlong fast path reads 7 bytes at most and leaves longer values to Lo
   expect(small.readVarLongNumber()).toBe(-2);
   expect(small.offset).toBe(1);
 });
+
+test("a batch drops messages below the fetched offset, on both sides of 2^53", () => {
+  const Batch = kafkajs("./src/consumer/batch") as new (
+    topic: string,
+    fetchedOffset: string,
+    data: {
+      partition: number;
+      highWatermark: string;
+      messages: Array<{ offset: string }>;
+      abortedTransactions: [];
+    },
+  ) => { messages: Array<{ offset: string }> };
+  const offsets = (from: bigint, n: number): string[] =>
+    Array.from({ length: n }, (_, i) => (from + BigInt(i)).toString());
+  for (const start of [0n, 1_000n, SAFE - 3n, SAFE + 5n]) {
+    const batch = new Batch("t", (start + 2n).toString(), {
+      partition: 0,
+      highWatermark: "0",
+      messages: offsets(start, 6).map((offset) => ({ offset })),
+      abortedTransactions: [],
+    });
+    expect(batch.messages.map((m) => m.offset)).toEqual(offsets(start + 2n, 4));
+  }
+});
+
+test("a record batch decodes its records in place: keys, values, headers and offsets in order", async () => {
+  const { RecordBatch: encodeBatch } = kafkajs("./src/protocol/recordBatch/v0") as {
+    RecordBatch: (b: object) => Promise<{ buffer: Buffer }>;
+  };
+  const decodeBatch = kafkajs("./src/protocol/recordBatch/v0/decoder") as (d: unknown) => Promise<{
+    records: Array<{
+      key: Buffer;
+      value: Buffer;
+      offset: string;
+      timestamp: string;
+      headers: Record<string, Buffer>;
+    }>;
+  }>;
+  const input: Array<{ key: string; value: string; headers: Record<string, string> }> = [
+    { key: "a", value: "1", headers: {} },
+    { key: "bb", value: "x".repeat(300), headers: { h: "x", g: "y" } },
+    { key: "ccc", value: "333", headers: {} },
+  ];
+  const encoded = await encodeBatch({
+    firstOffset: Long.fromString("10"),
+    firstTimestamp: 1_000,
+    maxTimestamp: 1_002,
+    lastOffsetDelta: input.length - 1,
+    records: input.map((r, i) =>
+      encodeRecord({
+        offsetDelta: i,
+        timestampDelta: Long.fromString(String(i)),
+        key: Buffer.from(r.key),
+        value: Buffer.from(r.value),
+        ...({ headers: r.headers } as object),
+      }),
+    ),
+  });
+  const { records } = await decodeBatch(new Decoder(encoded.buffer));
+  expect(records.map((r) => [r.key.toString(), r.value.toString(), r.offset, r.timestamp])).toEqual(
+    input.map((r, i) => [r.key, r.value, String(10 + i), String(1_000 + i)]),
+  );
+  const headers = records.map((r) =>
+    Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, v.toString()])),
+  );
+  expect(headers).toEqual(input.map((r) => r.headers));
+});
