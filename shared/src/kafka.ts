@@ -7,19 +7,6 @@ import { nowRfc3339 } from "./time.ts";
 
 export type KafkaConfig = Config["kafka"];
 
-// kafkajs schedules some timers with a negative delay (treated as 1 ms); Bun warns on each. Drop
-// only that warning so real ones stay visible.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  const name = typeof warning === "string" ? rest[0] : warning.name;
-  if (
-    name === "TimeoutNegativeWarning" ||
-    (typeof rest[0] === "object" && (rest[0] as { type?: string })?.type === "TimeoutNegativeWarning")
-  )
-    return;
-  (emitWarning as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
-
 /** Timeouts and retries for clients that must answer fast (health probes) instead of waiting out an outage. */
 export interface KafkaClientTuning {
   readonly connectionTimeout?: number;
