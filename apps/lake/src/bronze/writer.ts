@@ -5,8 +5,9 @@
  *
  * Flow per record: eachBatch → StageTable.append (DuckDB data chunks) → flush on rows/bytes/time →
  * COPY to a private directory → place into lake staging (rename on disk, upload on S3) → commit
- * record (exclusive) → publish (move into the tree) → commit the Kafka offset. Buffering continues while a flush runs (one flush at a
- * time); fetching pauses when buffered + in-flight bytes exceed the memory budget.
+ * record (exclusive) → publish (move into the tree) → commit the Kafka offset. Buffering continues
+ * while a flush runs (one flush at a time); fetching pauses when buffered + in-flight bytes exceed
+ * the memory budget.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
