@@ -5,7 +5,7 @@
  * COMPRESSION zstd, PARTITION_BY (pid))` writes the generation's files, one directory per staging
  * partition `pid`: a (topic-partition, Hive partition) pair numbered in JS as rows arrive, so DuckDB
  * partitions on one integer instead of formatting dates and hashing six strings per row.
- * {@link StagedFile.relPath} then names each file in the staging layout (`tp=…/<hive…>/part_N`).
+ * {@link StagedFile.relPath} then names each file in the staging layout (`tp=…/p<pid>_part_N`).
  *
  * Staging columns have the bronze contract's types (BIGINT offsets, TIMESTAMPTZ as UTC µs), written
  * from JS numbers as little-endian int64 (exact below 2^53), so the COPY converts nothing.
@@ -203,7 +203,7 @@ class ColumnBuffer {
   readonly u32: Uint32Array<ArrayBuffer>;
   readonly i32: Int32Array<ArrayBuffer>;
 
-  constructor(bytesPerRow: number) {
+  constructor(readonly bytesPerRow: number) {
     const buffer = new ArrayBuffer(CHUNK_ROWS * bytesPerRow);
     this.bytes = new Uint8Array(buffer);
     this.u32 = new Uint32Array(buffer);
@@ -221,7 +221,8 @@ class ColumnBuffer {
 export class StageTable {
   rows = 0;
   private sealed = false;
-  private readonly byHour: boolean;
+  /** Width of a Hive time partition: an hour when the dataset has an `hour` column, else a day. */
+  private readonly bucketUs: number;
   private readonly kraken: boolean;
   /** Staging partitions by symbol, then by `bucket * MAX_TPS + tp`. */
   private readonly dictionary = new Map<string, Map<number, number>>();
@@ -251,7 +252,7 @@ export class StageTable {
     readonly ds: BronzeDataset,
     private readonly appender: DuckDBAppender,
   ) {
-    this.byHour = ds.partitionColumns.includes("hour");
+    this.bucketUs = ds.partitionColumns.includes("hour") ? HOUR_US : DAY_US;
     this.kraken = ds.kind === "kraken";
     const types = STAGE_COLUMNS.map(([, type]) =>
       duckdb.create_logical_type(DUCKDB_TYPES[type] as duckdb.Type),
@@ -339,7 +340,7 @@ export class StageTable {
   }
 
   private partitionId(tp: number, eventUs: number, symbol: string): number {
-    const bucket = Math.floor(eventUs / (this.byHour ? HOUR_US : DAY_US));
+    const bucket = Math.floor(eventUs / this.bucketUs);
     let bySymbol = this.dictionary.get(symbol);
     if (bySymbol === undefined) {
       bySymbol = new Map();
@@ -358,7 +359,7 @@ export class StageTable {
   }
 
   private describe(pid: number, tp: number, bucket: number, symbol: string): StagePartition {
-    const utc = utcParts(BigInt(bucket) * BigInt(this.byHour ? HOUR_US : DAY_US));
+    const utc = utcParts(BigInt(bucket) * BigInt(this.bucketUs));
     const all: Record<string, string> = { ...utc, symbol };
     const values: Record<string, string> = {};
     for (const c of this.ds.partitionColumns) values[c] = all[c] ?? "";
@@ -368,22 +369,22 @@ export class StageTable {
 
   private appendChunk(): void {
     const n = this.n;
-    const copy = (name: string, column: ColumnBuffer, bytesPerRow: number): void =>
+    const copy = (name: string, column: ColumnBuffer): void =>
       duckdb.copy_data_to_vector(
         this.vectors[COL[name] as number] as duckdb.Vector,
         0,
         column.bytes.buffer,
         0,
-        n * bytesPerRow,
+        n * column.bytesPerRow,
       );
-    copy("pid", this.pid, 4);
-    copy("kafka_partition", this.partition, 4);
-    copy("kafka_offset", this.offset, 8);
-    copy("kafka_key", this.key, STRING_T_BYTES);
-    copy("kafka_timestamp", this.kafkaTs, 8);
-    copy("ingested_at", this.ingested, 8);
-    copy("event_ts", this.event, 8);
-    copy("event_ts_from_kafka", this.fallback, 1);
+    copy("pid", this.pid);
+    copy("kafka_partition", this.partition);
+    copy("kafka_offset", this.offset);
+    copy("kafka_key", this.key);
+    copy("kafka_timestamp", this.kafkaTs);
+    copy("ingested_at", this.ingested);
+    copy("event_ts", this.event);
+    copy("event_ts_from_kafka", this.fallback);
     const keyVector = this.vectors[COL.kafka_key as number] as duckdb.Vector;
     for (const [i, key] of this.longKeys) duckdb.vector_assign_string_element_len(keyVector, i, key);
     this.longKeys.length = 0;
