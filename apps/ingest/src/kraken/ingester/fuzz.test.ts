@@ -17,6 +17,7 @@ import { readTopic } from "../../producer/topic-reader.ts";
 import { KrakenSimulator } from "../../simulator/server.ts";
 import { compareWithTruth, describeComparison } from "../../simulator/truth-check.ts";
 import { startIngester } from "./ingester.ts";
+import { simulatorOptions } from "./testing.ts";
 
 const config = loadConfig();
 const MALFORMED = 1_000;
@@ -39,20 +40,7 @@ test("1,000 malformed frames and bodies all land in the dead-letter topics; the 
   const lastAcked = new Map<string, number>();
   await Bun.sleep(1_500); // the market runs first, so the start needs many small REST pages
   const ingester = await startIngester(
-    {
-      mode: "stream",
-      restUrl: sim.restUrl,
-      wsUrl: sim.wsUrl,
-      symbols: sim.symbols(),
-      pollCron: "* * * * * *",
-      once: false,
-      since: "0",
-      durationMs: undefined,
-      stateDir,
-      kafka: config.kafka,
-      topics,
-      metricsPort: undefined,
-      logLevel: "error",
+    simulatorOptions(sim, config, topics, stateDir, {
       ws: { staleMs: 2_000 },
       rest: {
         backoff: { initialMs: 10, maxMs: 100, floorMs: 5 },
@@ -60,7 +48,7 @@ test("1,000 malformed frames and bodies all land in the dead-letter topics; the 
         maxAttempts: 50,
         pageSize: 20,
       },
-    },
+    }),
     {
       log: createLogger("fuzz", "error"),
       onTradesAcked: (trades) => {

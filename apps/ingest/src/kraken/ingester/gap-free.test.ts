@@ -17,6 +17,7 @@ import { readTopic } from "../../producer/topic-reader.ts";
 import { KrakenSimulator } from "../../simulator/server.ts";
 import { compareWithTruth, describeComparison } from "../../simulator/truth-check.ts";
 import { startIngester } from "./ingester.ts";
+import { simulatorOptions } from "./testing.ts";
 
 const SOAK = process.env.TRIBUTARY_SOAK === "1";
 const TOTAL = SOAK ? 200_000 : 20_000;
@@ -50,19 +51,7 @@ test(
     const log = createLogger("gapfree", "warn");
     const started = performance.now();
     const ingester = await startIngester(
-      {
-        mode: "stream",
-        restUrl: sim.restUrl,
-        wsUrl: sim.wsUrl,
-        symbols: sim.symbols(),
-        pollCron: "* * * * * *",
-        once: false,
-        since: "0",
-        durationMs: undefined,
-        stateDir,
-        kafka: config.kafka,
-        topics,
-        metricsPort: undefined,
+      simulatorOptions(sim, config, topics, stateDir, {
         logLevel: "warn",
         ws: { staleMs: 800, backoff: { initialMs: 50, maxMs: 500, floorMs: 20 } },
         rest: {
@@ -72,7 +61,7 @@ test(
           // Small pages mean many REST calls per backfill, so the injected 429/5xx answers are met often.
           pageSize: 200,
         },
-      },
+      }),
       {
         log,
         onTradesAcked: (trades) => {

@@ -14,6 +14,7 @@ import { compareWithTruth, describeComparison } from "../../simulator/truth-chec
 import { cursorDir, TradeCursorStore } from "../cursor-store.ts";
 import { startIngester } from "./ingester.ts";
 import type { IngestOptions } from "./options.ts";
+import { simulatorOptions } from "./testing.ts";
 
 const config = loadConfig();
 let stateDir: string;
@@ -27,23 +28,11 @@ function options(
   topics: { trades: string; ticker: string },
   over: Partial<IngestOptions>,
 ): IngestOptions {
-  return {
+  return simulatorOptions(sim, config, topics, stateDir, {
     mode: "poll",
-    restUrl: sim.restUrl,
-    wsUrl: sim.wsUrl,
-    symbols: sim.symbols(),
-    pollCron: "* * * * * *",
-    once: false,
-    since: "0",
-    durationMs: undefined,
-    stateDir,
-    kafka: config.kafka,
-    topics,
-    metricsPort: undefined,
-    logLevel: "error",
     rest: { backoff: { initialMs: 10, maxMs: 100 }, rateLimitDelayMs: 10, maxAttempts: 50, pageSize: 200 },
     ...over,
-  };
+  });
 }
 
 async function kafkaTrades(topic: string): Promise<TradeMessage[]> {

@@ -12,6 +12,7 @@ import { readTopic } from "../../producer/topic-reader.ts";
 import { KrakenSimulator } from "../../simulator/server.ts";
 import { compareWithTruth, describeComparison } from "../../simulator/truth-check.ts";
 import { startIngester } from "./ingester.ts";
+import { simulatorOptions } from "./testing.ts";
 
 const config = loadConfig();
 let stateDir: string;
@@ -33,22 +34,7 @@ test("quiet symbols (empty snapshot, no trades) are caught up from REST shortly 
   const topics = { trades: uniqueName("quiet_trades"), ticker: uniqueName("quiet_ticker") };
   let acked = 0;
   const ingester = await startIngester(
-    {
-      mode: "stream",
-      restUrl: sim.restUrl,
-      wsUrl: sim.wsUrl,
-      symbols: sim.symbols(),
-      pollCron: "* * * * * *",
-      once: false,
-      since: "0",
-      durationMs: undefined,
-      stateDir,
-      kafka: config.kafka,
-      topics,
-      metricsPort: undefined,
-      logLevel: "error",
-      ws: { resyncAfterMs: 300 },
-    },
+    simulatorOptions(sim, config, topics, stateDir, { ws: { resyncAfterMs: 300 } }),
     { log: createLogger("quiet", "error"), onTradesAcked: (t) => (acked += t.length) },
   );
   try {
