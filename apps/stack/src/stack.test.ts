@@ -40,9 +40,19 @@ describe("local stack", () => {
     expect(restarted?.state).toBe("up");
     expect(restarted?.pid).not.toBe(pid);
 
+    // After an unclean shutdown the broker answers before it has recovered every log: a partition
+    // can be leaderless (NOT_LEADER_FOR_PARTITION) for a few seconds, which clients retry.
     const admin2 = kafka.admin();
     await admin2.connect();
-    const offsets = await admin2.fetchTopicOffsets(topic);
+    let offsets: Awaited<ReturnType<typeof admin2.fetchTopicOffsets>> = [];
+    for (const deadline = Date.now() + 30_000; ; await Bun.sleep(500)) {
+      try {
+        offsets = await admin2.fetchTopicOffsets(topic);
+        break;
+      } catch (err) {
+        if (Date.now() > deadline || !(err as { retriable?: boolean }).retriable) throw err;
+      }
+    }
     await admin2.disconnect();
     expect(offsets[0]?.high).toBe("1");
   }, 90_000);
