@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
+import type { BookDepth } from "./contracts/book.ts";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -22,9 +23,9 @@ export interface HostPort {
   readonly port: number;
 }
 
-export type StackService = "kafka" | "postgres" | "s3";
+export type StackService = "kafka" | "postgres" | "s3" | "debezium" | "iceberg-rest";
 
-export type ConsoleSource = "ingest" | "cdc" | "lake";
+export type ConsoleSource = "ingest" | "cdc" | "lake" | "jobs";
 
 export interface Config {
   readonly stateDir: string;
@@ -36,6 +37,10 @@ export interface Config {
     readonly kafkaControllerPort: number;
     readonly postgresPort: number;
     readonly s3Port: number;
+    /** Kafka Connect's REST port for the optional `debezium` service. */
+    readonly connectPort: number;
+    /** The optional `iceberg-rest` service's port (Iceberg's reference REST catalog). */
+    readonly icebergRestPort: number;
     readonly readyTimeoutMs: number;
   };
   readonly kafka: {
@@ -59,9 +64,20 @@ export interface Config {
     /** `./lake` (resolved to an absolute path) or `s3://bucket/prefix`. */
     readonly uri: string;
     readonly flushMs: number;
+    /** How often the bronze writer commits its flushed records to the Iceberg tables (0: never). */
+    readonly icebergCommitMs: number;
     readonly flushRows: number;
     readonly memoryBudgetMb: number;
     readonly consumerGroup: string;
+  };
+  /** Where the lake's Iceberg tables are registered and committed. */
+  readonly iceberg: {
+    /** An Iceberg REST catalog (every table registered and committed through it); undefined: the embedded catalog. */
+    readonly restUri: string | undefined;
+    /** The REST catalog's warehouse (sent to /v1/config; the stack's catalog puts tables others create there). */
+    readonly restWarehouse: string;
+    /** Bearer token for the REST catalog (the stack's catalog requires it when set). */
+    readonly restToken: string | undefined;
   };
   readonly kraken: {
     readonly restUrl: string;
@@ -69,12 +85,29 @@ export interface Config {
     readonly symbols: readonly string[];
     readonly mode: "stream" | "poll";
     readonly pollCron: string;
+    /** croner pattern of the OHLC fetch (Kraken's 1-minute candles → `kraken.ohlc`). */
+    readonly ohlcCron: string;
+    /** Depth of the WS v2 `book` subscription (→ `kraken.book`); undefined: no book (`off`). */
+    readonly bookDepth: BookDepth | undefined;
   };
   readonly cdc: {
     readonly topicPrefix: string;
     readonly slot: string;
     readonly publication: string;
     readonly tables: readonly string[];
+    /** The envelope's value encodings, named and valued as Debezium's connector settings. */
+    readonly envelope: {
+      readonly decimalHandlingMode: "precise" | "string" | "double";
+      readonly timePrecisionMode: "adaptive" | "adaptive_time_microseconds" | "connect" | "isostring";
+      readonly intervalHandlingMode: "numeric" | "string";
+      readonly tombstonesOnDelete: boolean;
+    };
+  };
+  /** The optional Debezium connector the stack runs beside Tributary's CDC, for comparison. */
+  readonly debezium: {
+    readonly topicPrefix: string;
+    /** Its replication slot; its publication has the same name. */
+    readonly slot: string;
   };
   readonly export: {
     readonly dir: string;
@@ -94,6 +127,10 @@ export interface Config {
     readonly staleAfterS: Readonly<Record<"bronze" | "silver" | "gold", number>>;
     readonly queryRowLimit: number;
     readonly queryTimeoutMs: number;
+    /** Bytes an answer's JSON rows may take before the query is refused. */
+    readonly queryMaxBytes: number;
+    /** Megabytes DuckDB may spill under `<stateDir>/console/spill`. */
+    readonly querySpillMb: number;
     /** Where the notebook runner writes rendered HTML notebooks. */
     readonly notebooksDir: string;
   };
@@ -106,10 +143,16 @@ export interface Config {
     /** Run history older than this is pruned by the `scheduler.prune-history` job. */
     readonly historyDays: number;
   };
+  readonly health: {
+    /** An app is unhealthy when work has waited this long with no progress (HEALTH_STALL_AFTER_S). */
+    readonly stallAfterMs: number;
+  };
   readonly ports: {
     readonly ingestMetrics: number;
     readonly lakeMetrics: number;
     readonly cdcMetrics: number;
+    /** `/health` and `/metrics` of `bun run jobs start`. */
+    readonly jobsMetrics: number;
     readonly simulator: number;
   };
 }
@@ -124,6 +167,8 @@ export const DEFAULTS = {
   STACK_KAFKA_CONTROLLER_PORT: "9093",
   STACK_POSTGRES_PORT: "5433",
   STACK_S3_PORT: "9000",
+  STACK_CONNECT_PORT: "8083",
+  STACK_ICEBERG_REST_PORT: "8181",
   STACK_READY_TIMEOUT_MS: "45000",
   KAFKA_BROKERS: "127.0.0.1:9092",
   KAFKA_CLIENT_ID: "tributary",
@@ -138,30 +183,46 @@ export const DEFAULTS = {
   S3_SECRET_ACCESS_KEY: "",
   LAKE_URI: "./lake",
   LAKE_FLUSH_MS: "1000",
+  LAKE_ICEBERG_COMMIT_MS: "5000",
   LAKE_FLUSH_ROWS: "100000",
   LAKE_MEMORY_BUDGET_MB: "256",
   LAKE_CONSUMER_GROUP: "tributary-lake",
+  ICEBERG_REST_URI: "",
+  ICEBERG_REST_WAREHOUSE: "",
+  ICEBERG_REST_TOKEN: "",
   KRAKEN_REST_URL: "https://api.kraken.com/0",
   KRAKEN_WS_URL: "wss://ws.kraken.com/v2",
   KRAKEN_SYMBOLS: "BTC/USD,ETH/USD",
   INGEST_MODE: "stream",
   INGEST_POLL_CRON: "*/5 * * * * *",
+  KRAKEN_OHLC_CRON: "0 * * * * *",
+  KRAKEN_BOOK_DEPTH: "10",
   CDC_TOPIC_PREFIX: "cdc",
   CDC_SLOT: "tributary",
   CDC_PUBLICATION: "tributary",
   CDC_TABLES: "public.tesouro_prices",
+  CDC_DECIMAL_HANDLING_MODE: "string",
+  CDC_TIME_PRECISION_MODE: "isostring",
+  CDC_INTERVAL_HANDLING_MODE: "string",
+  CDC_TOMBSTONES_ON_DELETE: "true",
+  DEBEZIUM_TOPIC_PREFIX: "debezium",
+  DEBEZIUM_SLOT: "debezium",
   EXPORT_DIR: "./export",
   EXPORT_TIME_ZONE: "UTC",
   EXPORT_PATTERN: "KRAKEN/{HH}_{DD}_{MM}_{YY}_{SYMBOL}.csv",
   EXPORT_GRACE_MINUTES: "5",
+  HEALTH_STALL_AFTER_S: "60",
+  JOBS_METRICS_PORT: "9467",
   CONSOLE_HOST: "127.0.0.1",
   CONSOLE_PORT: "8080",
   CONSOLE_TOKEN: "",
-  CONSOLE_SOURCES: "ingest,cdc,lake",
+  CONSOLE_SOURCES: "ingest,cdc,lake,jobs",
   CONSOLE_REFRESH_MS: "5000",
   CONSOLE_STALE_AFTER_S: "bronze:600,silver:3600,gold:90000",
   CONSOLE_QUERY_ROW_LIMIT: "10000",
   CONSOLE_QUERY_TIMEOUT_MS: "10000",
+  CONSOLE_QUERY_MAX_BYTES: "33554432",
+  CONSOLE_QUERY_SPILL_MB: "1024",
   CONSOLE_NOTEBOOKS_DIR: "./apps/notebooks/out",
   SCHEDULER_RETRY_BASE_MS: "1000",
   SCHEDULER_RETRY_CAP_MS: "60000",
@@ -273,6 +334,10 @@ function readStackEnv(stateDir: string): Record<string, string> {
   return existsSync(file) ? parseEnvFile(readFileSync(file, "utf8")) : {};
 }
 
+function bookDepth(text: "10" | "25" | "100" | "500" | "1000" | "off"): Config["kraken"]["bookDepth"] {
+  return text === "off" ? undefined : (Number(text) as BookDepth);
+}
+
 /** Builds the frozen configuration from an environment map (normally `process.env`). */
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const pre = new Reader(env);
@@ -296,8 +361,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     stack: {
       services: r.list(
         "STACK_SERVICES",
-        /^(kafka|postgres|s3)$/,
-        "kafka, postgres, s3",
+        /^(kafka|postgres|s3|debezium|iceberg-rest)$/,
+        "kafka, postgres, s3, debezium, iceberg-rest",
         true,
       ) as StackService[],
       kafkaVersion: r.string("KAFKA_VERSION", /^\d+\.\d+\.\d+$/, "a Kafka version such as 4.1.1"),
@@ -305,6 +370,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       kafkaControllerPort: r.port("STACK_KAFKA_CONTROLLER_PORT"),
       postgresPort: r.port("STACK_POSTGRES_PORT"),
       s3Port: r.port("STACK_S3_PORT"),
+      connectPort: r.port("STACK_CONNECT_PORT"),
+      icebergRestPort: r.port("STACK_ICEBERG_REST_PORT"),
       readyTimeoutMs: r.int("STACK_READY_TIMEOUT_MS", 1000, 600_000),
     },
     kafka: {
@@ -325,9 +392,18 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     lake: {
       uri: lakeUri,
       flushMs: r.int("LAKE_FLUSH_MS", 10, 3_600_000),
+      icebergCommitMs: r.int("LAKE_ICEBERG_COMMIT_MS", 0, 3_600_000),
       flushRows: r.int("LAKE_FLUSH_ROWS", 1, 10_000_000),
       memoryBudgetMb: r.int("LAKE_MEMORY_BUDGET_MB", 16, 65_536),
       consumerGroup: r.string("LAKE_CONSUMER_GROUP", /^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' or '-'"),
+    },
+    iceberg: {
+      restUri:
+        r.raw("ICEBERG_REST_URI") === ""
+          ? undefined
+          : r.url("ICEBERG_REST_URI", ["http:", "https:"]).replace(/\/+$/, ""),
+      restWarehouse: r.raw("ICEBERG_REST_WAREHOUSE") || `${lakeUri}/_iceberg`,
+      restToken: r.raw("ICEBERG_REST_TOKEN") || undefined,
     },
     kraken: {
       restUrl: r.url("KRAKEN_REST_URL", ["http:", "https:"]),
@@ -335,12 +411,29 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       symbols: r.list("KRAKEN_SYMBOLS", symbol, "WS v2 symbols such as BTC/USD"),
       mode: r.oneOf("INGEST_MODE", ["stream", "poll"] as const),
       pollCron: r.string("INGEST_POLL_CRON", /^\S+( \S+){4,5}$/, "a cron pattern with 5 or 6 fields"),
+      ohlcCron: r.string("KRAKEN_OHLC_CRON", /^\S+( \S+){4,5}$/, "a cron pattern with 5 or 6 fields"),
+      bookDepth: bookDepth(r.oneOf("KRAKEN_BOOK_DEPTH", ["10", "25", "100", "500", "1000", "off"] as const)),
     },
     cdc: {
       topicPrefix: r.string("CDC_TOPIC_PREFIX", /^[A-Za-z0-9_-]+$/, "letters, digits, '_' or '-'"),
       slot: r.string("CDC_SLOT", /^[a-z0-9_]{1,63}$/, "a replication slot name (a-z, 0-9, _)"),
       publication: r.string("CDC_PUBLICATION", /^[a-z0-9_]{1,63}$/, "a publication name (a-z, 0-9, _)"),
       tables: r.list("CDC_TABLES", /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/, "schema.table names"),
+      envelope: {
+        decimalHandlingMode: r.oneOf("CDC_DECIMAL_HANDLING_MODE", ["precise", "string", "double"] as const),
+        timePrecisionMode: r.oneOf("CDC_TIME_PRECISION_MODE", [
+          "adaptive",
+          "adaptive_time_microseconds",
+          "connect",
+          "isostring",
+        ] as const),
+        intervalHandlingMode: r.oneOf("CDC_INTERVAL_HANDLING_MODE", ["numeric", "string"] as const),
+        tombstonesOnDelete: r.oneOf("CDC_TOMBSTONES_ON_DELETE", ["true", "false"] as const) === "true",
+      },
+    },
+    debezium: {
+      topicPrefix: r.string("DEBEZIUM_TOPIC_PREFIX", /^[A-Za-z0-9_-]+$/, "letters, digits, '_' or '-'"),
+      slot: r.string("DEBEZIUM_SLOT", /^[a-z0-9_]{1,63}$/, "a replication slot name (a-z, 0-9, _)"),
     },
     export: {
       dir: absolute(cwd, r.raw("EXPORT_DIR")),
@@ -353,12 +446,14 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       port: r.port("CONSOLE_PORT"),
       token: r.raw("CONSOLE_TOKEN") || undefined,
       sources: r
-        .list("CONSOLE_SOURCES", /^(ingest|cdc|lake|none)$/, "ingest, cdc, lake (or none)")
+        .list("CONSOLE_SOURCES", /^(ingest|cdc|lake|jobs|none)$/, "ingest, cdc, lake, jobs (or none)")
         .filter((s) => s !== "none") as ConsoleSource[],
       refreshMs: r.int("CONSOLE_REFRESH_MS", 250, 3_600_000),
       staleAfterS: staleAfter(r),
       queryRowLimit: r.int("CONSOLE_QUERY_ROW_LIMIT", 1, 1_000_000),
       queryTimeoutMs: r.int("CONSOLE_QUERY_TIMEOUT_MS", 100, 600_000),
+      queryMaxBytes: r.int("CONSOLE_QUERY_MAX_BYTES", 1024, 1024 * 1024 * 1024),
+      querySpillMb: r.int("CONSOLE_QUERY_SPILL_MB", 1, 1024 * 1024),
       notebooksDir: absolute(cwd, r.raw("CONSOLE_NOTEBOOKS_DIR")),
     },
     scheduler: {
@@ -367,7 +462,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       catchUpLimit: r.int("SCHEDULER_CATCHUP_LIMIT", 1, 10_000),
       historyDays: r.int("SCHEDULER_HISTORY_DAYS", 1, 36_500),
     },
+    health: {
+      stallAfterMs: r.int("HEALTH_STALL_AFTER_S", 1, 86_400) * 1000,
+    },
     ports: {
+      jobsMetrics: r.port("JOBS_METRICS_PORT"),
       ingestMetrics: r.port("INGEST_METRICS_PORT"),
       lakeMetrics: r.port("LAKE_METRICS_PORT"),
       cdcMetrics: r.port("CDC_METRICS_PORT"),

@@ -6,6 +6,7 @@
  */
 import { expect, test } from "bun:test";
 import { createRequire } from "node:module";
+import { testRandom } from "./testing/random.ts";
 
 const kafkajs = createRequire(require.resolve("kafkajs"));
 type LongValue = { toString(): string };
@@ -54,10 +55,11 @@ test("decoded offsets and timestamps equal BigInt arithmetic, on both sides of 2
     [(1n << 62n) + 3n, 7, (1n << 62n) + 3n, -(1n << 50n)], // delta beyond 49 bits: Long
     [5n, 1, 10n, (1n << 60n) - 1n],
   ];
+  const { random } = testRandom("decoded offsets and timestamps equal BigInt arithmetic");
   for (let i = 0; i < 2_000; i++) {
-    const base = BigInt(Math.floor(Math.random() * 2 ** 52)) * (i % 3 === 0 ? 4096n : 1n);
-    const delta = BigInt(Math.floor((Math.random() - 0.5) * 2 ** (i % 60)));
-    cases.push([base, Math.floor(Math.random() * 2 ** 31), base, delta]);
+    const base = BigInt(Math.floor(random() * 2 ** 52)) * (i % 3 === 0 ? 4096n : 1n);
+    const delta = BigInt(Math.floor((random() - 0.5) * 2 ** (i % 60)));
+    cases.push([base, Math.floor(random() * 2 ** 31), base, delta]);
   }
   for (const [firstOffset, offsetDelta, firstTimestamp, timestampDelta] of cases) {
     const r = roundTrip(firstOffset, offsetDelta, firstTimestamp, timestampDelta);

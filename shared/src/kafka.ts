@@ -35,6 +35,26 @@ export function createKafka(cfg: KafkaConfig, clientSuffix = "", tuning: KafkaCl
   });
 }
 
+/** Kafka could not be reached at start: the message names KAFKA_BROKERS, its value and the cause. */
+export class KafkaUnreachableError extends Error {
+  override readonly name = "KafkaUnreachableError";
+}
+
+/** Connects an admin (or producer) client, or throws KafkaUnreachableError naming KAFKA_BROKERS. */
+export async function connectKafka(client: { connect(): Promise<void> }, cfg: KafkaConfig): Promise<void> {
+  try {
+    await client.connect();
+  } catch (err) {
+    const cause = (err as Error).message || String(err);
+    throw new KafkaUnreachableError(
+      `cannot reach Kafka at KAFKA_BROKERS=${cfg.brokers.join(",")}: ${cause}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
 export interface TopicSpec {
   readonly topic: string;
   readonly partitions: number;

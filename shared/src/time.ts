@@ -72,19 +72,12 @@ export function nowRfc3339(): string {
 }
 
 /** UTC calendar parts used for Hive partitions (zero-padded strings). */
-export interface UtcParts {
-  readonly year: string;
-  readonly month: string;
-  readonly day: string;
-  readonly hour: string;
-}
-
-export function utcParts(micros: bigint): UtcParts {
-  const d = new Date(Number(micros / 1000n));
-  return {
-    year: String(d.getUTCFullYear()).padStart(4, "0"),
-    month: String(d.getUTCMonth() + 1).padStart(2, "0"),
-    day: String(d.getUTCDate()).padStart(2, "0"),
-    hour: String(d.getUTCHours()).padStart(2, "0"),
-  };
+/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
+export function daysFromCivil(y0: number, m: number, d: number): number {
+  const y = m <= 2 ? y0 - 1 : y0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
 }

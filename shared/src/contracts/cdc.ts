@@ -1,19 +1,29 @@
 /**
  * CDC topics `<prefix>.<schema>.<table>` (key = primary key): the Debezium PostgreSQL JSON envelope
- * with schemas disabled, so tools built for Debezium read it. Version 1 of the CDC contract; the
- * deliberate deviations from Debezium's defaults are listed in docs/cdc.md ("Envelope").
+ * with schemas disabled, exactly as Debezium 3.6 writes it under the same settings, so tools built
+ * for Debezium read it. Version 2 of the CDC contract (1 had Tributary's own date, time and interval
+ * text, key-only `before`s, no tombstones); the remaining differences are in docs/cdc.md ("Envelope").
  */
-export const CDC_CONTRACT_VERSION = 1 as const;
+export const CDC_CONTRACT_VERSION = 2 as const;
 
 /** `source.version`: who wrote the event (Debezium writes its own release here). */
-export const CDC_SOURCE_VERSION = "tributary-cdc-1";
+export const CDC_SOURCE_VERSION = "tributary-cdc-2";
 export const CDC_CONNECTOR = "postgresql";
 
 /** r = snapshot read, c = insert, u = update, d = delete, t = truncate (key null, no before/after). */
 export type CdcOp = "r" | "c" | "u" | "d" | "t";
 
-/** `source.snapshot` as Debezium's connector writes it: a string, `false` for streamed changes. */
-export type CdcSnapshotMarker = "first" | "true" | "last" | "false";
+/**
+ * `source.snapshot` as Debezium's connector writes it: a string, `false` for streamed changes;
+ * `first_in_data_collection` / `last_in_data_collection` mark each table's first and last row.
+ */
+export type CdcSnapshotMarker =
+  | "first"
+  | "first_in_data_collection"
+  | "true"
+  | "last_in_data_collection"
+  | "last"
+  | "false";
 
 /** Debezium's `unavailable.value.placeholder`: an unchanged TOASTed value that PostgreSQL did not send. */
 export const UNAVAILABLE_VALUE = "__debezium_unavailable_value";

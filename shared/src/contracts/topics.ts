@@ -2,6 +2,8 @@
 export const TOPICS = {
   trades: "kraken.trades",
   ticker: "kraken.ticker",
+  ohlc: "kraken.ohlc",
+  book: "kraken.book",
 } as const;
 
 export const dlqTopic = (topic: string): string => `${topic}.dlq`;

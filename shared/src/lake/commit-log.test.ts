@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../config.ts";
+import { lakeStoreBackends } from "../testing/lake-stores.ts";
 import { uniqueName } from "../testing/names.ts";
 import {
   type AppendCommit,
@@ -15,7 +16,7 @@ import {
   offsetRanges,
   parseRecord,
 } from "./commit-log.ts";
-import { createLakeStore, type LakeStore } from "./store.ts";
+import { createLakeStore } from "./store.ts";
 
 const config = loadConfig();
 const scratch = mkdtempSync(join(tmpdir(), "commit-log-"));
@@ -24,7 +25,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const ds: DatasetRef = { layer: "bronze", name: "kraken_trades" };
 
 function append(topic: string, partition: number, first: bigint, last: bigint, at: string): AppendCommit {
-  const path = `bronze/kraken_trades/year=2024/symbol=BTC_USD/${topic}-${partition}-${first}-0.parquet`;
+  const path = `bronze/kraken_trades/year=2024/pair=BTC_USD/${topic}-${partition}-${first}-0.parquet`;
   return {
     v: 1,
     id: appendCommitId(topic, partition, first),
@@ -37,7 +38,7 @@ function append(topic: string, partition: number, first: bigint, last: bigint, a
     last_offset: last.toString(),
     rows: Number(last - first + 1n),
     files: [
-      { path, rows: Number(last - first + 1n), bytes: 10, partition: { year: "2024", symbol: "BTC_USD" } },
+      { path, rows: Number(last - first + 1n), bytes: 10, partition: { year: "2024", pair: "BTC_USD" } },
     ],
     committed_at: at,
     writer: "w1",
@@ -45,21 +46,7 @@ function append(topic: string, partition: number, first: bigint, last: bigint, a
   };
 }
 
-const stores: Array<[string, () => LakeStore]> = [
-  [
-    "local",
-    () =>
-      createLakeStore({ lake: { ...config.lake, uri: join(scratch, uniqueName("lake")) }, s3: config.s3 }),
-  ],
-  [
-    "s3",
-    () =>
-      createLakeStore({
-        lake: { ...config.lake, uri: `s3://${config.s3.bucket}/${uniqueName("log")}` },
-        s3: config.s3,
-      }),
-  ],
-];
+const stores = lakeStoreBackends(config, scratch, "log");
 
 for (const [kind, make] of stores) {
   describe(`CommitLog (${kind})`, () => {
@@ -105,13 +92,13 @@ for (const [kind, make] of stores) {
         rows: 10,
         files: [
           {
-            path: "bronze/kraken_trades/year=2024/symbol=BTC_USD/c.parquet",
+            path: "bronze/kraken_trades/year=2024/pair=BTC_USD/c.parquet",
             rows: 10,
             bytes: 9,
             partition: {},
           },
         ],
-        replaces: ["bronze/kraken_trades/year=2024/symbol=BTC_USD/kraken.trades-0-0-0.parquet"],
+        replaces: ["bronze/kraken_trades/year=2024/pair=BTC_USD/kraken.trades-0-0-0.parquet"],
         committed_at: "2024-05-01T15:00:00.000000Z",
         writer: "c1",
         staged: ["_tributary/staging/c.parquet"],

@@ -30,7 +30,7 @@ export interface DatasetRef {
 
 /** One Parquet file of a commit. */
 export interface CommittedFile {
-  /** Path relative to the lake root: `bronze/kraken_trades/year=2024/…/symbol=BTC_USD/<name>.parquet`. */
+  /** Path relative to the lake root: `bronze/kraken_trades/year=2024/…/pair=BTC_USD/<name>.parquet`. */
   readonly path: string;
   readonly rows: number;
   readonly bytes: number;
@@ -280,17 +280,23 @@ export class CommitLog {
       records.push(...chain.records);
       appends[key] = chain.resumeOffset.toString();
     }
-    let compaction = cursor.compaction;
-    const prefix = `${datasetCommitsPrefix(ds)}compaction/`;
-    const startAfter = compaction === undefined ? undefined : `${prefix}${compaction}.json`;
-    for await (const obj of this.store.list(prefix, startAfter === undefined ? {} : { startAfter })) {
-      if (!obj.key.endsWith(".json")) continue;
-      const record = parseRecord(obj.key, await this.store.readText(obj.key));
-      records.push(record);
-      compaction = record.id;
-    }
+    const compactions = await this.compactionsSince(ds, cursor.compaction);
+    records.push(...compactions);
+    const compaction = compactions.at(-1)?.id ?? cursor.compaction;
     records.sort(totalOrder);
     return { records, cursor: { v: COMMIT_LOG_VERSION, appends, compaction } };
+  }
+
+  /** Compaction records after the one with id `afterId` (all when undefined), in id order. */
+  async compactionsSince(ds: DatasetRef, afterId: string | undefined): Promise<CompactionCommit[]> {
+    const prefix = `${datasetCommitsPrefix(ds)}compaction/`;
+    const out: CompactionCommit[] = [];
+    const startAfter = afterId === undefined ? undefined : `${prefix}${afterId}.json`;
+    for await (const obj of this.store.list(prefix, startAfter === undefined ? {} : { startAfter })) {
+      if (obj.key.endsWith(".json"))
+        out.push(parseRecord(obj.key, await this.store.readText(obj.key)) as CompactionCommit);
+    }
+    return out;
   }
 
   /** The dataset's committed files now: every appended or compacted file not replaced since. */

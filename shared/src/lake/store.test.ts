@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../config.ts";
+import { lakeStoreBackends } from "../testing/lake-stores.ts";
 import { uniqueName } from "../testing/names.ts";
 import { createLakeStore, LakeConflictError, type LakeStore } from "./store.ts";
 
@@ -16,21 +17,7 @@ async function keys(store: LakeStore, prefix: string, startAfter?: string): Prom
   return out;
 }
 
-const backends: Array<[string, () => LakeStore]> = [
-  [
-    "local",
-    () =>
-      createLakeStore({ lake: { ...config.lake, uri: join(scratch, uniqueName("lake")) }, s3: config.s3 }),
-  ],
-  [
-    "s3",
-    () =>
-      createLakeStore({
-        lake: { ...config.lake, uri: `s3://${config.s3.bucket}/${uniqueName("lake")}` },
-        s3: config.s3,
-      }),
-  ],
-];
+const backends = lakeStoreBackends(config, scratch, "lake");
 
 for (const [kind, make] of backends) {
   describe(`LakeStore (${kind})`, () => {

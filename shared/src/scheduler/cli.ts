@@ -3,25 +3,34 @@
  * jobs CLI builds its registry and hands it here; exit codes are 0 (ok), 1 (a job failed) and 2
  * (bad usage or configuration).
  */
+import { UsageError, usageLine, wantsHelp } from "../cli.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { parseRfc3339Micros, TimeFormatError } from "../time.ts";
-import { historyPath, RunHistory, type RunRecord } from "./history.ts";
+import { history, list, logs } from "./cli-reports.ts";
+import { serveSchedulerHealth } from "./health-server.ts";
+import { historyPath, RunHistory } from "./history.ts";
 import type { JobDefinition } from "./job.ts";
-import { createProgressBar, formatDuration, type ProgressSink } from "./progress.ts";
-import { createScheduler, JobRegistryError, type Scheduler, UnknownJobError } from "./scheduler.ts";
+import { createProgressBar, type ProgressSink } from "./progress.ts";
+import { JobRegistry, JobRegistryError, UnknownJobError } from "./registry.ts";
+import { createScheduler, type Scheduler } from "./scheduler.ts";
 
 export const JOBS_USAGE = `Usage: bun run jobs <command>
 
-  list [--json]                              registered jobs: pattern, next slot, last run
+  list [--json]                              the jobs of this state directory: this configuration's
+                                             and those other processes registered there
   run <job> [--at <time>]                    run a job now (recorded as a manual run)
-  backfill <job> --from <time> --to <time>   re-run a job over [from, to), one run per slot
-           [--continue-on-error]             go on after a failed slot instead of stopping
-  history [<job>] [--limit <n>] [--json]     recent runs, newest first
+  backfill <job> --from <time> --to <time>   re-run a job over [from, to): once per data partition
+           [--continue-on-error]             (hour or day) it touches, or per cron slot for a job
+                                             without partitions; go on after a failure
+  history [<job>] [--status s1,s2] [--before <id>] [--limit <n>] [--json]
+                                             recorded runs, newest first, one page at a time
+  logs <run-id>                              what a run logged, and its error
   start                                      run the scheduler in the foreground: cron slots,
                                              catch-up after downtime, console requests (Ctrl-C stops)
 
 Times are UTC: RFC 3339 (2024-03-01T14:00:00Z), or 2024-03-01, or 2024-03-01T14.
+Exit codes: 0 ok, 1 a run failed, 2 bad usage.
 `;
 
 export interface CliIo {
@@ -29,19 +38,19 @@ export interface CliIo {
   readonly err: ProgressSink;
   /** Resolves when the process is asked to stop (SIGINT/SIGTERM); used by `start`. */
   readonly stopSignal?: Promise<string>;
+  /** Port of `start`'s /health and /metrics: JOBS_METRICS_PORT when absent, 0 any free one, null none. */
+  readonly healthPort?: number | null;
 }
 
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-}
+export { UsageError };
 
-interface Parsed {
+export interface Parsed {
   readonly command: string;
   readonly positional: readonly string[];
   readonly flags: ReadonlyMap<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(["--at", "--from", "--to", "--limit"]);
+const VALUE_FLAGS = new Set(["--at", "--from", "--to", "--limit", "--status", "--before"]);
 const BOOLEAN_FLAGS = new Set(["--json", "--continue-on-error"]);
 
 export function parseArgs(argv: readonly string[]): Parsed {
@@ -94,115 +103,59 @@ export async function runJobsCli(
   options: { config: Config; jobs: readonly JobDefinition[]; log: Logger; io: CliIo; scheduler?: Scheduler },
 ): Promise<number> {
   const { io } = options;
-  let parsed: Parsed;
-  try {
-    parsed = parseArgs(argv);
-  } catch (err) {
-    io.err.write(`${(err as Error).message}\n\n${JOBS_USAGE}`);
-    return 2;
-  }
-  if (parsed.command === "help" || parsed.flags.has("--help")) {
+  if (wantsHelp(argv) || argv.length === 0 || argv[0] === "help") {
     io.out(JOBS_USAGE);
     return 0;
   }
-  let scheduler: Scheduler;
+  const refuse = (message: string): number => {
+    io.err.write(`${usageLine("jobs", message)}\n`);
+    return 2;
+  };
   try {
-    scheduler = options.scheduler ?? createScheduler(options.config, options.jobs, options.log);
+    const parsed = parseArgs(argv);
+    switch (parsed.command) {
+      case "history":
+        return history(options.config, parsed, io);
+      case "logs":
+        return logs(options.config, parsed, io);
+      case "list":
+      case "run":
+      case "backfill":
+      case "start":
+        break;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(parsed.command)}`);
+    }
+    // Check the registry and the job named before anything opens or registers in the history.
+    const registry = new JobRegistry(options.jobs);
+    if (parsed.command === "run" || parsed.command === "backfill") {
+      const name = parsed.positional[0];
+      if (!name) throw new UsageError(`${parsed.command}: which job? (bun run jobs list shows them)`);
+      registry.get(name);
+    }
+    const scheduler = options.scheduler ?? createScheduler(options.config, options.jobs, options.log);
+    try {
+      switch (parsed.command) {
+        case "list":
+          return list(scheduler, options.config, parsed, io);
+        case "run":
+          return await runOne(scheduler, parsed, io);
+        case "backfill":
+          return await backfill(scheduler, parsed, io);
+        default:
+          return await start(scheduler, options.config, io);
+      }
+    } finally {
+      await scheduler.stop();
+    }
   } catch (err) {
     if (err instanceof JobRegistryError) {
       io.err.write(`${err.message}\n`);
       return 2;
     }
+    if (err instanceof UsageError || err instanceof UnknownJobError || err instanceof RangeError)
+      return refuse(err.message);
     throw err;
-  }
-  try {
-    switch (parsed.command) {
-      case "list":
-        return list(scheduler, parsed, io);
-      case "history":
-        return history(options.config, parsed, io);
-      case "run":
-        return await runOne(scheduler, parsed, io);
-      case "backfill":
-        return await backfill(scheduler, parsed, io);
-      case "start":
-        return await start(scheduler, io);
-      default:
-        throw new UsageError(`unknown command ${JSON.stringify(parsed.command)}`);
-    }
-  } catch (err) {
-    if (err instanceof UsageError || err instanceof UnknownJobError || err instanceof RangeError) {
-      io.err.write(`${err.message}\n${err instanceof UsageError ? `\n${JOBS_USAGE}` : ""}`);
-      return 2;
-    }
-    throw err;
-  } finally {
-    await scheduler.stop();
-  }
-}
-
-function list(scheduler: Scheduler, parsed: Parsed, io: CliIo): number {
-  const status = scheduler.status();
-  if (parsed.flags.has("--json")) {
-    for (const s of status) {
-      io.out(
-        JSON.stringify({
-          ...s.spec,
-          nextSlot: s.nextSlot?.toISOString() ?? null,
-          lastStatus: s.last?.status ?? null,
-          lastSuccessAt: s.lastSuccessAt?.toISOString() ?? null,
-        }),
-      );
-    }
-    return 0;
-  }
-  if (status.length === 0) {
-    io.out("no jobs registered");
-    return 0;
-  }
-  const rows = status.map((s) => [
-    s.spec.name,
-    s.spec.pattern,
-    s.nextSlot?.toISOString() ?? "-",
-    s.last ? `${s.last.status} ${new Date(s.last.startedAt / 1000).toISOString()}` : "never ran",
-    s.spec.description,
-  ]);
-  io.out(table(["job", "pattern (UTC)", "next slot", "last run", "description"], rows));
-  return 0;
-}
-
-function history(config: Config, parsed: Parsed, io: CliIo): number {
-  const limitText = parsed.flags.get("--limit");
-  const limit = typeof limitText === "string" ? Number(limitText) : 20;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
-    throw new UsageError("--limit: expected 1 to 10000");
-  const store = RunHistory.open(historyPath(config.stateDir));
-  try {
-    const job = parsed.positional[0];
-    const runs = store.recentRuns({ ...(job ? { job } : {}), limit });
-    if (parsed.flags.has("--json")) {
-      for (const r of runs) io.out(JSON.stringify(r));
-      return 0;
-    }
-    io.out(
-      table(
-        ["id", "job", "slot", "trigger", "status", "attempt", "duration", "rows", "error"],
-        runs.map((r) => [
-          String(r.id),
-          r.job,
-          new Date(r.scheduledFor / 1000).toISOString(),
-          r.trigger,
-          r.status,
-          String(r.attempt),
-          duration(r),
-          r.rows === null ? "" : String(r.rows),
-          (r.error ?? "").slice(0, 80),
-        ]),
-      ),
-    );
-    return 0;
-  } finally {
-    store.close();
   }
 }
 
@@ -249,28 +202,23 @@ async function backfill(scheduler: Scheduler, parsed: Parsed, io: CliIo): Promis
   return outcome.failed === 0 && !outcome.stoppedEarly ? 0 : 1;
 }
 
-async function start(scheduler: Scheduler, io: CliIo): Promise<number> {
+async function start(scheduler: Scheduler, config: Config, io: CliIo): Promise<number> {
   await scheduler.start();
   io.out(
     `scheduler running ${scheduler.jobNames().length} job(s): ${scheduler.jobNames().join(", ") || "none"}`,
   );
-  const signal = await (io.stopSignal ?? new Promise<string>(() => undefined));
-  io.out(`stopping (${signal})`);
-  return 0;
-}
-
-function duration(r: RunRecord): string {
-  return r.endedAt === null ? "running" : formatDuration((r.endedAt - r.startedAt) / 1000);
-}
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const fmt = (r: readonly string[]): string =>
-    r
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join("  ")
-      .trimEnd();
-  return [fmt(header), fmt(widths.map((w) => "-".repeat(w))), ...rows.map(fmt)].join("\n");
+  const port = io.healthPort === undefined ? config.ports.jobsMetrics : io.healthPort;
+  const history = port === null ? undefined : RunHistory.open(historyPath(config.stateDir));
+  const server = history && port !== null ? serveSchedulerHealth(scheduler, history, port) : undefined;
+  if (server) io.out(`health and metrics on http://127.0.0.1:${server.port}/health`);
+  try {
+    const signal = await (io.stopSignal ?? new Promise<string>(() => undefined));
+    io.out(`stopping (${signal})`);
+    return 0;
+  } finally {
+    server?.stop();
+    history?.close();
+  }
 }
 
 /** Resolves with the signal's name on the first SIGINT or SIGTERM. */

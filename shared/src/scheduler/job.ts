@@ -36,6 +36,11 @@ export interface JobDefinition {
   readonly catchUp?: boolean;
   /** Jobs that must have succeeded in this tick before this one runs (e.g. gold after silver). */
   readonly after?: readonly string[];
+  /**
+   * The UTC data partitions a run over `range` rewrites: a backfill then runs once per hour or day
+   * the range touches instead of once per cron slot.
+   */
+  readonly partitionedBy?: "hour" | "day";
   run(ctx: JobContext): Promise<JobResult>;
 }
 

@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { retryDelayMs } from "./backoff.ts";
 import { createProgressBar, formatDuration } from "./progress.ts";
 
 function sink(isTTY: boolean): { write: (t: string) => void; isTTY: boolean; out: string[] } {
@@ -50,15 +49,5 @@ describe("progress bar", () => {
       "2m05s",
       "2h01m",
     ]);
-  });
-});
-
-describe("retry backoff", () => {
-  test("doubles from the base, stays within [ceiling/2, ceiling] and never exceeds the cap", () => {
-    const policy = { baseMs: 1000, capMs: 60_000 };
-    expect([1, 2, 3].map((r) => retryDelayMs(policy, r, () => 1))).toEqual([1000, 2000, 4000]);
-    expect([1, 2, 3].map((r) => retryDelayMs(policy, r, () => 0))).toEqual([500, 1000, 2000]);
-    expect(retryDelayMs(policy, 40, () => 1)).toBe(60_000);
-    expect(retryDelayMs(policy, 40, () => 0)).toBe(30_000);
   });
 });

@@ -1,11 +1,13 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../log.ts";
+import { ManualClock } from "./clock.ts";
 import { RunHistory } from "./history.ts";
 import { type JobContext, type JobDefinition, PermanentJobError } from "./job.ts";
-import { JobRegistryError, Scheduler, type SchedulerOptions, validateJobs } from "./scheduler.ts";
+import { JobRegistryError, validateJobs } from "./registry.ts";
+import { Scheduler, type SchedulerOptions } from "./scheduler.ts";
 
 const log = createLogger("test", "error", () => true);
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -29,6 +31,10 @@ function job(partial: Partial<JobDefinition> & Pick<JobDefinition, "name" | "run
   return { pattern: "0 0 1 1 *", description: partial.name, timeoutMs: 5000, ...partial };
 }
 
+/** Every test's time: 300 ms past a whole UTC second; it moves only when a test advances it. */
+const T0 = Date.UTC(2024, 2, 1, 12, 0, 0, 300);
+let clock = new ManualClock(T0);
+
 function scheduler(
   history: RunHistory,
   jobs: JobDefinition[],
@@ -38,18 +44,40 @@ function scheduler(
     jobs,
     history,
     log,
-    retry: { baseMs: 10, capMs: 40 },
+    retry: { initialMs: 10, maxMs: 40 },
     random: () => 0,
     abortGraceMs: 200,
     requestPollMs: 100,
     heartbeatMs: 200,
+    clock,
     ...extra,
   });
-  cleanups.push(() => s.stop());
+  cleanups.push(async () => {
+    const stopped = s.stop();
+    await clock.advance(10_000);
+    await stopped;
+  });
   return s;
 }
 
-const second = (d: Date): number => Math.floor(d.getTime() / 1000) * 1000;
+/** Advances the clock until `work` settles (at most `maxMs` of clock time), then returns its result. */
+async function drive<T>(work: Promise<T>, maxMs = 60_000): Promise<T> {
+  let settled = false;
+  work.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  await clock.until(() => settled, maxMs, 5);
+  return work;
+}
+
+beforeEach(() => {
+  clock = new ManualClock(T0);
+});
 
 describe("scheduler: runs, retries, timeouts", () => {
   test("a manual run is recorded with start, end, status and rows", async () => {
@@ -74,14 +102,14 @@ describe("scheduler: runs, retries, timeouts", () => {
         name: "demo.flaky",
         retries: 3,
         run: async () => {
-          starts.push(Date.now());
+          starts.push(clock.now());
           if (starts.length < 3) throw new Error(`broker unavailable (${starts.length})`);
           return { rows: 1 };
         },
       }),
     ]);
     await s.start({ schedule: false, catchUp: false });
-    const outcome = await s.trigger("demo.flaky");
+    const outcome = await drive(s.trigger("demo.flaky"));
     expect(outcome.status).toBe("succeeded");
     expect(outcome.attempts).toBe(3);
     const runs = history.recentRuns({ job: "demo.flaky" }).reverse();
@@ -91,9 +119,8 @@ describe("scheduler: runs, retries, timeouts", () => {
       [3, "succeeded"],
     ]);
     expect(runs[0]?.error).toBe("broker unavailable (1)");
-    // random() = 0 gives half the ceiling: 5 ms then 10 ms (base 10, doubling).
-    expect((starts[1] ?? 0) - (starts[0] ?? 0)).toBeGreaterThanOrEqual(4);
-    expect((starts[2] ?? 0) - (starts[1] ?? 0)).toBeGreaterThanOrEqual(9);
+    // random() = 0 gives half the ceiling: 5 ms then 10 ms of clock time (base 10, doubling).
+    expect(starts.map((t) => t - T0)).toEqual([0, 5, 15]);
   });
 
   test("retries are bounded: the run fails after 1 + retries attempts", async () => {
@@ -110,7 +137,7 @@ describe("scheduler: runs, retries, timeouts", () => {
       }),
     ]);
     await s.start({ schedule: false, catchUp: false });
-    const outcome = await s.trigger("demo.down");
+    const outcome = await drive(s.trigger("demo.down"));
     expect(outcome.status).toBe("failed");
     expect(calls).toBe(3);
     expect(outcome.error).toBe("still down");
@@ -153,11 +180,11 @@ describe("scheduler: runs, retries, timeouts", () => {
       }),
     ]);
     await s.start({ schedule: false, catchUp: false });
-    const t0 = Date.now();
-    const outcome = await s.trigger("demo.slow");
+    const outcome = await drive(s.trigger("demo.slow"));
     expect(outcome.status).toBe("timed_out");
     expect(sawAbort).toBe(true);
-    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(clock.now() - T0).toBeGreaterThanOrEqual(100);
+    expect(clock.now() - T0).toBeLessThan(200);
     expect(history.recentRuns({ job: "demo.slow" })[0]?.error).toContain("exceeded its timeout of 100 ms");
   });
 
@@ -175,17 +202,17 @@ describe("scheduler: runs, retries, timeouts", () => {
       }),
     ]);
     await s.start({ schedule: false, catchUp: false });
-    expect((await s.trigger("demo.stubborn")).status).toBe("timed_out");
+    expect((await drive(s.trigger("demo.stubborn"))).status).toBe("timed_out");
     const second = await s.trigger("demo.stubborn");
     expect(second.status).toBe("skipped");
     expect(second.error).toContain("still in flight");
     release();
-    await Bun.sleep(20);
-    // Once the stubborn run returned, the job is free again.
+    await clock.advance(0);
+    // Once the stubborn run returned, the job is free again; the clock stands still, so it succeeds.
     const third = s.trigger("demo.stubborn");
-    await Bun.sleep(10);
+    await clock.advance(0);
     release();
-    expect((await third).status).not.toBe("skipped");
+    expect((await third).status).toBe("succeeded");
   });
 });
 
@@ -203,7 +230,7 @@ describe("scheduler: overlap, dependencies, schedule", () => {
     const a = scheduler(history, [slow]);
     await a.start({ schedule: false, catchUp: false });
     const first = a.trigger("demo.long");
-    await Bun.sleep(20);
+    await clock.advance(0);
     const sameProcess = await a.trigger("demo.long");
     expect(sameProcess.status).toBe("skipped");
 
@@ -218,7 +245,7 @@ describe("scheduler: overlap, dependencies, schedule", () => {
     expect((await first).status).toBe("succeeded");
     // The lock is released: the next run goes ahead.
     const next = b.trigger("demo.long");
-    await Bun.sleep(20);
+    await clock.advance(0);
     finish();
     expect((await next).status).toBe("succeeded");
   });
@@ -241,7 +268,7 @@ describe("scheduler: overlap, dependencies, schedule", () => {
         name: "silver.trades",
         pattern: "* * * * * *",
         run: async () => {
-          await Bun.sleep(50);
+          await clock.sleep(50);
           order.push("silver");
           if (silverFails) throw new Error("silver broke");
           return {};
@@ -250,15 +277,15 @@ describe("scheduler: overlap, dependencies, schedule", () => {
     ];
     const s = scheduler(history, jobs);
     await s.start({ catchUp: false });
-    await Bun.sleep(1300);
+    await clock.advance(1000);
     silverFails = true;
-    await Bun.sleep(1100);
-    await s.stop();
-    const firstTwo = order.slice(0, 2);
-    expect(firstTwo).toEqual(["silver", "gold"]);
+    await clock.advance(1000);
+    await drive(s.stop());
+    expect(order).toEqual(["silver", "gold", "silver"]);
     const skipped = history.recentRuns({ job: "gold.candles" }).filter((r) => r.status === "skipped");
-    expect(skipped.length).toBeGreaterThanOrEqual(1);
-    expect(skipped[0]?.error).toBe("dependency silver.trades ended failed in this tick");
+    expect(skipped.map((r) => [r.scheduledFor, r.error])).toEqual([
+      [(T0 + 1700) * 1000, "dependency silver.trades ended failed in this tick"],
+    ]);
   });
 
   test("scheduled runs fire on whole-second UTC slots", async () => {
@@ -275,11 +302,12 @@ describe("scheduler: overlap, dependencies, schedule", () => {
       }),
     ]);
     await s.start({ catchUp: false });
-    await Bun.sleep(2300);
-    await s.stop();
-    expect(slots.length).toBeGreaterThanOrEqual(2);
-    for (const slot of slots) expect(slot.getTime() % 1000).toBe(0);
-    expect((slots[1]?.getTime() ?? 0) - (slots[0]?.getTime() ?? 0)).toBe(1000);
+    await clock.advance(2300);
+    await drive(s.stop());
+    expect(slots.map((d) => d.toISOString())).toEqual([
+      "2024-03-01T12:00:01.000Z",
+      "2024-03-01T12:00:02.000Z",
+    ]);
   });
 });
 
@@ -297,7 +325,7 @@ describe("scheduler: catch-up, backfill, requests, dead processes", () => {
 
   test("after downtime a catchUp job runs every missed slot (capped), oldest first", async () => {
     const { history } = tempHistory();
-    const now = second(new Date());
+    const now = T0 - 300;
     seedSuccess(history, "demo.catchup", now - 6000);
     const seen: number[] = [];
     const s = scheduler(
@@ -317,15 +345,13 @@ describe("scheduler: catch-up, backfill, requests, dead processes", () => {
     );
     await s.start({ schedule: false });
     await s.whenCaughtUp();
-    expect(seen.length).toBe(4);
-    expect([...seen].sort((a, b) => a - b)).toEqual(seen);
-    expect(seen.at(-1)).toBeGreaterThanOrEqual(now);
+    expect(seen).toEqual([now - 3000, now - 2000, now - 1000, now]);
     expect(history.recentRuns({ job: "demo.catchup" })[0]?.trigger).toBe("catch-up");
   });
 
   test("without catchUp only the latest missed slot runs", async () => {
     const { history } = tempHistory();
-    const now = second(new Date());
+    const now = T0 - 300;
     seedSuccess(history, "demo.latest", now - 10_000);
     const seen: number[] = [];
     const s = scheduler(history, [
@@ -340,8 +366,7 @@ describe("scheduler: catch-up, backfill, requests, dead processes", () => {
     ]);
     await s.start({ schedule: false });
     await s.whenCaughtUp();
-    expect(seen.length).toBe(1);
-    expect(seen[0]).toBeGreaterThanOrEqual(now);
+    expect(seen).toEqual([now]);
   });
 
   test("a backfill runs one slot range at a time over [from, to) and reports progress", async () => {
@@ -424,11 +449,11 @@ describe("scheduler: catch-up, backfill, requests, dead processes", () => {
     await s.start({ schedule: false, catchUp: false });
     const consoleSide = RunHistory.open(path);
     cleanups.push(() => consoleSide.close());
-    const id = consoleSide.request({ job: "demo.button", kind: "run", requestedBy: "console" });
-    const deadline = Date.now() + 3000;
-    while (consoleSide.requestById(id)?.status !== "done" && Date.now() < deadline) await Bun.sleep(50);
-    expect(consoleSide.requestById(id)?.status).toBe("done");
-    expect(consoleSide.requestById(id)?.message).toBe("succeeded after 1 attempt(s), 7 rows");
+    const id = consoleSide.requests.add({ job: "demo.button", kind: "run", requestedBy: "console" });
+    // The scheduler polls every 100 ms of clock time: the request is served at the first poll.
+    await clock.until(() => consoleSide.requests.get(id)?.status === "done", 100, 100);
+    expect(consoleSide.requests.get(id)?.status).toBe("done");
+    expect(consoleSide.requests.get(id)?.message).toBe("succeeded after 1 attempt(s), 7 rows");
     expect(runs).toBe(1);
   });
 
