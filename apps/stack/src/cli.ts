@@ -1,28 +1,48 @@
 /** `bun run stack up|down|status|logs [service…] [--json] [-n lines]` */
 import { existsSync, readFileSync } from "node:fs";
+import { stackDebeziumConnector } from "@tributary/shared/cdc/debezium-connector";
+import { commandLineOrExit, UsageError } from "@tributary/shared/cli";
 import { ConfigError, loadConfig, type StackService } from "@tributary/shared/config";
+import { putConnector, waitConnectorRunning } from "./connect.ts";
 import { StackError } from "./proc.ts";
+import { STACK_CONNECTOR } from "./services/debezium.ts";
 import { logFileOf, SERVICES, stackDown, stackStatus, stackUp } from "./stack.ts";
 
-const USAGE = "usage: bun run stack up|down|status|logs [kafka|postgres|s3 …] [--json] [-n LINES]";
+const USAGE =
+  "usage: bun run stack up|down|status|logs [kafka|postgres|s3|debezium|iceberg-rest …] [--json] [-n LINES]\n" +
+  "       bun run stack register-debezium [--url http://host:8083]   (docker-compose.yml's Debezium worker)";
 
-function parse(argv: string[]): { cmd: string; only?: StackService[]; json: boolean; lines: number } {
+function parse(argv: readonly string[]): {
+  cmd: string;
+  only?: StackService[];
+  json: boolean;
+  lines: number;
+  url?: string;
+} {
   const [cmd = "", ...rest] = argv;
+  if (!["up", "down", "status", "logs", "register-debezium"].includes(cmd))
+    throw new UsageError(
+      cmd ? `unknown command ${JSON.stringify(cmd)}` : "which command? up, down, status, logs",
+    );
   const only: StackService[] = [];
   let json = false;
   let lines = 50;
+  let url: string | undefined;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i] as string;
     if (a === "--json") json = true;
+    else if (a === "--url") url = rest[++i];
     else if (a === "-n") lines = Number(rest[++i]);
     else if (a in SERVICES) only.push(a as StackService);
-    else throw new StackError(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
+    else throw new UsageError(`unknown argument ${JSON.stringify(a)}`);
+    if (!Number.isInteger(lines) || lines < 1)
+      throw new UsageError("-n: expected a positive number of lines");
   }
-  return { cmd, only: only.length ? only : undefined, json, lines };
+  return { cmd, only: only.length ? only : undefined, json, lines, url };
 }
 
 async function main(): Promise<number> {
-  const args = parse(process.argv.slice(2));
+  const args = commandLineOrExit("stack", USAGE, process.argv.slice(2), parse);
   switch (args.cmd) {
     case "up": {
       const statuses = await stackUp({ only: args.only });
@@ -52,9 +72,17 @@ async function main(): Promise<number> {
       }
       return 0;
     }
+    case "register-debezium": {
+      // For a Kafka Connect worker this stack did not start (docker-compose.yml's `debezium`).
+      const config = loadConfig();
+      const url = args.url ?? `http://127.0.0.1:${config.stack.connectPort}`;
+      await putConnector(url, STACK_CONNECTOR, stackDebeziumConnector(config));
+      await waitConnectorRunning(url, STACK_CONNECTOR, config.stack.readyTimeoutMs);
+      console.log(`connector ${STACK_CONNECTOR} running on ${url}`);
+      return 0;
+    }
     default:
-      console.error(USAGE);
-      return 2;
+      throw new UsageError(`unknown command ${JSON.stringify(args.cmd)}`);
   }
 }
 

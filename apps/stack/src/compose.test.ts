@@ -22,6 +22,9 @@ describe("docker-compose.yml", () => {
     expect(Object.keys(compose.services).sort()).toEqual([
       "cdc",
       "console",
+      "debezium",
+      "debezium-connector",
+      "iceberg-rest",
       "ingest",
       "kafka",
       "lake",
@@ -36,6 +39,8 @@ describe("docker-compose.yml", () => {
     expect(hostPort("postgres")).toEqual([`127.0.0.1:${DEFAULTS.STACK_POSTGRES_PORT}`]);
     expect(hostPort("minio")).toEqual([`127.0.0.1:${DEFAULTS.STACK_S3_PORT}`]);
     expect(hostPort("console")).toEqual([`127.0.0.1:${DEFAULTS.CONSOLE_PORT}`]);
+    expect(hostPort("debezium")).toEqual([`127.0.0.1:${DEFAULTS.STACK_CONNECT_PORT}`]);
+    expect(hostPort("iceberg-rest")).toEqual([`127.0.0.1:${DEFAULTS.STACK_ICEBERG_REST_PORT}`]);
     expect(DEFAULTS.KAFKA_BROKERS).toBe(`127.0.0.1:${DEFAULTS.STACK_KAFKA_PORT}`);
     expect(DEFAULTS.PG_URL).toContain(`127.0.0.1:${DEFAULTS.STACK_POSTGRES_PORT}/`);
     expect(DEFAULTS.S3_ENDPOINT).toBe(`http://127.0.0.1:${DEFAULTS.STACK_S3_PORT}`);
@@ -48,8 +53,20 @@ describe("docker-compose.yml", () => {
     expect(compose.services.postgres?.command).toContain("wal_level=logical");
   });
 
+  test("runs the same Debezium release as the native stack's optional service", async () => {
+    const { DEBEZIUM_VERSION } = await import("./connect.ts");
+    expect(compose.services.debezium?.image).toBe(`quay.io/debezium/connect:${DEBEZIUM_VERSION}`);
+  });
+
+  test("runs the same Iceberg REST catalog release as the native stack's optional service", async () => {
+    const { ICEBERG_REST_VERSION } = await import("./services/iceberg-rest.ts");
+    expect(compose.services["iceberg-rest"]?.image).toBe(
+      `apache/iceberg-rest-fixture:${ICEBERG_REST_VERSION}`,
+    );
+  });
+
   test("apps use only variable names the config knows", () => {
-    for (const name of ["ingest", "cdc", "lake", "console"]) {
+    for (const name of ["ingest", "cdc", "lake", "console", "debezium-connector"]) {
       const env = compose.services[name]?.environment ?? {};
       for (const key of Object.keys(env)) expect(Object.keys(DEFAULTS)).toContain(key);
     }

@@ -9,7 +9,7 @@ import { StackError, which } from "./proc.ts";
 const POM = join(import.meta.dir, "..", "maven", "pom.xml");
 
 export interface ClasspathRequest {
-  readonly profile: "kafka" | "s3proxy";
+  readonly profile: "kafka" | "s3proxy" | "debezium" | "spark" | "iceberg-rest";
   readonly property: string;
   readonly version: string;
   readonly cacheDir: string;

@@ -2,6 +2,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { dirname } from "node:path";
+import { Backoff } from "@tributary/shared/backoff";
 
 export function readPid(pidFile: string): number | undefined {
   if (!existsSync(pidFile)) return undefined;
@@ -99,11 +100,10 @@ export function portOpen(host: string, port: number, timeoutMs = 500): Promise<b
 
 export async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let delay = 100;
+  const backoff = new Backoff({ initialMs: 100, maxMs: 1000 });
   while (Date.now() < deadline) {
     if (await probe().catch(() => false)) return;
-    await Bun.sleep(delay);
-    delay = Math.min(delay * 2, 1000);
+    await Bun.sleep(backoff.next());
   }
   throw new StackError(`${what} was not ready within ${Math.round(timeoutMs / 1000)} s`);
 }

@@ -1,11 +1,12 @@
-import { describe, expect, test } from "bun:test";
-import { loadConfig } from "@tributary/shared/config";
+/**
+ * The stack command's contract: status reports every service, and `up` after a crash restarts what died
+ * with its data. The crash runs against a private Kafka (own ports and state dir), never the shared one.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createKafka, ensureTopics, topicSpec } from "@tributary/shared/kafka";
 import { uniqueName } from "@tributary/shared/testing/names";
-import { readPid } from "./proc.ts";
-import { stackStatus, stackUp } from "./stack.ts";
-
-const config = loadConfig();
+import { stackStatus } from "./stack.ts";
+import { type PrivateStack, startPrivateStack } from "./testing/private-stack.ts";
 
 describe("local stack", () => {
   test("status reports kafka, postgres and s3 healthy", async () => {
@@ -16,8 +17,17 @@ describe("local stack", () => {
       ["s3", "up"],
     ]);
   });
+});
+
+describe("a private Kafka", () => {
+  let stack: PrivateStack;
+  beforeAll(async () => {
+    stack = await startPrivateStack(["kafka"]);
+  }, 120_000);
+  afterAll(() => stack?.close(), 60_000);
 
   test("after kill -9 of the Kafka JVM, status says down and up brings it back with its data", async () => {
+    const { config } = stack;
     const kafka = createKafka(config.kafka, "stack-test");
     const topic = uniqueName("survivor");
     const admin = kafka.admin();
@@ -29,14 +39,14 @@ describe("local stack", () => {
     await producer.send({ topic, acks: -1, messages: [{ key: "k", value: "kept across a crash" }] });
     await producer.disconnect();
 
-    const pid = readPid(`${config.stateDir}/kafka/kafka.pid`);
+    const pid = stack.pid("kafka");
     expect(pid).toBeDefined();
     process.kill(pid as number, "SIGKILL");
     await Bun.sleep(300);
-    const [afterKill] = await stackStatus({ only: ["kafka"] });
+    const [afterKill] = await stack.status();
     expect(afterKill?.state).toBe("down");
 
-    const [restarted] = await stackUp({ only: ["kafka"], say: () => undefined });
+    const [restarted] = await stack.up();
     expect(restarted?.state).toBe("up");
     expect(restarted?.pid).not.toBe(pid);
 

@@ -1,11 +1,14 @@
 /**
- * The local stack: Kafka, PostgreSQL and S3, started natively, each idempotently. `up` after a
- * crash restarts only what died; data survives in the state directory.
+ * The local stack: Kafka, PostgreSQL and S3 (optionally Debezium and Iceberg's REST catalog), started
+ * natively, each idempotently. `up` after a crash restarts only what died; data survives in the state
+ * directory.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Config, type Env, loadConfig, type StackService } from "@tributary/shared/config";
 import { alive } from "./proc.ts";
+import { debeziumService } from "./services/debezium.ts";
+import { icebergRestService } from "./services/iceberg-rest.ts";
 import { kafkaService } from "./services/kafka.ts";
 import { postgresService } from "./services/postgres.ts";
 import { s3Service } from "./services/s3.ts";
@@ -15,6 +18,8 @@ export const SERVICES: Record<StackService, Service> = {
   kafka: kafkaService,
   postgres: postgresService,
   s3: s3Service,
+  debezium: debeziumService,
+  "iceberg-rest": icebergRestService,
 };
 
 function contextFor(config: Config, service: Service, say: (line: string) => void): ServiceContext {
@@ -71,8 +76,9 @@ export interface StackOptions {
   readonly say?: (line: string) => void;
 }
 
+/** STACK_SERVICES, or the services named on the command line (which may name an optional one). */
 function selected(config: Config, only?: readonly StackService[]): Service[] {
-  return config.stack.services.filter((s) => !only || only.includes(s)).map((s) => SERVICES[s]);
+  return (only ?? config.stack.services).map((s) => SERVICES[s]);
 }
 
 export async function stackUp(opts: StackOptions = {}): Promise<ServiceStatus[]> {
@@ -82,8 +88,14 @@ export async function stackUp(opts: StackOptions = {}): Promise<ServiceStatus[]>
   const config = loadConfig(env);
   return withLock(config.stateDir, async () => {
     const started = Date.now();
-    // Independent services start side by side; each waits for its own readiness.
-    await Promise.all(selected(config, opts.only).map((svc) => svc.start(contextFor(config, svc, say))));
+    // Independent services start side by side; each waits for its own readiness. Debezium needs
+    // Kafka and PostgreSQL, so it starts after them.
+    const services = selected(config, opts.only);
+    const later = services.filter((s) => s.name === "debezium");
+    await Promise.all(
+      services.filter((s) => !later.includes(s)).map((svc) => svc.start(contextFor(config, svc, say))),
+    );
+    for (const svc of later) await svc.start(contextFor(config, svc, say));
     say(`stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return stackStatus({ env, only: opts.only });
   });
@@ -93,7 +105,16 @@ export async function stackDown(opts: StackOptions = {}): Promise<void> {
   const config = loadConfig(opts.env ?? process.env);
   const say = opts.say ?? ((l: string) => console.error(l));
   await withLock(config.stateDir, async () => {
-    await Promise.all(selected(config, opts.only).map((svc) => svc.stop(contextFor(config, svc, say))));
+    // A plain `down` also stops the optional services, Debezium first (it depends on the others).
+    const optional = [debeziumService, icebergRestService].filter(
+      (s) => !config.stack.services.includes(s.name),
+    );
+    const services = opts.only ? selected(config, opts.only) : [...optional, ...selected(config)];
+    const first = services.filter((s) => s.name === "debezium");
+    for (const svc of first) await svc.stop(contextFor(config, svc, say));
+    await Promise.all(
+      services.filter((s) => !first.includes(s)).map((svc) => svc.stop(contextFor(config, svc, say))),
+    );
   });
 }
 

@@ -46,18 +46,33 @@ function serverProperties(config: Config, dataDir: string): string {
   ].join("\n");
 }
 
-const LOG4J = [
-  "status = warn",
-  "appender.console.type = Console",
-  "appender.console.name = STDOUT",
-  "appender.console.layout.type = PatternLayout",
-  "appender.console.layout.pattern = [%d{ISO8601}{UTC}Z] %p %m (%c)%n",
-  "rootLogger.level = info",
-  "rootLogger.appenderRef.stdout.ref = STDOUT",
-  "logger.state.name = state.change.logger",
-  "logger.state.level = warn",
-  "",
-].join("\n");
+/** Log4j 2 to standard output (the service's log file), UTC timestamps; `extra` adds logger levels. */
+export function log4jProperties(extra: readonly string[] = []): string {
+  return [
+    "status = warn",
+    "appender.console.type = Console",
+    "appender.console.name = STDOUT",
+    "appender.console.layout.type = PatternLayout",
+    "appender.console.layout.pattern = [%d{ISO8601}{UTC}Z] %p %m (%c)%n",
+    "rootLogger.level = info",
+    "rootLogger.appenderRef.stdout.ref = STDOUT",
+    ...extra,
+    "",
+  ].join("\n");
+}
+
+const LOG4J = log4jProperties(["logger.state.name = state.change.logger", "logger.state.level = warn"]);
+
+/**
+ * A cluster id as `kafka-storage random-uuid` prints it (16 random bytes, URL-safe base64, 22 characters,
+ * never starting with "-"), made here to save a JVM start per fresh cluster (each private test stack).
+ */
+export function kafkaClusterId(): string {
+  for (;;) {
+    const id = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
+    if (!id.startsWith("-")) return id;
+  }
+}
 
 /** Ready means a metadata request through kafkajs succeeds, as the apps will make it. */
 export async function kafkaReady(config: Config): Promise<boolean> {
@@ -114,10 +129,7 @@ export const kafkaService: Service = {
     if (!existsSync(join(dataDir, "meta.properties"))) {
       const idFile = join(dir, "cluster.id");
       if (!existsSync(idFile)) {
-        const id = Bun.spawnSync([...java, "kafka.tools.StorageTool", "random-uuid"])
-          .stdout.toString()
-          .trim();
-        writeFileSync(idFile, `${id.split("\n").pop()}\n`);
+        writeFileSync(idFile, `${kafkaClusterId()}\n`);
       }
       const clusterId = readFileSync(idFile, "utf8").trim();
       ctx.say(`kafka: formatting storage (cluster ${clusterId})`);

@@ -50,7 +50,7 @@ function chownToPostgres(path: string): void {
   chownSync(path, Number(pw), Number(gr));
 }
 
-function postmasterPid(dataDir: string): number | undefined {
+export function postmasterPid(dataDir: string): number | undefined {
   const file = join(dataDir, "postmaster.pid");
   if (!existsSync(file)) return undefined;
   const pid = Number(readFileSync(file, "utf8").split("\n")[0]);

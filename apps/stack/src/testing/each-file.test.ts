@@ -1,0 +1,32 @@
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { runEach, testFiles } from "./each-file.ts";
+
+const scratch = mkdtempSync(join(tmpdir(), "tributary-each-file-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+test("each file runs in its own bun test process; a failing file is reported with its output", async () => {
+  writeFileSync(join(scratch, "good.test.ts"), 'import { test } from "bun:test";\ntest("ok", () => {});\n');
+  writeFileSync(
+    join(scratch, "bad.test.ts"),
+    'import { expect, test } from "bun:test";\ntest("ok", () => {});\ntest("no", () => expect(1).toBe(2));\n',
+  );
+  const results = await runEach(["good.test.ts", "bad.test.ts"], 2, undefined, scratch);
+  const byFile = Object.fromEntries(results.map((r) => [r.file, r]));
+  expect(byFile["good.test.ts"]).toMatchObject({ ok: true, passed: 1, failed: 0, exitCode: 0 });
+  expect(byFile["bad.test.ts"]).toMatchObject({ ok: false, passed: 1, failed: 1, exitCode: 1 });
+  expect(byFile["bad.test.ts"]?.tail).toContain("expect(received).toBe(expected)");
+});
+
+test("`bun run test:alone FILE` runs that file alone and ends with one summary line", () => {
+  const root = resolve(import.meta.dir, "../../../..");
+  expect(testFiles(root)).toContain("apps/stack/src/testing/each-file.test.ts");
+  const proc = Bun.spawnSync(["bun", "run", "test:alone", "shared/src/testing/random.test.ts"], {
+    cwd: root,
+    env: { ...process.env, TRIBUTARY_TEST_STACK: "off" },
+  });
+  expect(proc.stdout.toString()).toContain("1 files passed alone, 0 failed");
+  expect(proc.exitCode).toBe(0);
+}, 60_000);
