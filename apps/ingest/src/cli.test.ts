@@ -21,7 +21,7 @@ afterAll(async () => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
-function ingest(args: string[]) {
+function ingest(args: string[], env: Record<string, string> = {}) {
   return Bun.spawn(
     [
       process.execPath,
@@ -36,7 +36,7 @@ function ingest(args: string[]) {
     ],
     {
       cwd: REPO,
-      env: { ...process.env, KAFKA_BROKERS: config.kafka.brokers.join(","), LOG_LEVEL: "info" },
+      env: { ...process.env, KAFKA_BROKERS: config.kafka.brokers.join(","), LOG_LEVEL: "info", ...env },
       stdout: "pipe",
       stderr: "pipe",
     },
@@ -53,10 +53,55 @@ test("an unknown symbol is a configuration error: exit code 2 and a message nami
   expect(stderr).toContain("EQuery:Unknown asset pair");
 });
 
-test("a bad flag prints the usage and exits 2", async () => {
+test("an unreachable Kafka stops it with a message naming KAFKA_BROKERS, its value and the cause", async () => {
+  const closed = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = closed.port;
+  closed.stop(true);
+  const started = Date.now();
+  const child = ingest(["--symbols", "BTC/USD", "--metrics-port", "off"], {
+    KAFKA_BROKERS: `127.0.0.1:${port}`,
+  });
+  expect(await child.exited).toBe(1);
+  const line = (await new Response(child.stderr).text()).split("\n").find((l) => l.startsWith("ingest: "));
+  expect(line).toContain(`cannot reach Kafka at KAFKA_BROKERS=127.0.0.1:${port}`);
+  expect(line).toMatch(/ECONNREFUSED|Connection error|connect/i);
+  console.log(`unreachable Kafka reported after ${Date.now() - started} ms`);
+}, 90_000);
+
+test("--ohlc fetches Kraken's committed candles into the OHLC topic once, prints the counts and exits 0", async () => {
+  const fixtures = await KrakenSimulator.start({ mode: "fixtures" });
+  try {
+    const topic = uniqueName("cli_ohlc");
+    const child = Bun.spawn(
+      [
+        process.execPath,
+        join(REPO, "apps/ingest/src/cli.ts"),
+        ...["--ohlc", "--symbols", "BTC/USDT", "--rest-url", fixtures.restUrl, "--state-dir", stateDir],
+        ...["--ohlc-topic", topic],
+      ],
+      {
+        cwd: REPO,
+        env: { ...process.env, KAFKA_BROKERS: config.kafka.brokers.join(",") },
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
+    expect(await child.exited).toBe(0);
+    expect(JSON.parse((await new Response(child.stdout).text()).trim())).toEqual({
+      candles: { "BTC/USDT": 720 },
+      rejected: 0,
+    });
+  } finally {
+    await fixtures.stop();
+  }
+}, 60_000);
+
+test("a bad flag is refused in one line naming it, with exit 2", async () => {
   const child = ingest(["--mode", "batch"]);
   expect(await child.exited).toBe(2);
-  expect(await new Response(child.stderr).text()).toContain("usage: bun run ingest");
+  expect(await new Response(child.stderr).text()).toBe(
+    "ingest: --mode: expected stream or poll, got batch (bun run ingest --help shows the usage)\n",
+  );
 });
 
 test("the running ingester serves /health and /metrics, and SIGTERM stops it cleanly", async () => {
@@ -85,11 +130,15 @@ test("the running ingester serves /health and /metrics, and SIGTERM stops it cle
     reader.releaseLock();
     if (!url) throw new Error(`no metrics URL in: ${log}`);
     let metrics = "";
-    for (let i = 0; i < 100 && !metrics.includes('tributary_ingest_trades_total{source="ws"'); i++) {
+    for (
+      let i = 0;
+      i < 100 && !metrics.includes('tributary_ingest_trades_total{symbol="BTC/USD",source="ws"');
+      i++
+    ) {
       await Bun.sleep(100);
       metrics = await (await fetch(`${url}/metrics`)).text();
     }
-    expect(metrics).toContain('tributary_ingest_trades_total{source="ws",symbol="BTC/USD"}');
+    expect(metrics).toContain('tributary_ingest_trades_total{symbol="BTC/USD",source="ws"}');
     expect(metrics).toContain("tributary_ingest_ws_connected 1");
     const health = await fetch(`${url}/health`);
     expect(health.status).toBe(200);

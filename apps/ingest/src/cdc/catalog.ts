@@ -38,7 +38,51 @@ export interface TableInfo extends TableRef {
   readonly primaryKey: readonly string[];
   readonly replicaIdentity: "default" | "nothing" | "full" | "index";
   /** Columns a pgoutput tuple carries (not dropped, not generated), in attribute order. */
-  readonly columns: readonly { readonly name: string; readonly typeOid: number }[];
+  readonly columns: readonly CatalogColumn[];
+}
+
+export interface CatalogColumn {
+  readonly name: string;
+  readonly typeOid: number;
+  readonly typeMod: number;
+  readonly notNull: boolean;
+  /** The literal default as PostgreSQL's text (`'n/a'::text` → `n/a`); null without one or when not a literal. */
+  readonly defaultText: string | null;
+}
+
+/** `'n/a'::text` → `n/a`, `42` → `42`, `true` → `t`; an expression that is not a literal → null. */
+export function literalDefault(expr: string | null): string | null {
+  if (expr === null) return null;
+  const quoted = /^'((?:[^']|'')*)'(?:::[A-Za-z0-9_ ."[\]()]+)?$/.exec(expr);
+  if (quoted) return (quoted[1] as string).replaceAll("''", "'");
+  if (/^\(?-?\d+(\.\d+)?\)?(::[a-z0-9_ ]+)?$/.test(expr))
+    return expr.replace(/::.*$/, "").replace(/[()]/g, "");
+  if (expr === "true" || expr === "false") return expr[0] as string;
+  return null;
+}
+
+/** Columns of a relation as a pgoutput tuple carries them, with nullability and literal defaults. */
+export async function catalogColumns(client: pg.Client, relationOid: number): Promise<CatalogColumn[]> {
+  const cols = await client.query<{
+    name: string;
+    type_oid: number;
+    type_mod: number;
+    not_null: boolean;
+    def: string | null;
+  }>(
+    `SELECT a.attname AS name, a.atttypid::int AS type_oid, a.atttypmod AS type_mod, a.attnotnull AS not_null,
+       pg_get_expr(d.adbin, d.adrelid) AS def
+     FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+     WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum`,
+    [relationOid],
+  );
+  return cols.rows.map((c) => ({
+    name: c.name,
+    typeOid: c.type_oid,
+    typeMod: c.type_mod,
+    notNull: c.not_null,
+    defaultText: literalDefault(c.def),
+  }));
 }
 
 const IDENTITY = { d: "default", n: "nothing", f: "full", i: "index" } as const;
@@ -51,17 +95,12 @@ export async function tableInfo(client: pg.Client, ref: TableRef): Promise<Table
   );
   const row = rel.rows[0];
   if (!row) return null;
-  const cols = await client.query<{ name: string; type_oid: number }>(
-    `SELECT attname AS name, atttypid::int AS type_oid FROM pg_attribute
-     WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum`,
-    [row.oid],
-  );
   return {
     ...ref,
     oid: row.oid,
     primaryKey: await primaryKeyOf(client, row.oid),
     replicaIdentity: IDENTITY[row.relreplident],
-    columns: cols.rows.map((c) => ({ name: c.name, typeOid: c.type_oid })),
+    columns: await catalogColumns(client, row.oid),
   };
 }
 

@@ -7,7 +7,7 @@
  * `--table schema.table` picks the Tesouro table (default: the first of CDC_TABLES).
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { commandLineOrExit, parseCommandLine } from "@tributary/shared/cli";
 import { type Config, loadConfigOrExit } from "@tributary/shared/config";
 import { createKafka } from "@tributary/shared/kafka";
 import { createLogger, type Logger } from "@tributary/shared/log";
@@ -20,9 +20,16 @@ import { quoteIdent } from "./replication-connection.ts";
 import { SnapshotStateStore } from "./snapshot-state.ts";
 import { CdcSource } from "./source.ts";
 
-const { values: args } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
+const USAGE = `usage: bun run cdc [--load-sample [--file F] | --workload [--dates N] [--delay-ms N] [--seed N] | --resnapshot | --drop] [--table schema.table]
+  (no flag)        stream the configured tables (CDC_TABLES) into Kafka until SIGINT/SIGTERM
+  --load-sample    create the Tesouro table and load the sample (or --file)
+  --workload       replay the sample as a live feed
+  --resnapshot     drop the slot and snapshot state, then stream (fresh initial snapshot)
+  --drop           drop the slot, the publication and the snapshot state, then exit
+  --table          the Tesouro table (default: the first of CDC_TABLES); see docs/cdc.md`;
+
+const { values: args } = commandLineOrExit("cdc", USAGE, process.argv.slice(2), (argv) =>
+  parseCommandLine(argv, {
     "load-sample": { type: "boolean", default: false },
     workload: { type: "boolean", default: false },
     resnapshot: { type: "boolean", default: false },
@@ -32,9 +39,8 @@ const { values: args } = parseArgs({
     dates: { type: "string" },
     "delay-ms": { type: "string" },
     seed: { type: "string" },
-  },
-  strict: true,
-});
+  }),
+);
 
 function intArg(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -113,7 +119,10 @@ async function drop(config: Config, log: Logger, publicationToo: boolean): Promi
 
 async function stream(config: Config, log: Logger): Promise<number> {
   const metrics = new CdcMetrics();
-  const health = serveCdcHealth(cdcHealthApp(metrics), config.ports.cdcMetrics);
+  const health = serveCdcHealth(
+    cdcHealthApp(metrics, { staleAfterMs: config.health.stallAfterMs }),
+    config.ports.cdcMetrics,
+  );
   log.info(`CDC health on http://127.0.0.1:${health.port}/health and /metrics`);
   const abort = new AbortController();
   const stop = (): void => {
@@ -133,6 +142,7 @@ async function stream(config: Config, log: Logger): Promise<number> {
     stateDir: config.stateDir,
     log,
     metrics,
+    envelope: config.cdc.envelope,
   });
   try {
     await source.run(abort.signal);

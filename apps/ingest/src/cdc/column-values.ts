@@ -1,37 +1,27 @@
 /**
- * PostgreSQL text output → the JSON value of a column (contract: shared/src/contracts/cdc.ts
- * `CdcValue`). Every conversion is exact: numbers that JSON can hold exactly (int8, float) are
- * written as raw JSON tokens, never through a JS double; dates never meet a time zone.
- * Requires the session settings in replication-connection.ts (ISO dates, UTC).
+ * PostgreSQL text output → the JSON value of a column, as Debezium's PostgreSQL connector writes it
+ * under the configured settings (debezium-values.ts for the setting-dependent types). Every
+ * conversion is exact: numbers that JSON can hold exactly (int8, float) are written as raw JSON
+ * tokens, never through a JS double; dates never meet a time zone.
+ * Requires the session settings in replication-connection.ts (ISO dates, UTC, iso_8601 intervals).
  */
+import { type CdcEnvelopeSettings, DEFAULT_ENVELOPE } from "@tributary/shared/cdc/debezium-connector";
+import {
+  dateConverter,
+  intervalConverter,
+  numericConverter,
+  timeConverter,
+  timestampConverter,
+} from "./debezium-values.ts";
+import { ColumnValueError, type EncodedValue, rawNumber, type ValueConverter } from "./encoded-value.ts";
 
-export class ColumnValueError extends Error {
-  override readonly name = "ColumnValueError";
-}
-
-/** A value as written into the envelope: a JSON value, or a raw JSON number token (`JSON.rawJSON`). */
-export type EncodedValue = string | number | boolean | null | RawJsonNumber | readonly EncodedValue[];
-declare const RAW: unique symbol;
-export interface RawJsonNumber {
-  readonly [RAW]: true;
-}
-
-const jsonWithRaw = JSON as unknown as { rawJSON?: (text: string) => RawJsonNumber };
-if (typeof jsonWithRaw.rawJSON !== "function") {
-  throw new ColumnValueError(
-    "JSON.rawJSON is missing: the CDC source needs Bun ≥ 1.1 to write int8 and LSNs exactly",
-  );
-}
-const rawJSON = jsonWithRaw.rawJSON;
-
-/** A JSON number token written verbatim by JSON.stringify (validated: digits only). */
-export function rawNumber(token: string): RawJsonNumber {
-  if (!/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(token))
-    throw new ColumnValueError(`not a JSON number: ${JSON.stringify(token)}`);
-  return rawJSON(token);
-}
-
-export type ValueConverter = (text: string) => EncodedValue;
+export {
+  ColumnValueError,
+  type EncodedValue,
+  type RawJsonNumber,
+  rawNumber,
+  type ValueConverter,
+} from "./encoded-value.ts";
 
 /** Built-in type OIDs (pg_type.dat), stable across PostgreSQL versions. */
 export const OID = {
@@ -109,36 +99,16 @@ const bytea: ValueConverter = (t) => {
   return Buffer.from(t.slice(2), "hex").toString("base64");
 };
 
-const TIMESTAMP = /^(\d{4,}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?$/;
 const TIMESTAMPTZ = /^(\d{4,}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?\+00$/;
-const TIME = /^(\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?$/;
-const frac6 = (f: string | undefined): string => (f ?? "").padEnd(6, "0");
 
-/** `2024-08-15 10:11:12.5` → `2024-08-15T10:11:12.500000`; infinity and BC dates keep PostgreSQL's text. */
-const timestamp: ValueConverter = (t) => {
-  const m = TIMESTAMP.exec(t);
-  return m ? `${m[1]}T${m[2]}.${frac6(m[3])}` : t;
-};
-
-/** UTC session, so the offset is always +00: `…+00` → `…Z` with six fractional digits. */
+/** Debezium's ZonedTimestamp: UTC with six fractional digits and `Z` (the session's offset is always +00). */
 const timestamptz: ValueConverter = (t) => {
   const m = TIMESTAMPTZ.exec(t);
-  if (m) return `${m[1]}T${m[2]}.${frac6(m[3])}Z`;
+  if (m) return `${m[1]}T${m[2]}.${(m[3] ?? "").padEnd(6, "0")}Z`;
   if (t === "infinity" || t === "-infinity" || t.endsWith(" BC")) return t;
   throw new ColumnValueError(
     `timestamptz not in UTC ISO form (session TimeZone must be UTC): ${JSON.stringify(t)}`,
   );
-};
-
-const time: ValueConverter = (t) => {
-  const m = TIME.exec(t);
-  return m ? `${m[1]}.${frac6(m[2])}` : t;
-};
-
-/** Date stays the calendar date PostgreSQL printed (`YYYY-MM-DD`): no Date object, no time zone. */
-const date: ValueConverter = (t) => {
-  if (/^\d{4,}-\d{2}-\d{2}$/.test(t) || t === "infinity" || t === "-infinity" || t.endsWith(" BC")) return t;
-  throw new ColumnValueError(`date not in ISO form (session DateStyle must be ISO): ${JSON.stringify(t)}`);
 };
 
 const SCALAR: ReadonlyMap<number, ValueConverter> = new Map<number, ValueConverter>([
@@ -150,22 +120,47 @@ const SCALAR: ReadonlyMap<number, ValueConverter> = new Map<number, ValueConvert
   [OID.int8, bigInt],
   [OID.float4, float],
   [OID.float8, float],
-  [OID.numeric, asText],
-  [OID.date, date],
-  [OID.time, time],
-  [OID.timestamp, timestamp],
   [OID.timestamptz, timestamptz],
   [OID.json, asText],
   [OID.jsonb, asText],
 ]);
 
-/** The converter for a column type; unknown types (enums, domains, ranges…) keep PostgreSQL's text. */
-export function converterFor(typeOid: number): ValueConverter {
-  const scalar = SCALAR.get(typeOid);
+/** Converters whose output depends on Debezium's settings and on the column's type modifier. */
+function settingDependent(
+  typeOid: number,
+  typeMod: number,
+  s: CdcEnvelopeSettings,
+): ValueConverter | undefined {
+  switch (typeOid) {
+    case OID.numeric:
+      return numericConverter(s, typeMod);
+    case OID.date:
+      return dateConverter(s);
+    case OID.time:
+      return timeConverter(s, typeMod);
+    case OID.timestamp:
+      return timestampConverter(s, typeMod);
+    case OID.interval:
+      return intervalConverter(s);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The converter for a column type (`typeMod` as in pg_attribute.atttypmod, -1 for none); unknown
+ * types (enums, domains, ranges…) keep PostgreSQL's text.
+ */
+export function converterFor(
+  typeOid: number,
+  typeMod = -1,
+  settings: CdcEnvelopeSettings = DEFAULT_ENVELOPE,
+): ValueConverter {
+  const scalar = SCALAR.get(typeOid) ?? settingDependent(typeOid, typeMod, settings);
   if (scalar) return scalar;
   const element = ARRAY_ELEMENT.get(typeOid);
   if (element !== undefined) {
-    const convert = SCALAR.get(element) ?? asText;
+    const convert = SCALAR.get(element) ?? settingDependent(element, typeMod, settings) ?? asText;
     return (t) => mapArray(parseArrayLiteral(t), convert);
   }
   return asText;

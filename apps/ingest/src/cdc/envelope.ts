@@ -1,8 +1,10 @@
 /**
  * Builds Kafka records in the Debezium PostgreSQL JSON envelope (schemas disabled) from decoded
- * rows. Key = JSON object of the primary-key columns in key order; value = the envelope.
- * Types and field semantics: shared/src/contracts/cdc.ts; deviations from Debezium: docs/cdc.md.
+ * rows, exactly as Debezium 3.6 writes them under the same settings (e2e/cdc/debezium.test.ts proves it).
+ * Key = JSON object of the primary-key columns in key order; value = the envelope.
+ * Types and field semantics: shared/src/contracts/cdc.ts; the remaining differences: docs/cdc.md.
  */
+import { type CdcEnvelopeSettings, DEFAULT_ENVELOPE } from "@tributary/shared/cdc/debezium-connector";
 import {
   CDC_CONNECTOR,
   CDC_SOURCE_VERSION,
@@ -10,13 +12,30 @@ import {
   type CdcSnapshotMarker,
   UNAVAILABLE_VALUE,
 } from "@tributary/shared/contracts/cdc";
-import { converterFor, type EncodedValue, type ValueConverter } from "./column-values.ts";
+import { converterFor, type EncodedValue, OID, type ValueConverter } from "./column-values.ts";
 import { type Tuple, UNCHANGED_TOAST } from "./pgoutput.ts";
 
 export interface ShapeColumn {
   readonly name: string;
   readonly typeOid: number;
   readonly convert: ValueConverter;
+  /**
+   * What Debezium writes for this column when PostgreSQL did not send it (a delete's `before` under
+   * REPLICA IDENTITY DEFAULT): the column's literal default, else a NOT NULL column's zero value,
+   * else null (Kafka Connect fills a missing field from its schema).
+   */
+  readonly missing: EncodedValue;
+}
+
+/** A column as the catalog or a Relation message describes it. */
+export interface ColumnDescription {
+  readonly name: string;
+  readonly typeOid: number;
+  /** pg_attribute.atttypmod; -1 when none. */
+  readonly typeMod?: number;
+  readonly notNull?: boolean;
+  /** PostgreSQL's text of the column's literal default (`pg_get_expr`), when it is a literal. */
+  readonly defaultText?: string | null;
 }
 
 /** A table as the encoder sees it: columns in wire order and the key's column positions. */
@@ -31,10 +50,14 @@ export interface TableShape {
 export function tableShape(
   schema: string,
   table: string,
-  columns: readonly { readonly name: string; readonly typeOid: number }[],
+  columns: readonly ColumnDescription[],
   keyColumnNames: readonly string[] | null,
+  settings: CdcEnvelopeSettings = DEFAULT_ENVELOPE,
 ): TableShape {
-  const shaped = columns.map((c) => ({ name: c.name, typeOid: c.typeOid, convert: converterFor(c.typeOid) }));
+  const shaped = columns.map((c): ShapeColumn => {
+    const convert = converterFor(c.typeOid, c.typeMod ?? -1, settings);
+    return { name: c.name, typeOid: c.typeOid, convert, missing: missingValue(c, convert) };
+  });
   let keyIndexes: number[] | null = null;
   if (keyColumnNames && keyColumnNames.length > 0) {
     keyIndexes = keyColumnNames.map((k) => shaped.findIndex((c) => c.name === k));
@@ -43,10 +66,40 @@ export function tableShape(
   return { schema, table, columns: shaped, keyIndexes };
 }
 
+function missingValue(c: ColumnDescription, convert: ValueConverter): EncodedValue {
+  if (c.defaultText !== undefined && c.defaultText !== null) {
+    try {
+      return convert(c.defaultText);
+    } catch {
+      // not a value of the column's type: treated as no default
+    }
+  }
+  return c.notNull ? zeroOf(c.typeOid) : null;
+}
+
+/** Kafka Connect's zero value of the column's JSON type (Debezium fills a NOT NULL field with it). */
+function zeroOf(typeOid: number): EncodedValue {
+  switch (typeOid) {
+    case OID.bool:
+      return false;
+    case OID.int2:
+    case OID.int4:
+    case OID.int8:
+    case OID.oid:
+    case OID.float4:
+    case OID.float8:
+      return 0;
+    default:
+      return "";
+  }
+}
+
 export interface EnvelopeContext {
   /** Topic prefix, Debezium's logical server name (`source.name`). */
   readonly prefix: string;
   readonly db: string;
+  /** Value encodings and tombstones; default: the configuration's defaults. */
+  readonly settings?: CdcEnvelopeSettings;
 }
 
 /** Where a change sits: its transaction and its record. */
@@ -66,7 +119,8 @@ export interface SnapshotPosition {
 }
 
 export interface EncodedRecord {
-  readonly op: CdcOp;
+  /** The event's op; null for a tombstone (same key, null value). */
+  readonly op: CdcOp | null;
   readonly key: string | null;
   readonly value: string | null;
   readonly headers?: Readonly<Record<string, string>>;
@@ -84,6 +138,21 @@ export function encodeRow(shape: TableShape, tuple: Tuple): RowObject {
     row[col.name] =
       v === null || v === undefined ? null : v === UNCHANGED_TOAST ? UNAVAILABLE_VALUE : col.convert(v);
   }
+  return row;
+}
+
+/**
+ * Encodes an old-key tuple as Debezium does: the key columns' values and, for every other column,
+ * what Debezium writes for a value PostgreSQL did not send (ShapeColumn.missing).
+ */
+export function encodeKeyTuple(shape: TableShape, tuple: Tuple): RowObject {
+  const row: RowObject = {};
+  const keys = new Set(shape.keyIndexes ?? []);
+  shape.columns.forEach((col, i) => {
+    const v = tuple[i];
+    row[col.name] =
+      keys.has(i) && v !== null && v !== undefined && v !== UNCHANGED_TOAST ? col.convert(v) : col.missing;
+  });
   return row;
 }
 
@@ -141,10 +210,12 @@ function source(
   txId: number | null,
 ): string {
   const sequence = commitLsn === null ? `[null,"${lsn}"]` : `["${commitLsn}","${lsn}"]`;
+  const us = Number(micros);
   return (
-    `{${sourcePrefix(ctx, shape)}${timeText(micros)},"snapshot":"${snapshot}","db":${JSON.stringify(ctx.db)},` +
-    `"sequence":${JSON.stringify(sequence)},"schema":${JSON.stringify(shape.schema)},"table":${JSON.stringify(shape.table)},` +
-    `"txId":${txId === null ? "null" : txId},"lsn":${lsn},"xmin":null}`
+    `{${sourcePrefix(ctx, shape)}"ts_ms":${Math.floor(us / 1000)},"snapshot":"${snapshot}","db":${JSON.stringify(ctx.db)},` +
+    `"sequence":${JSON.stringify(sequence)},"ts_us":${us},"ts_ns":${us === 0 ? "0" : `${us}000`},` +
+    `"schema":${JSON.stringify(shape.schema)},"table":${JSON.stringify(shape.table)},` +
+    `"txId":${txId === null ? "null" : txId},"lsn":${lsn},"xmin":null,"origin":null,"origin_lsn":null}`
   );
 }
 
@@ -163,12 +234,17 @@ function envelope(
   return `{"before":${rowText(before)},"after":${rowText(after)},"source":${src},"transaction":${transaction},"op":"${op}",${timeText(nowMicros)}}`;
 }
 
-function transactionText(pos: ChangePosition): string {
-  return `{"id":"${transactionId(pos.xid, pos.commitLsn)}","total_order":${pos.totalOrder},"data_collection_order":${pos.dataCollectionOrder}}`;
+/** Debezium's `transaction` block: its id carries the LSN of the event itself (see transactionId). */
+function transactionText(pos: ChangePosition, offset = 0): string {
+  return `{"id":"${transactionId(pos.xid, pos.lsn)}","total_order":${pos.totalOrder + offset},"data_collection_order":${pos.dataCollectionOrder + offset}}`;
 }
 
-export function transactionId(xid: number, commitLsn: bigint): string {
-  return `${xid}:${commitLsn}`;
+/**
+ * Debezium's PostgreSQL transaction id `<txId>:<LSN>`, where the LSN is the position the connector
+ * is at: the event's own for data events and BEGIN (the first event), the commit's end for END.
+ */
+export function transactionId(xid: number, lsn: bigint): string {
+  return `${xid}:${lsn}`;
 }
 
 export function encodeSnapshotRead(
@@ -195,9 +271,12 @@ export interface ChangeInput {
 }
 
 /**
- * One streamed change → its records. An update that changes the primary key becomes a delete of the
- * old key and a create of the new one, with `__debezium.newkey` / `__debezium.oldkey` headers, as
- * Debezium does, so per-key consumers never keep the old row.
+ * One streamed change → its records, as Debezium emits them. `before` is null for an update under
+ * REPLICA IDENTITY DEFAULT (PostgreSQL sends no old values), the whole old row under FULL, and for
+ * a delete the key with Debezium's fill for the other columns. A delete is followed by a tombstone
+ * when `tombstones.on.delete`. An update that changes the primary key becomes a delete of the old
+ * key (+ tombstone) and a create of the new one, with `__debezium.newkey` / `__debezium.oldkey`
+ * headers: two events of the transaction (`dataEvents` 2).
  */
 export function encodeChange(
   ctx: EnvelopeContext,
@@ -205,23 +284,21 @@ export function encodeChange(
   change: ChangeInput,
   pos: ChangePosition,
   nowMicros: bigint,
-): EncodedRecord[] {
+): { readonly records: EncodedRecord[]; readonly dataEvents: number } {
+  const tombstones = (ctx.settings ?? DEFAULT_ENVELOPE).tombstonesOnDelete;
   const src = source(ctx, shape, pos.commitTimeMicros, "false", pos.commitLsn, pos.lsn, pos.xid);
   const tx = transactionText(pos);
-  // With REPLICA IDENTITY DEFAULT, PostgreSQL sends no old values for an update that keeps the
-  // key; the old key is then the new key, which is what Debezium documents for `before`.
-  const before =
-    change.oldTuple === null
-      ? change.op === "u" && change.newTuple
-        ? encodeKeyOnly(shape, change.newTuple)
-        : null
-      : change.oldKind === "full"
-        ? encodeRow(shape, change.oldTuple)
-        : encodeKeyOnly(shape, change.oldTuple);
+  const oldRow = (t: Tuple): RowObject =>
+    change.oldKind === "full" ? encodeRow(shape, t) : encodeKeyTuple(shape, t);
   if (change.op === "d") {
     const oldTuple = change.oldTuple;
     const key = oldTuple ? keyJson(shape, oldTuple) : null;
-    return [{ op: "d", key, value: envelope(before, null, src, tx, "d", nowMicros) }];
+    const before = oldTuple ? oldRow(oldTuple) : null;
+    const records: EncodedRecord[] = [
+      { op: "d", key, value: envelope(before, null, src, tx, "d", nowMicros) },
+    ];
+    if (tombstones) records.push({ op: null, key, value: null });
+    return { records, dataEvents: 1 };
   }
   const newTuple = change.newTuple as Tuple;
   const after = encodeRow(shape, newTuple);
@@ -229,23 +306,33 @@ export function encodeChange(
   if (change.op === "u" && change.oldTuple && shape.keyIndexes) {
     const oldKey = keyJson(shape, change.oldTuple);
     if (oldKey !== null && newKey !== null && oldKey !== newKey) {
-      return [
+      const moved = { "__debezium.newkey": newKey };
+      const records: EncodedRecord[] = [
         {
           op: "d",
           key: oldKey,
-          value: envelope(before, null, src, tx, "d", nowMicros),
-          headers: { "__debezium.newkey": newKey },
-        },
-        {
-          op: "c",
-          key: newKey,
-          value: envelope(null, after, src, tx, "c", nowMicros),
-          headers: { "__debezium.oldkey": oldKey },
+          value: envelope(oldRow(change.oldTuple), null, src, tx, "d", nowMicros),
+          headers: moved,
         },
       ];
+      if (tombstones) records.push({ op: null, key: oldKey, value: null, headers: moved });
+      records.push({
+        op: "c",
+        key: newKey,
+        value: envelope(null, after, src, transactionText(pos, 1), "c", nowMicros),
+        headers: { "__debezium.oldkey": oldKey },
+      });
+      return { records, dataEvents: 2 };
     }
   }
-  return [{ op: change.op, key: newKey, value: envelope(before, after, src, tx, change.op, nowMicros) }];
+  const before =
+    change.op === "u" && change.oldTuple && change.oldKind === "full"
+      ? encodeRow(shape, change.oldTuple)
+      : null;
+  return {
+    records: [{ op: change.op, key: newKey, value: envelope(before, after, src, tx, change.op, nowMicros) }],
+    dataEvents: 1,
+  };
 }
 
 /** A TRUNCATE of one table: key null, no before/after (Debezium's `t` event). */
@@ -259,6 +346,6 @@ export function encodeTruncate(
   return {
     op: "t",
     key: null,
-    value: `{"source":${src},"transaction":${transactionText(pos)},"op":"t",${timeText(nowMicros)}}`,
+    value: envelope(null, null, src, transactionText(pos), "t", nowMicros),
   };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { checkMetrics } from "@tributary/shared/testing/promtool";
 import { cdcHealthApp } from "./health.ts";
 import { CdcMetrics } from "./metrics.ts";
 
@@ -16,10 +17,12 @@ describe("CDC health endpoint", () => {
     metrics.lastProgressAt = Date.now() - 5000;
     const stuck = await app.request("/health");
     expect(stuck.status).toBe(503);
-    expect(await stuck.json()).toMatchObject({ ok: false, stuck: true, lag_bytes: 400 });
+    const body = (await stuck.json()) as { reason: string };
+    expect(body).toMatchObject({ ok: false, stuck: true, lag_bytes: 400 });
+    expect(body.reason).toStartWith("stalled: 400 bytes of WAL wait and no LSN was confirmed for 5 s");
   });
 
-  test("/metrics exposes rows/s, lag bytes, the confirmed LSN and the DLQ count in Prometheus text", async () => {
+  test("/metrics exposes rows/s, lag bytes, the confirmed LSN and the DLQ count in Prometheus text promtool accepts", async () => {
     const metrics = new CdcMetrics();
     metrics.state = "streaming";
     const t0 = Date.now();
@@ -28,7 +31,8 @@ describe("CDC health endpoint", () => {
     metrics.seenWalEnd(1500n);
     metrics.dlq = 2;
     const body = await (await cdcHealthApp(metrics).request("/metrics")).text();
-    expect(body).toContain("tributary_cdc_rows_per_second 2000.0");
+    expect(checkMetrics(body)).toEqual({ exitCode: 0, problems: [] });
+    expect(body).toContain("tributary_cdc_rows_per_second 2000\n");
     expect(body).toContain("tributary_cdc_lag_bytes 400");
     expect(body).toContain("tributary_cdc_confirmed_lsn 1100");
     expect(body).toContain("tributary_cdc_dlq_total 2");

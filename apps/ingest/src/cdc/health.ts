@@ -1,4 +1,5 @@
 /** `/health` and `/metrics` (Prometheus text) for the CDC source, on config.ports.cdcMetrics. */
+import { MetricsRegistry } from "@tributary/shared/metrics";
 import { Hono } from "hono";
 import type { CdcMetrics } from "./metrics.ts";
 
@@ -11,40 +12,52 @@ export function cdcHealthApp(metrics: CdcMetrics, opts: CdcHealthOptions = {}): 
   const staleAfterMs = opts.staleAfterMs ?? 60_000;
   const app = new Hono();
   app.get("/health", (c) => {
-    const live = metrics.state === "snapshot" || metrics.state === "streaming";
-    const stuck = metrics.lagBytes() > 0n && Date.now() - metrics.lastProgressAt > staleAfterMs;
+    const live = isUp(metrics);
+    const waitedMs = Date.now() - metrics.lastProgressAt;
+    const stuck = metrics.lagBytes() > 0n && waitedMs > staleAfterMs;
     const ok = live && !stuck;
-    return c.json({ ok, stuck, ...metrics.snapshotJson() }, ok ? 200 : 503);
+    const reason = !live
+      ? `the CDC source is ${metrics.state}, not streaming`
+      : stuck
+        ? `stalled: ${metrics.lagBytes()} bytes of WAL wait and no LSN was confirmed for ${Math.round(waitedMs / 1000)} s (limit ${Math.round(staleAfterMs / 1000)} s)`
+        : null;
+    return c.json({ ok, stuck, reason, ...metrics.snapshotJson() }, ok ? 200 : 503);
   });
-  app.get("/metrics", (c) => {
-    const lines = [
-      "# HELP tributary_cdc_rows_per_second Change events acknowledged by Kafka per second (10 s window).",
-      "# TYPE tributary_cdc_rows_per_second gauge",
-      `tributary_cdc_rows_per_second ${metrics.rowsPerSecond().toFixed(1)}`,
-      "# HELP tributary_cdc_lag_bytes WAL bytes on the server not yet acknowledged by Kafka.",
-      "# TYPE tributary_cdc_lag_bytes gauge",
-      `tributary_cdc_lag_bytes ${metrics.lagBytes()}`,
-      "# HELP tributary_cdc_confirmed_lsn Last LSN confirmed to PostgreSQL (every change up to it is in Kafka).",
-      "# TYPE tributary_cdc_confirmed_lsn gauge",
-      `tributary_cdc_confirmed_lsn ${metrics.confirmedLsn}`,
-      "# HELP tributary_cdc_dlq_total Records sent to the dead-letter topic.",
-      "# TYPE tributary_cdc_dlq_total counter",
-      `tributary_cdc_dlq_total ${metrics.dlq}`,
-      "# TYPE tributary_cdc_snapshot_rows_total counter",
-      `tributary_cdc_snapshot_rows_total ${metrics.snapshotRows}`,
-      "# TYPE tributary_cdc_changes_total counter",
-      `tributary_cdc_changes_total ${metrics.changes}`,
-      "# TYPE tributary_cdc_transactions_total counter",
-      `tributary_cdc_transactions_total ${metrics.transactions}`,
-      "# TYPE tributary_cdc_reconnects_total counter",
-      `tributary_cdc_reconnects_total ${metrics.reconnects}`,
-      "# HELP tributary_cdc_up 1 while snapshotting or streaming.",
-      "# TYPE tributary_cdc_up gauge",
-      `tributary_cdc_up ${metrics.state === "snapshot" || metrics.state === "streaming" ? 1 : 0}`,
-    ];
-    return c.text(`${lines.join("\n")}\n`, 200, { "content-type": "text/plain; version=0.0.4" });
-  });
+  const registry = cdcRegistry(metrics);
+  app.get("/metrics", () => registry.response());
   return app;
+}
+
+const isUp = (m: CdcMetrics): boolean => m.state === "snapshot" || m.state === "streaming";
+
+/** The source's families, read from its live counters at scrape time. */
+function cdcRegistry(m: CdcMetrics): MetricsRegistry {
+  const registry = new MetricsRegistry();
+  const gauge = (name: string, help: string, read: () => number) =>
+    registry.gaugeOf(name, help, [], () => [[{}, read()]]);
+  const counter = (name: string, help: string, read: () => number) =>
+    registry.counterOf(name, help, [], () => [[{}, read()]]);
+  gauge(
+    "tributary_cdc_rows_per_second",
+    "Change events acknowledged by Kafka per second (10 s window).",
+    () => Math.round(m.rowsPerSecond() * 10) / 10,
+  );
+  gauge("tributary_cdc_lag_bytes", "WAL bytes on the server not yet acknowledged by Kafka.", () =>
+    Number(m.lagBytes()),
+  );
+  // A 64-bit LSN is exact as a float up to 2^53 bytes of WAL (8 PiB).
+  gauge(
+    "tributary_cdc_confirmed_lsn",
+    "Last LSN confirmed to PostgreSQL (every change up to it is in Kafka).",
+    () => Number(m.confirmedLsn),
+  );
+  counter("tributary_cdc_dlq_total", "Records sent to the dead-letter topic.", () => m.dlq);
+  counter("tributary_cdc_snapshot_rows_total", "Rows read by the initial snapshot.", () => m.snapshotRows);
+  counter("tributary_cdc_changes_total", "Row changes streamed from the WAL.", () => m.changes);
+  counter("tributary_cdc_transactions_total", "Transactions streamed from the WAL.", () => m.transactions);
+  counter("tributary_cdc_reconnects_total", "Replication connections re-established.", () => m.reconnects);
+  gauge("tributary_cdc_up", "1 while snapshotting or streaming.", () => (isUp(m) ? 1 : 0));
+  return registry;
 }
 
 export interface HealthServer {

@@ -13,11 +13,11 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 const cursor = {
   symbol: "BTC/USD",
   lastTradeId: 70635300,
-  sinceNs: "1762820035982277754",
+  since: "1762820035982277754",
   updatedAt: "2026-01-01T00:00:00.000000Z",
 };
 
-test("a saved cursor loads back with the 19-digit since string intact, one file per symbol", async () => {
+test("a saved cursor loads back with Kraken's 19-digit last string intact, one file per symbol", async () => {
   const store = new TradeCursorStore(cursorDir(dir));
   expect(store.load("BTC/USD")).toBeUndefined();
   store.save(cursor);
@@ -40,7 +40,14 @@ test("a corrupt cursor file is a clear error naming the file, not a silent resta
   const store = new TradeCursorStore(dir);
   writeFileSync(join(dir, "BTC_USD.json"), "{not json");
   expect(() => store.load("BTC/USD")).toThrow(CursorFileError);
-  writeFileSync(join(dir, "BTC_USD.json"), JSON.stringify({ ...cursor, sinceNs: 1.7e18 }));
+  writeFileSync(join(dir, "BTC_USD.json"), JSON.stringify({ ...cursor, since: 1.7e18 }));
   expect(() => store.load("BTC/USD")).toThrow(/does not hold a cursor/);
   expect(existsSync(join(dir, "BTC_USD.json"))).toBe(true);
+});
+
+test("a cursor written before `since` (holding the trade's own time as sinceNs) resumes just below that time", () => {
+  const store = new TradeCursorStore(dir);
+  const { since: _, ...rest } = cursor;
+  writeFileSync(join(dir, "BTC_USD.json"), JSON.stringify({ ...rest, sinceNs: "1762820035982277754" }));
+  expect(store.load("BTC/USD")?.since).toBe("1762820035982277753");
 });

@@ -1,7 +1,8 @@
 /**
- * The trade cursor: per symbol, the last trade_id Kafka acknowledged and its ns time (Kraken's `since`
- * form, a string: 19 digits do not fit a JS number). One small JSON file per symbol under
- * `<stateDir>/ingest/cursors/`, replaced atomically (write a temp file, fsync, rename).
+ * The trade cursor: per symbol, the last trade_id Kafka acknowledged and the REST `since` that resumes
+ * right after it: Kraken's own `last` string when that trade ended a REST page, else a ns value just
+ * below its earliest possible instant (19 digits do not fit a JS number, so a string). One small JSON
+ * file per symbol under `<stateDir>/ingest/cursors/`, replaced atomically (temp file, fsync, rename).
  */
 import {
   closeSync,
@@ -19,8 +20,8 @@ import { join } from "node:path";
 export interface TradeCursor {
   readonly symbol: string;
   readonly lastTradeId: number;
-  /** ns epoch time of that trade (exact from REST, µs×1000 from WS); the next `since` is derived from it. */
-  readonly sinceNs: string;
+  /** The `since` (ns, decimal string) for the next REST Trades page: Kraken's `last`, or just below the trade. */
+  readonly since: string;
   readonly updatedAt: string;
 }
 
@@ -61,18 +62,25 @@ export class TradeCursorStore {
     } catch {
       throw new CursorFileError(`cursor file ${file} is not JSON; fix or delete it`);
     }
-    const c = v as Partial<TradeCursor>;
+    const c = v as Partial<TradeCursor> & { sinceNs?: unknown };
+    // Files written before the cursor held Kraken's `last` carry `sinceNs`, the trade's own time.
+    const since =
+      typeof c.since === "string"
+        ? c.since
+        : typeof c.sinceNs === "string" && /^\d+$/.test(c.sinceNs)
+          ? (BigInt(c.sinceNs) > 0n ? BigInt(c.sinceNs) - 1n : 0n).toString()
+          : undefined;
     if (
       c.symbol !== symbol ||
       !Number.isSafeInteger(c.lastTradeId) ||
-      typeof c.sinceNs !== "string" ||
-      !/^\d+$/.test(c.sinceNs)
+      since === undefined ||
+      !/^\d+$/.test(since)
     ) {
       throw new CursorFileError(
         `cursor file ${file} does not hold a cursor for ${symbol}: ${text.slice(0, 200)}`,
       );
     }
-    return c as TradeCursor;
+    return { symbol, lastTradeId: c.lastTradeId as number, since, updatedAt: String(c.updatedAt ?? "") };
   }
 
   loadAll(): TradeCursor[] {
@@ -105,15 +113,19 @@ export class TradeCursorStore {
 
   /** Atomically replaces the symbol's cursor. Call only after Kafka acknowledged the trade. */
   save(cursor: TradeCursor): void {
-    const file = join(this.dir, cursorFileName(cursor.symbol));
-    const tmp = `${file}.${process.pid}.tmp`;
-    const fd = openSync(tmp, "w");
-    try {
-      writeSync(fd, `${JSON.stringify(cursor)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
+    writeFileAtomic(join(this.dir, cursorFileName(cursor.symbol)), `${JSON.stringify(cursor)}\n`);
   }
+}
+
+/** Replaces `file` with `text` so that a crash leaves the old or the new content: temp file, fsync, rename. */
+export function writeFileAtomic(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = openSync(tmp, "w");
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
 }

@@ -29,10 +29,54 @@ function keepNumberText(_key: string, value: unknown, context?: ReviverContext):
   return new JsonNumber(context.source);
 }
 
-/** Parses JSON text keeping number tokens; throws SyntaxError on malformed input like JSON.parse. */
+/** An object names one key twice: JSON.parse would keep the last value, another reader the first. */
+export class DuplicateKeyError extends SyntaxError {
+  override readonly name = "DuplicateKeyError";
+}
+
+/**
+ * Parses JSON text keeping number tokens; throws SyntaxError on malformed input like JSON.parse, and
+ * DuplicateKeyError when an object repeats a key (readers disagree on which value wins).
+ */
 export function parseLossless(text: string): LosslessValue {
   // The reviver signature with a third `context` argument is newer than lib.es typings.
-  return JSON.parse(text, keepNumberText as (key: string, value: unknown) => unknown) as LosslessValue;
+  const value = JSON.parse(text, keepNumberText as (key: string, value: unknown) => unknown) as LosslessValue;
+  const repeated = duplicateKey(text);
+  if (repeated !== undefined) throw new DuplicateKeyError(`duplicate key ${JSON.stringify(repeated)}`);
+  return value;
+}
+
+/** The first key an object of valid JSON `text` repeats, else undefined. */
+export function duplicateKey(text: string): string | undefined {
+  const objects: (Set<string> | undefined)[] = []; // undefined: an array
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      const end = endOfString(text, i);
+      const keys = objects[objects.length - 1];
+      if (expectKey && keys) {
+        const raw = text.slice(i + 1, end - 1);
+        const key = raw.includes("\\") ? (JSON.parse(text.slice(i, end)) as string) : raw;
+        if (keys.has(key)) return key;
+        keys.add(key);
+        expectKey = false;
+      }
+      i = end - 1;
+    } else if (c === 123 /* { */) {
+      objects.push(new Set());
+      expectKey = true;
+    } else if (c === 91 /* [ */) {
+      objects.push(undefined);
+      expectKey = false;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) {
+      objects.pop();
+      expectKey = false;
+    } else if (c === 44 /* , */) {
+      expectKey = objects[objects.length - 1] !== undefined;
+    }
+  }
+  return undefined;
 }
 
 export function isObject(v: LosslessValue | undefined): v is LosslessObject {

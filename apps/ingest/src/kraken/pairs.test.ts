@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import { PairRegistry, v2SymbolFromWsname } from "./pairs.ts";
+import { BTC_USD } from "./test-pairs.ts";
 
 test("WS v2 symbols rename XBT to BTC and XDG to DOGE on either side", () => {
   expect(v2SymbolFromWsname("XBT/USD")).toBe("BTC/USD");
@@ -8,14 +9,7 @@ test("WS v2 symbols rename XBT to BTC and XDG to DOGE on either side", () => {
 });
 
 test("the registry finds a pair by pair id, altname, wsname or v2 symbol", () => {
-  const btc = {
-    pairId: "XXBTZUSD",
-    altname: "XBTUSD",
-    wsname: "XBT/USD",
-    symbol: "BTC/USD",
-    priceDecimals: 1,
-    lotDecimals: 8,
-  };
+  const btc = BTC_USD;
   const r = new PairRegistry([btc]);
   for (const name of ["XXBTZUSD", "XBTUSD", "XBT/USD", "BTC/USD"]) expect(r.byAnyName(name)).toBe(btc);
   expect(r.bySymbolName("XBT/USD")).toBeUndefined();

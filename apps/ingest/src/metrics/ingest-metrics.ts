@@ -2,7 +2,8 @@
  * The ingester's counters: trades/s per symbol, reconnects, backfilled trades, dead letters, last trade
  * age, and the health of the Kafka and Kraken sides. Prometheus names are prefixed `tributary_ingest_`.
  */
-import { MetricsRegistry } from "./registry.ts";
+import { StallWatch } from "@tributary/shared/health";
+import { MetricsRegistry } from "@tributary/shared/metrics";
 
 const RATE_WINDOW_S = 10;
 
@@ -47,6 +48,7 @@ export class IngestMetrics {
   readonly registry = new MetricsRegistry();
   private readonly rates = new Map<string, RateWindow>();
   private readonly lastTradeExchangeMs = new Map<string, number>();
+  private readonly lastBookExchangeMs = new Map<string, number>();
   wsConnected = false;
   wsDisconnectedSinceMs: number | undefined = Date.now();
   kafkaLastAckMs: number | undefined;
@@ -58,34 +60,42 @@ export class IngestMetrics {
   readonly tradesAcked = this.registry.counter(
     "tributary_ingest_trades_total",
     "Trades acknowledged by Kafka, by symbol and source (ws|rest).",
+    ["symbol", "source"],
   );
   readonly tickersAcked = this.registry.counter(
     "tributary_ingest_tickers_total",
     "Ticker messages acknowledged by Kafka, by symbol.",
+    ["symbol"],
   );
   readonly reconnects = this.registry.counter(
     "tributary_ingest_ws_reconnects_total",
     "WebSocket connections lost and re-established, by reason.",
+    ["reason"],
   );
   readonly backfilled = this.registry.counter(
     "tributary_ingest_backfilled_trades_total",
     "Trades recovered from REST Trades after a gap or restart, by symbol.",
+    ["symbol"],
   );
   readonly duplicates = this.registry.counter(
     "tributary_ingest_duplicate_trades_skipped_total",
     "Trades seen again (trade_id already sent), skipped, by symbol.",
+    ["symbol"],
   );
   readonly gapsUnrecoverable = this.registry.counter(
     "tributary_ingest_unrecoverable_missing_trades_total",
-    "trade_ids neither WebSocket nor REST could supply, by symbol.",
+    "trade_ids neither WebSocket nor REST could supply (a gap), by symbol and reason (rest_unreachable, rest_lagging).",
+    ["symbol", "reason"],
   );
   readonly dlq = this.registry.counter(
     "tributary_ingest_dlq_total",
     "Records sent to a dead-letter topic, by topic and kind.",
+    ["topic", "kind"],
   );
   readonly restRetries = this.registry.counter(
     "tributary_ingest_rest_retries_total",
     "Kraken REST calls retried, by failure kind.",
+    ["kind"],
   );
   readonly wsOverflow = this.registry.counter(
     "tributary_ingest_ws_frames_dropped_total",
@@ -95,30 +105,60 @@ export class IngestMetrics {
     "tributary_ingest_kafka_send_errors_total",
     "Failed Kafka deliveries (the batch is retried, never dropped).",
   );
-  readonly polls = this.registry.counter("tributary_ingest_polls_total", "Poll-mode runs, by outcome.");
+  readonly books = this.registry.counter(
+    "tributary_ingest_book_messages_total",
+    "Book snapshots and updates acknowledged by Kafka, by symbol, type and checksum status (ok, mismatch, unverified).",
+    ["symbol", "type", "status"],
+  );
+  readonly bookMismatches = this.registry.counter(
+    "tributary_ingest_book_checksum_mismatches_total",
+    "Book updates whose CRC32 did not match the local book (it is dropped and resubscribed), by symbol.",
+    ["symbol"],
+  );
+  readonly bookResubscribes = this.registry.counter(
+    "tributary_ingest_book_resubscribes_total",
+    "Book resubscriptions sent for a fresh snapshot, by symbol and reason.",
+    ["symbol", "reason"],
+  );
+  readonly polls = this.registry.counter("tributary_ingest_polls_total", "Poll-mode runs, by outcome.", [
+    "outcome",
+  ]);
 
-  constructor(readonly mode: string) {
-    this.registry.collectedGauge(
+  /** Records handed to the producer and not yet acknowledged by Kafka (set by the ingester). */
+  unacknowledged: () => number = () => 0;
+  /** Progress: an acknowledgement from Kafka while records wait for one. */
+  private readonly acks: StallWatch;
+
+  constructor(
+    readonly mode: string,
+    stallAfterMs = 60_000,
+  ) {
+    this.acks = new StallWatch("Kafka acknowledgement", stallAfterMs);
+    this.registry.gaugeOf(
       "tributary_ingest_trades_per_second",
       "Trades acknowledged per second over the last 10 s, by symbol.",
-      () => [...this.rates].map(([symbol, r]) => ({ labels: { symbol }, value: round3(r.rate(Date.now())) })),
+      ["symbol"],
+      () => [...this.rates].map(([symbol, r]) => [{ symbol }, round3(r.rate(Date.now()))]),
     );
-    this.registry.collectedGauge(
+    this.registry.gaugeOf(
       "tributary_ingest_last_trade_age_seconds",
       "Seconds since the exchange time of the last trade Kafka acknowledged, by symbol.",
+      ["symbol"],
       () =>
-        [...this.lastTradeExchangeMs].map(([symbol, ms]) => ({
-          labels: { symbol },
-          value: round3((Date.now() - ms) / 1000),
-        })),
+        [...this.lastTradeExchangeMs].map(([symbol, ms]) => [{ symbol }, round3((Date.now() - ms) / 1000)]),
     );
-    this.registry.collectedGauge(
-      "tributary_ingest_ws_connected",
-      "1 while the WebSocket is connected.",
-      () => [{ labels: {}, value: this.wsConnected ? 1 : 0 }],
+    this.registry.gaugeOf(
+      "tributary_ingest_last_book_age_seconds",
+      "Seconds since the exchange time of the last book message Kafka acknowledged, by symbol.",
+      ["symbol"],
+      () =>
+        [...this.lastBookExchangeMs].map(([symbol, ms]) => [{ symbol }, round3((Date.now() - ms) / 1000)]),
     );
-    this.registry.collectedGauge("tributary_ingest_up", "1 when /health reports ok.", () => [
-      { labels: {}, value: this.health().ok ? 1 : 0 },
+    this.registry.gaugeOf("tributary_ingest_ws_connected", "1 while the WebSocket is connected.", [], () => [
+      [{}, this.wsConnected ? 1 : 0],
+    ]);
+    this.registry.gaugeOf("tributary_ingest_up", "1 when /health reports ok.", [], () => [
+      [{}, this.health().ok ? 1 : 0],
     ]);
   }
 
@@ -141,7 +181,7 @@ export class IngestMetrics {
       if (prev === undefined || t.exchangeMs > prev) this.lastTradeExchangeMs.set(t.symbol, t.exchangeMs);
     }
     for (const { symbol, source, n } of groups.values()) {
-      this.tradesAcked({ symbol, source }, n);
+      this.tradesAcked.inc({ symbol, source }, n);
       let r = this.rates.get(symbol);
       if (!r) {
         r = new RateWindow();
@@ -151,6 +191,26 @@ export class IngestMetrics {
     }
     this.kafkaLastAckMs = now;
     this.kafkaFailingSinceMs = undefined;
+    this.acks.progressed();
+  }
+
+  /** One acknowledged batch of book messages (`exchangeMs` of each: its `ts`). */
+  booksAckedBatch(
+    books: readonly {
+      readonly symbol: string;
+      readonly type: string;
+      readonly status: string;
+      readonly exchangeMs: number;
+    }[],
+  ): void {
+    for (const b of books) {
+      this.books.inc({ symbol: b.symbol, type: b.type, status: b.status });
+      const prev = this.lastBookExchangeMs.get(b.symbol);
+      if (prev === undefined || b.exchangeMs > prev) this.lastBookExchangeMs.set(b.symbol, b.exchangeMs);
+    }
+    this.kafkaLastAckMs = Date.now();
+    this.kafkaFailingSinceMs = undefined;
+    this.acks.progressed();
   }
 
   /** Health as a result object: never throws. */
@@ -176,6 +236,8 @@ export class IngestMetrics {
       const failing = this.lastPollErrorMs !== undefined && (this.lastPollOkMs ?? 0) < this.lastPollErrorMs;
       checks.poll = { ok: !failing, detail: failing ? "last poll failed" : "polling" };
     }
+    const waiting = this.unacknowledged();
+    checks.acks = this.acks.waiting(waiting > 0).check(`${waiting} records wait for Kafka`);
     return { ok: Object.values(checks).every((c) => c.ok), mode: this.mode, checks };
   }
 }

@@ -8,9 +8,7 @@ export function createMetricsApp(metrics: IngestMetrics): Hono {
     const report = metrics.health();
     return c.json(report, report.ok ? 200 : 503);
   });
-  app.get("/metrics", (c) =>
-    c.text(metrics.registry.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
-  );
+  app.get("/metrics", () => metrics.registry.response());
   return app;
 }
 

@@ -6,10 +6,14 @@
  * fresh producer if needed, and never dropped: duplicates are possible, losses are not.
  */
 
+import { Backoff } from "@tributary/shared/backoff";
+import type { BookMessage } from "@tributary/shared/contracts/book";
+import type { OhlcMessage } from "@tributary/shared/contracts/ohlc";
 import type { TickerMessage } from "@tributary/shared/contracts/ticker";
-import { dlqTopic } from "@tributary/shared/contracts/topics";
+import { dlqTopic, TOPICS } from "@tributary/shared/contracts/topics";
 import { dlqHeaders } from "@tributary/shared/kafka";
 import type { Logger } from "@tributary/shared/log";
+import { sleep } from "@tributary/shared/sleep";
 import {
   type ICustomPartitioner,
   type IHeaders,
@@ -18,17 +22,17 @@ import {
   Partitioners,
   type Producer,
 } from "kafkajs";
-import { Backoff, sleep } from "../kraken/backoff.ts";
 import type { SequencedTrade } from "../kraken/mappers/trade.ts";
 import type { IngestTopics } from "./topics.ts";
 
-export type DeadLetterStream = "trades" | "ticker";
+export type DeadLetterStream = "trades" | "ticker" | "ohlc" | "book";
 
 interface OutboxRecord {
   readonly topic: string;
   readonly message: Message;
   readonly trade?: SequencedTrade;
   readonly ticker?: TickerMessage;
+  readonly book?: BookMessage;
 }
 
 export interface IngestProducerOptions {
@@ -50,6 +54,7 @@ export interface IngestProducerOptions {
   readonly idempotent?: boolean;
   readonly onTradesAcked?: (trades: readonly SequencedTrade[], ackedAtMs: number) => void;
   readonly onTickersAcked?: (tickers: readonly TickerMessage[]) => void;
+  readonly onBooksAcked?: (books: readonly BookMessage[], ackedAtMs: number) => void;
   readonly onDeadLetter?: (stream: DeadLetterStream, reason: string) => void;
   readonly onSendError?: (error: Error) => void;
 }
@@ -110,6 +115,30 @@ export class IngestProducer {
     await this.afterPush();
   }
 
+  /** Queues Kraken's candles for `kraken.ohlc` (key = symbol); `flush()` waits for their acknowledgement. */
+  async enqueueOhlc(candles: readonly OhlcMessage[]): Promise<void> {
+    for (const c of candles) {
+      this.outbox.push({ topic: this.topic("ohlc"), message: { key: c.symbol, value: JSON.stringify(c) } });
+    }
+    await this.afterPush();
+  }
+
+  private topic(stream: DeadLetterStream): string {
+    if (stream === "ohlc") return this.opts.topics.ohlc ?? TOPICS.ohlc;
+    if (stream === "book") return this.opts.topics.book ?? TOPICS.book;
+    return this.opts.topics[stream];
+  }
+
+  /** Queues book messages for the book topic (key = symbol), in the order received. */
+  async enqueueBook(book: BookMessage): Promise<void> {
+    this.outbox.push({
+      topic: this.topic("book"),
+      message: { key: book.symbol, value: JSON.stringify(book) },
+      book,
+    });
+    await this.afterPush();
+  }
+
   async enqueueTicker(ticker: TickerMessage): Promise<void> {
     this.outbox.push({
       topic: this.opts.topics.ticker,
@@ -127,7 +156,7 @@ export class IngestProducer {
     source: string,
     key?: string,
   ): Promise<void> {
-    const original = stream === "trades" ? this.opts.topics.trades : this.opts.topics.ticker;
+    const original = this.topic(stream);
     const headers: IHeaders = dlqHeaders(reason, source, original);
     this.outbox.push({
       topic: dlqTopic(original),
@@ -156,14 +185,15 @@ export class IngestProducer {
   }
 
   private startPump(): void {
-    if (this.pumping) return;
+    // Nothing queued: a pump would finish before `pumping` is assigned and leave it set for good.
+    if (this.pumping || this.buffered === 0) return;
     this.pumping = this.pump().catch((err: Error) => {
       this.opts.log.error("kafka delivery stopped", { error: err.message, undelivered: this.buffered });
     });
   }
 
   private async pump(): Promise<void> {
-    const backoff = new Backoff({ initialMs: 200, maxMs: 10_000, floorMs: 100 });
+    const backoff = new Backoff({ initialMs: 200, maxMs: 10_000 });
     try {
       while (this.buffered > 0) {
         const batch = this.outbox.slice(this.head, this.head + this.maxBatch);
@@ -202,6 +232,10 @@ export class IngestProducer {
         if (trades.length) this.opts.onTradesAcked?.(trades, ackedAt);
         const tickers = batch.flatMap((r) => (r.ticker ? [r.ticker] : []));
         if (tickers.length) this.opts.onTickersAcked?.(tickers);
+        if (this.opts.onBooksAcked) {
+          const books = batch.flatMap((r) => (r.book ? [r.book] : []));
+          if (books.length) this.opts.onBooksAcked(books, ackedAt);
+        }
         return;
       } catch (err) {
         const error = err as Error;

@@ -39,6 +39,10 @@ export interface FaultPlan {
   readonly malformedRestRate: number;
   /** Stop injecting malformed input after this many frames and bodies in total. */
   readonly malformedLimit: number;
+  /** Share of committed OHLC candles served with one field that disagrees with the tape. */
+  readonly ohlcMismatchRate: number;
+  /** Every Nth book update sent is corrupted (one level's qty off by one lot; the checksum stays true); 0: never. */
+  readonly bookCorruptEvery: number;
 }
 
 export const NO_FAULTS: FaultPlan = {
@@ -51,6 +55,8 @@ export const NO_FAULTS: FaultPlan = {
   malformedWsRate: 0,
   malformedRestRate: 0,
   malformedLimit: Number.POSITIVE_INFINITY,
+  ohlcMismatchRate: 0,
+  bookCorruptEvery: 0,
 };
 
 export interface FaultCounts {
@@ -62,6 +68,7 @@ export interface FaultCounts {
   restServiceErrors: number;
   malformedWs: number;
   malformedRest: number;
+  bookCorrupted: number;
 }
 
 export class FaultInjector {
@@ -75,7 +82,10 @@ export class FaultInjector {
     restServiceErrors: 0,
     malformedWs: 0,
     malformedRest: 0,
+    bookCorrupted: 0,
   };
+  private bookUpdates = 0;
+  private corruptNext = false;
   readonly rng: Rng;
   /** The malformed frames and bodies actually sent, in order (the first 10,000), for tests to compare. */
   readonly malformedSent: string[] = [];
@@ -112,6 +122,21 @@ export class FaultInjector {
     if (kind === "ws") this.counts.malformedWs++;
     else this.counts.malformedRest++;
     if (this.malformedSent.length < 10_000) this.malformedSent.push(text);
+  }
+
+  /** Corrupts the next book update sent, once. */
+  corruptNextBookUpdate(): void {
+    this.corruptNext = true;
+  }
+
+  /** Decides whether this book update is sent corrupted (and counts it). */
+  wantBookCorruption(): boolean {
+    this.bookUpdates++;
+    const every = this.plan.bookCorruptEvery;
+    if (!this.corruptNext && !(every > 0 && this.bookUpdates % every === 0)) return false;
+    this.corruptNext = false;
+    this.counts.bookCorrupted++;
+    return true;
   }
 
   wantMalformedRest(): boolean {

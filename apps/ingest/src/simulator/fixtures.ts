@@ -2,7 +2,7 @@
  * The recorded Kraken fixtures (`../shared/fixtures/kraken`), loaded with their bodies as the exact
  * bytes that were recorded: number tokens, `\/` escapes and key order untouched.
  */
-import { readFileSync } from "node:fs";
+import { accessSync, constants, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { rawObjectMembers } from "../kraken/lossless-json.ts";
 
@@ -38,6 +38,21 @@ export const REST_FIXTURE_FILES = [
   "rest_time_systemstatus.jsonl",
   "rest_errors.jsonl",
 ] as const;
+
+/** Why the fixture files in `dir` cannot be read (the first problem, one line), or undefined. */
+export function missingFixtures(dir: string): string | undefined {
+  for (const name of [...REST_FIXTURE_FILES, "ws_v2_messages.jsonl"]) {
+    try {
+      accessSync(join(dir, name), constants.R_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return code === "ENOENT"
+        ? `${name} not found (a directory holding Kraken's recorded fixtures is expected)`
+        : `${name} is not readable (${code ?? (err as Error).message})`;
+    }
+  }
+  return undefined;
+}
 
 function lines(file: string): string[] {
   return readFileSync(file, "utf8")
@@ -90,4 +105,12 @@ export function restFixture(fixtures: readonly RestFixture[], id: string): RestF
   const f = fixtures.find((x) => x.id === id);
   if (!f) throw new Error(`no REST fixture with id ${id}`);
   return f;
+}
+
+/** The recorded WS v2 `book` stream (BTC/USD, depth 10: 1 snapshot + 509 updates, every checksum valid). */
+export const BOOK_CAPTURE_FILE = "ws_v2_book_btcusd_depth10_capture_2023-07-30.jsonl";
+
+/** The recorded book frames, one per line, exactly as recorded. */
+export function loadBookCapture(dir = DEFAULT_FIXTURES_DIR): string[] {
+  return lines(join(dir, BOOK_CAPTURE_FILE));
 }

@@ -1,5 +1,6 @@
 /** Kraken's wire formats, written by hand so every number token is exactly what Kraken would send. */
 import { formatMicros } from "@tributary/shared/time";
+import { restTimeToken } from "../kraken/rest-time.ts";
 import type { TapeTrade } from "./tape.ts";
 
 /** `650000n`, 1 → `"65000.0"` (exact; no float). */
@@ -15,13 +16,6 @@ export function restPrice(units: bigint, priceDecimals: number): string {
   const decimal = unitsToDecimal(units, priceDecimals);
   const pad = Math.max(5, priceDecimals) - priceDecimals;
   return pad > 0 ? `${decimal}${priceDecimals === 0 ? "." : ""}${"0".repeat(pad)}` : decimal;
-}
-
-/** REST trade `time`: unix seconds as a float in shortest form, up to 7 decimals (100 ns). */
-export function restTimeToken(timeNs: bigint): string {
-  const whole = timeNs / 1_000_000_000n;
-  const frac = (timeNs % 1_000_000_000n).toString().padStart(9, "0").slice(0, 7).replace(/0+$/, "");
-  return `${whole}.${frac || "0"}`;
 }
 
 export interface PairFormat {

@@ -23,7 +23,7 @@ test("the same seed gives the same trades; another seed does not", () => {
   expect(strip(run(1))).not.toEqual(strip(run(2)));
 });
 
-test("stops at totalTrades; ids are consecutive per symbol; times never go backwards and are multiples of 100 ns", () => {
+test("stops at totalTrades; ids are consecutive per symbol; times never go backwards and carry arbitrary ns digits", () => {
   const m = run(5);
   expect(m.totalEmitted).toBe(3000);
   expect(m.finished).toBe(true);
@@ -32,11 +32,53 @@ test("stops at totalTrades; ids are consecutive per symbol; times never go backw
     expect(all.length).toBeGreaterThan(100);
     all.forEach((t, i) => {
       expect(t.tradeId).toBe(tape.firstTradeId + i);
-      expect(t.timeNs % 100n).toBe(0n);
       if (i > 0) expect(t.timeNs >= (all[i - 1]?.timeNs ?? 0n)).toBe(true);
       expect(t.qtyUnits > 0n).toBe(true);
     });
+    // Kraken's engine keeps ns: the low digits are not rounded to 100 ns.
+    expect(all.filter((t) => t.timeNs % 100n !== 0n).length).toBeGreaterThan(all.length / 2);
   }
+});
+
+test("sweep sizes: mostly single fills, a heavy tail, and giant sweeps of more than a REST page at one instant", () => {
+  const m = new SyntheticMarket({
+    seed: 13,
+    tradesPerSecond: 1000,
+    totalTrades: 60_000,
+    startNs: 1_700_000_000_123_456_789n,
+    sweeps: { giantProbability: 0.0005 },
+  });
+  m.advance(1_700_010_000_000_000_000n);
+  const sizes: number[] = [];
+  for (const tape of m.tapes()) {
+    const all = tape.all();
+    let run = 1;
+    for (let i = 1; i <= all.length; i++) {
+      if (i < all.length && all[i]?.timeNs === all[i - 1]?.timeNs) run++;
+      else {
+        sizes.push(run);
+        run = 1;
+      }
+    }
+  }
+  const share = (p: (n: number) => boolean) => sizes.filter(p).length / sizes.length;
+  expect(share((n) => n === 1)).toBeGreaterThan(0.8);
+  expect(sizes.some((n) => n > 20 && n <= 1000)).toBe(true);
+  expect(sizes.filter((n) => n > 1000).length).toBeGreaterThanOrEqual(2);
+  // tradesPerSecond counts trades, not orders: 60,000 trades take about a minute of market time.
+  const span = Number(((m.tapes()[0]?.all().at(-1)?.timeNs ?? 0n) - 1_700_000_000_123_456_789n) / 1_000_000n);
+  expect(span).toBeGreaterThan(30_000);
+  expect(span).toBeLessThan(120_000);
+});
+
+test("a market opened later is the same tape shifted in time", () => {
+  const later = new SyntheticMarket({ seed: 5, tradesPerSecond: 1000, totalTrades: 3000, startNs: 0n });
+  later.openAt(1_700_000_000_000_000_000n);
+  later.advance(1_700_000_100_000_000_000n);
+  const a = run(5).tape("BTC/USD")?.all() ?? [];
+  const b = later.tape("BTC/USD")?.all() ?? [];
+  expect(b.length).toBe(a.length);
+  expect(b.map((t) => t.timeNs)).toEqual(a.map((t) => t.timeNs));
 });
 
 test("bursts of several fills share one timestamp, and round sizes produce trailing zeros", () => {

@@ -1,8 +1,10 @@
 /**
  * The seeded synthetic market: several symbols, a tick-size random walk, Poisson arrivals of taker
- * orders, bursts of fills with the same timestamp (a sweep through the book), and log-normal sizes
- * at lot precision (some rounded, so trailing zeros occur as on Kraken). Given a seed the sequence of
- * trades is fixed; only the absolute times follow the wall clock.
+ * orders at exact nanosecond instants (arbitrary low digits, as on Kraken's engine), sweeps whose
+ * fills share one instant (mostly a few, a heavy tail, and rare giant sweeps of more than a REST page),
+ * and log-normal sizes at lot precision (some rounded, so trailing zeros occur as on Kraken). Given a
+ * seed and a start instant every trade, time included, is fixed. A taker order is one event with its
+ * fills, so a later order book can decide the fills instead of the random walk.
  */
 import { createRng, deriveSeed, type Rng } from "./rng.ts";
 import { type TapeTrade, TradeTape } from "./tape.ts";
@@ -69,14 +71,32 @@ export interface MarketOptions {
   readonly tradesPerSecond: number;
   /** Stop after this many trades in total (undefined: run forever). */
   readonly totalTrades?: number;
-  /** Probability that an order fills in several trades with one timestamp. */
-  readonly burstProbability?: number;
-  readonly maxBurst?: number;
-  /** Wall-clock start (epoch ns). */
+  readonly sweeps?: Partial<SweepProfile>;
+  /** Market time of the opening (epoch ns). */
   readonly startNs: bigint;
   /** Added to every symbol's first trade_id, so markets started later never reuse earlier ids. */
   readonly tradeIdOffset?: number;
 }
+
+/** How many fills a taker order makes; every fill of one order shares its instant. */
+export interface SweepProfile {
+  /** Probability that an order fills in several trades. */
+  readonly probability: number;
+  /** Tail of the sweep size: P(size > k) ≈ k^-tailAlpha (Pareto), capped at `maxFills`. */
+  readonly tailAlpha: number;
+  readonly maxFills: number;
+  /** Probability that an order is a giant sweep of `giantFills` fills (more than a REST page holds). */
+  readonly giantProbability: number;
+  readonly giantFills: readonly [number, number];
+}
+
+export const DEFAULT_SWEEPS: SweepProfile = {
+  probability: 0.15,
+  tailAlpha: 1.4,
+  maxFills: 400,
+  giantProbability: 0.00002,
+  giantFills: [1001, 1600],
+};
 
 export interface MarketEvent {
   readonly symbol: string;
@@ -90,20 +110,17 @@ interface SymbolState {
   readonly tape: TradeTape;
   readonly meanGapNs: number;
   price: bigint;
-  nextEventNs: number;
-  lastTimeNs: bigint;
+  nextEventNs: bigint;
 }
 
 export class SyntheticMarket {
   private readonly states: SymbolState[];
   private emitted = 0;
-  private readonly burstProbability: number;
-  private readonly maxBurst: number;
+  private readonly sweeps: SweepProfile;
 
-  constructor(private readonly opts: MarketOptions) {
-    this.burstProbability = opts.burstProbability ?? 0.15;
-    this.maxBurst = opts.maxBurst ?? 12;
-    const meanBurst = 1 - this.burstProbability + this.burstProbability * ((2 + this.maxBurst) / 2);
+  constructor(private opts: MarketOptions) {
+    this.sweeps = { ...DEFAULT_SWEEPS, ...opts.sweeps };
+    const meanBurst = meanFills(this.sweeps, opts.seed);
     const symbols = opts.symbols ?? DEFAULT_SYMBOLS;
     const totalWeight = symbols.reduce((s, x) => s + x.weight, 0);
     this.states = symbols.map((spec) => {
@@ -116,15 +133,19 @@ export class SyntheticMarket {
         tape: new TradeTape(spec.symbol, spec.firstTradeId + (opts.tradeIdOffset ?? 0)),
         meanGapNs,
         price: spec.startPriceUnits,
-        nextEventNs: Number(opts.startNs) + rng.exponential(meanGapNs),
-        lastTimeNs: 0n,
+        nextEventNs: opts.startNs + gapNs(rng, meanGapNs),
       };
     });
   }
 
-  /** Restarts the arrival clock at `nowNs`, so a market opened later does not replay the idle time as a burst. */
-  openAt(nowNs: bigint): void {
-    for (const s of this.states) s.nextEventNs = Number(nowNs) + s.rng.exponential(s.meanGapNs);
+  /**
+   * Moves the opening to `startNs` (before the first trade only), for a market whose start is the
+   * moment it opens: the trades stay the same, shifted in time.
+   */
+  openAt(startNs: bigint): void {
+    if (this.emitted > 0) throw new Error("openAt after the first trade");
+    for (const s of this.states) s.nextEventNs += startNs - this.opts.startNs;
+    this.opts = { ...this.opts, startNs };
   }
 
   get totalEmitted(): number {
@@ -152,21 +173,20 @@ export class SyntheticMarket {
    * lags instead of receiving one giant burst), appends them to the tapes, and returns them in time order.
    */
   advance(nowNs: bigint, maxTrades = Number.POSITIVE_INFINITY): MarketEvent[] {
-    const now = Number(nowNs);
-    const events: { at: number; event: MarketEvent }[] = [];
+    const events: MarketEvent[] = [];
     let budget = maxTrades;
     for (;;) {
       if (this.finished || budget <= 0) break;
       let due: SymbolState | undefined;
       for (const s of this.states)
-        if (s.nextEventNs <= now && (!due || s.nextEventNs < due.nextEventNs)) due = s;
+        if (s.nextEventNs <= nowNs && (!due || s.nextEventNs < due.nextEventNs)) due = s;
       if (!due) break;
       const trades = this.order(due, this.remaining());
       budget -= trades.length;
-      events.push({ at: due.nextEventNs, event: { symbol: due.spec.symbol, trades } });
-      due.nextEventNs += due.rng.exponential(due.meanGapNs);
+      events.push({ symbol: due.spec.symbol, trades });
+      due.nextEventNs += gapNs(due.rng, due.meanGapNs);
     }
-    return events.map((e) => e.event);
+    return events;
   }
 
   private remaining(): number {
@@ -177,19 +197,18 @@ export class SyntheticMarket {
 
   private order(s: SymbolState, limit: number): TapeTrade[] {
     const { rng, spec } = s;
-    let timeNs = (BigInt(Math.floor(s.nextEventNs)) / 100n) * 100n;
-    if (timeNs < s.lastTimeNs) timeNs = s.lastTimeNs;
-    s.lastTimeNs = timeNs;
+    const timeNs = s.nextEventNs;
     const move = BigInt(Math.round(rng.normal() * spec.stepUnits));
     const floor = spec.startPriceUnits / 10n;
     s.price = s.price + move < floor ? floor : s.price + move;
     const side = rng.chance(0.5) ? "buy" : "sell";
-    const burst = rng.chance(this.burstProbability) ? rng.int(2, this.maxBurst) : 1;
+    const burst = fillsOf(this.sweeps, rng);
     const ordType = burst > 1 || rng.chance(0.45) ? "market" : "limit";
+    // A sweep walks the book in the taker's direction, a tick or so per fill (deep books: less often).
+    const walk = burst > 50 ? 0.05 : 0.6;
     const out: TapeTrade[] = [];
     for (let i = 0; i < Math.min(burst, limit); i++) {
-      // A sweep walks the book in the taker's direction, a tick or so per fill.
-      if (i > 0 && rng.chance(0.6)) s.price += side === "buy" ? 1n : -1n;
+      if (i > 0 && rng.chance(walk)) s.price += side === "buy" ? 1n : -1n;
       const trade: TapeTrade = {
         tradeId: s.tape.lastTradeId + 1,
         priceUnits: s.price,
@@ -213,4 +232,29 @@ export class SyntheticMarket {
     const units = Math.max(1, Math.round((qty * scale) / roundTo)) * roundTo;
     return BigInt(units);
   }
+}
+
+/** Exponential inter-arrival time in whole ns (at least 1, so orders of one symbol never share an instant). */
+function gapNs(rng: Rng, meanNs: number): bigint {
+  return BigInt(Math.max(1, Math.round(rng.exponential(meanNs))));
+}
+
+/** Fills of one taker order under `p`. */
+function fillsOf(p: SweepProfile, rng: Rng): number {
+  if (p.giantProbability > 0 && rng.chance(p.giantProbability)) {
+    return rng.int(p.giantFills[0], p.giantFills[1]);
+  }
+  if (!rng.chance(p.probability)) return 1;
+  const pareto = (1 - rng.next()) ** (-1 / p.tailAlpha);
+  return Math.min(p.maxFills, 1 + Math.ceil(pareto));
+}
+
+/** Mean fills per order (sampled with its own seeded stream), so `tradesPerSecond` counts trades. */
+function meanFills(p: SweepProfile, seed: number): number {
+  const rng = createRng(deriveSeed(seed, "sweep-mean"));
+  let sum = 0;
+  const n = 20_000;
+  for (let i = 0; i < n; i++) sum += fillsOf({ ...p, giantProbability: 0 }, rng);
+  const giantMean = (p.giantFills[0] + p.giantFills[1]) / 2;
+  return (sum / n) * (1 - p.giantProbability) + giantMean * p.giantProbability;
 }

@@ -18,6 +18,7 @@ import {
   unitsToDecimal,
 } from "./formats.ts";
 import { malformedTradesBody } from "./malformed.ts";
+import { OHLC_INTERVALS, type OhlcFaultField, ohlcBody } from "./ohlc.ts";
 import type { TradeTape } from "./tape.ts";
 import type { TickerStats } from "./ticker-stats.ts";
 
@@ -30,10 +31,11 @@ export interface RestContext {
   readonly formatFor: (symbol: string) => PairFormat | undefined;
   readonly tickerStats: (symbol: string) => TickerStats | undefined;
   readonly nowNs: () => bigint;
+  /** Which field of a committed candle (start in unix s) Kraken gets wrong, per symbol. */
+  readonly ohlcFault: (symbol: string) => (timeS: bigint) => OhlcFaultField | undefined;
 }
 
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
-const OHLC_INTERVALS = new Set([1, 5, 15, 30, 60, 240, 1440, 10080, 21600]);
 
 function json(body: string, status = 200): Response {
   return new Response(body, { status, headers: JSON_HEADERS });
@@ -156,13 +158,15 @@ export class RestEndpoints {
     let since: bigint | undefined;
     if (sinceText !== null) {
       if (/^\d+$/.test(sinceText)) since = BigInt(sinceText);
-      else if (/^\d+\.\d{1,9}$/.test(sinceText)) since = secondsTokenToNanos(sinceText);
+      // Fractional seconds behave as if truncated on Kraken: the page starts before the instant.
+      else if (/^\d+\.\d{1,9}$/.test(sinceText))
+        since = BigInt(sinceText.split(".")[0] as string) * 1_000_000_000n;
       else return this.invalidArguments();
     }
     const body =
       this.ctx.mode === "fixtures"
         ? this.recordedTrades(pair, since, count)
-        : this.syntheticTrades(pair, since, sinceText, count);
+        : this.syntheticTrades(pair, since, count);
     if (this.ctx.faults.wantMalformedRest()) {
       const bad = malformedTradesBody(this.ctx.faults.rng, pair.pairId, body);
       this.ctx.faults.sentMalformed("rest", bad);
@@ -171,42 +175,49 @@ export class RestEndpoints {
     return json(body);
   }
 
-  private syntheticTrades(
-    pair: PairInfo,
-    since: bigint | undefined,
-    sinceText: string | null,
-    count: number,
-  ): string {
+  /**
+   * Trades strictly after `since` (true ns), at most `count`; `last` = the exact ns of the final trade.
+   * An empty page echoes `since` (Kraken's answer there is unrecorded) or, without one, the clock.
+   */
+  private syntheticTrades(pair: PairInfo, since: bigint | undefined, count: number): string {
     const tape = this.ctx.tape(pair.symbol);
     const format = this.ctx.formatFor(pair.symbol) ?? { ...pair };
     const trades = tape ? (since === undefined ? tape.latest(count) : tape.after(since, count)) : [];
     const lastTrade = trades[trades.length - 1];
-    const last = lastTrade ? lastTrade.timeNs.toString() : (sinceText ?? this.ctx.nowNs().toString());
-    return restTradesBody(format, trades, last);
+    const last = lastTrade ? lastTrade.timeNs : (since ?? this.ctx.nowNs());
+    return restTradesBody(format, trades, last.toString());
   }
 
   /**
-   * Fixture mode: the recorded page byte-exact without `since`; with `since`, a page derived from the
-   * recorded rows (rows after `since`, up to `count`, `last` = ns of the final row). That derivation is
-   * synthetic: no recorded chain of pages exists.
+   * Fixture mode: the recorded page is the pair's whole history and is served verbatim, `last`
+   * included, whenever it answers the request (no `since`, or `since` before its first row, and
+   * `count` ≥ its rows). A `since` at or past the recorded `last` gets an empty page echoing it. Any
+   * other request needs rows cut out of the recording: those come back in recorded order and bytes,
+   * and `last` is the recorded one when the cut reaches the final row; otherwise it is the final
+   * row's float read as ns, which is synthetic (labelled in docs/ingest.md).
    */
   private recordedTrades(pair: PairInfo, since: bigint | undefined, count: number): string {
     const f = this.recorded("/0/public/Trades", pair);
-    if (!f) return `{"error":[],"result":{"${pair.pairId}":[],"last":"0"}}`;
-    if (since === undefined && count >= 1000) return f.body;
+    if (!f) return `{"error":[],"result":{"${pair.pairId}":[],"last":"${since ?? 0n}"}}`;
     const env = parseLossless(f.body);
     const result = isObject(env) && isObject(env.result) ? env.result : {};
     const key = Object.keys(result).find((k) => k !== "last") ?? pair.pairId;
     const rows = isArray(result[key]) ? (result[key] as readonly LosslessValue[]) : [];
-    const timeOf = (row: LosslessValue) =>
+    const recordedLast = typeof result.last === "string" ? result.last : undefined;
+    const timeOf = (row: LosslessValue | undefined) =>
       isArray(row) && row[2] instanceof JsonNumber ? secondsTokenToNanos(row[2].text) : 0n;
-    const picked = (since === undefined ? rows.slice(-count) : rows.filter((r) => timeOf(r) > since)).slice(
-      0,
-      count,
-    );
-    const lastRow = picked[picked.length - 1];
-    const last = lastRow ? timeOf(lastRow).toString() : (since ?? 0n).toString();
-    return `{"error":[],"result":{"${key}":[${picked.map(stringifyLossless).join(",")}],"last":"${last}"}}`;
+    const first = timeOf(rows[0]);
+    if ((since === undefined || since < first) && count >= rows.length) return f.body;
+    if (since !== undefined && recordedLast !== undefined && since >= BigInt(recordedLast)) {
+      return `{"error":[],"result":{"${key}":[],"last":"${since}"}}`;
+    }
+    const from =
+      since === undefined ? Math.max(0, rows.length - count) : rows.findIndex((r) => timeOf(r) > since);
+    const picked = from < 0 ? [] : rows.slice(from, from + count);
+    const reachesEnd = from >= 0 && from + picked.length === rows.length;
+    const last =
+      reachesEnd && recordedLast !== undefined ? recordedLast : timeOf(picked[picked.length - 1]).toString();
+    return `{"error":[],"result":{"${key}":[${picked.map(stringifyLossless).join(",")}],"last":"${picked.length ? last : (since ?? 0n).toString()}"}}`;
   }
 
   private ticker(q: URLSearchParams): Response {
@@ -237,59 +248,23 @@ export class RestEndpoints {
     if (!pair || pairs.length !== 1) return this.invalidArguments();
     const interval = Number(q.get("interval") ?? "1");
     if (!OHLC_INTERVALS.has(interval)) return this.invalidArguments();
+    const sinceText = q.get("since");
+    if (sinceText !== null && !/^\d{1,12}$/.test(sinceText)) return this.invalidArguments();
     if (this.ctx.mode === "fixtures") {
       const f = this.recorded("/0/public/OHLC", pair);
       if (f) return json(f.body);
     }
     const format = this.ctx.formatFor(pair.symbol) ?? pair;
-    const tape = this.ctx.tape(pair.symbol);
-    const stepNs = BigInt(interval) * 60_000_000_000n;
-    const nowBucket = (this.ctx.nowNs() / stepNs) * stepNs;
-    const firstBucket = nowBucket - 720n * stepNs;
-    const rows: string[] = [];
-    const trades = tape ? tape.after(firstBucket - 1n, Number.MAX_SAFE_INTEGER) : [];
-    let i = 0;
-    let prevClose: bigint | undefined;
-    const p = (u: bigint) => unitsToDecimal(u, format.priceDecimals);
-    for (let b = firstBucket; b <= nowBucket; b += stepNs) {
-      let o: bigint | undefined;
-      let h = 0n;
-      let l = 0n;
-      let c = 0n;
-      let vol = 0n;
-      let notional = 0n;
-      let n = 0;
-      while (i < trades.length && (trades[i]?.timeNs ?? 0n) < b + stepNs) {
-        const t = trades[i++];
-        if (!t) break;
-        if (o === undefined) {
-          o = t.priceUnits;
-          h = t.priceUnits;
-          l = t.priceUnits;
-        }
-        if (t.priceUnits > h) h = t.priceUnits;
-        if (t.priceUnits < l) l = t.priceUnits;
-        c = t.priceUnits;
-        vol += t.qtyUnits;
-        notional += t.priceUnits * t.qtyUnits;
-        n++;
-      }
-      if (o === undefined) {
-        if (prevClose === undefined) continue;
-        const pc = p(prevClose);
-        rows.push(
-          `[${b / 1_000_000_000n},"${pc}","${pc}","${pc}","${pc}","0.0","${unitsToDecimal(0n, format.lotDecimals)}",0]`,
-        );
-        continue;
-      }
-      prevClose = c;
-      const vwap = (notional * 2n + vol) / (vol * 2n);
-      rows.push(
-        `[${b / 1_000_000_000n},"${p(o)}","${p(h)}","${p(l)}","${p(c)}","${p(vwap)}","${unitsToDecimal(vol, format.lotDecimals)}",${n}]`,
-      );
-    }
-    const last = rows.length >= 2 ? (nowBucket - stepNs) / 1_000_000_000n : nowBucket / 1_000_000_000n;
-    return json(`{"error":[],"result":{"${pair.pairId}":[${rows.join(",")}],"last":${last}}}`);
+    return json(
+      ohlcBody({
+        tape: this.ctx.tape(pair.symbol),
+        format,
+        intervalMinutes: interval,
+        since: sinceText === null ? undefined : BigInt(sinceText),
+        nowNs: this.ctx.nowNs(),
+        fault: this.ctx.ohlcFault(pair.symbol),
+      }),
+    );
   }
 
   private depth(q: URLSearchParams): Response {

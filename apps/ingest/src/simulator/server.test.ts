@@ -1,5 +1,6 @@
 /** The simulator speaks Kraken's formats: REST envelopes and paging, WS v2 messages, fixtures byte-exact. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { restTimeToken } from "../kraken/rest-time.ts";
 import { loadRestFixtures, restFixture } from "./fixtures.ts";
 import { KrakenSimulator } from "./server.ts";
 
@@ -65,9 +66,11 @@ describe("synthetic mode", () => {
     expect(rows[0]?.[0]).toMatch(/^\d+\.\d{5}$/);
     expect(rows[0]?.[1]).toMatch(/^\d+\.\d{8}$/);
     expect(typeof body.result.last).toBe("string");
+    // last is the exact ns of the final trade; its time is that instant as Kraken's float.
+    const third = sim.truth("BTC/USD")[2];
+    expect(body.result.last).toBe(third?.time_ns);
     const lastTime = /,(\d+\.\d+),"[bs]","[ml]","",70000003\]/.exec(first.text)?.[1] ?? "";
-    const [whole, frac = ""] = lastTime.split(".");
-    expect(body.result.last).toBe(`${whole}${frac.padEnd(9, "0")}`);
+    expect(lastTime).toBe(restTimeToken(BigInt(third?.time_ns ?? "0")));
     const next = JSON.parse(
       (await get(sim, `/0/public/Trades?pair=BTC/USD&since=${body.result.last}&count=2`)).text,
     );
@@ -166,7 +169,20 @@ describe("fixture mode", () => {
     expect((await get(sim, "/0/public/Time")).text).toBe(restFixture(fixtures, "time-2025-11-11").body);
   });
 
-  test("a since page is derived from the recorded rows (synthetic): rows after since, last = ns of the final row", async () => {
+  test("the recorded page is served verbatim, last included, for since=0 and for a since inside it", async () => {
+    const recorded = restFixture(fixtures, "trades-xbtusdt-1000-2025-11-10").body;
+    expect((await get(sim, "/0/public/Trades?pair=XBTUSDT&since=0")).text).toBe(recorded);
+    const inside = JSON.parse(
+      (await get(sim, "/0/public/Trades?pair=XBTUSDT&since=1762795483306824000")).text,
+    );
+    expect((inside.result.XBTUSDT as unknown[][])[0]?.[6]).toBe(10218213);
+    expect((inside.result.XBTUSDT as unknown[][]).at(-1)?.[6]).toBe(10219207);
+    expect(inside.result.last).toBe("1762820035982277754");
+    const past = JSON.parse((await get(sim, "/0/public/Trades?pair=XBTUSDT&since=1762820035982277754")).text);
+    expect(past.result).toEqual({ XBTUSDT: [], last: "1762820035982277754" });
+  });
+
+  test("a page cut short by count (synthetic, no recorded chain exists) ends at the float of its final row", async () => {
     const body = JSON.parse(
       (await get(sim, "/0/public/Trades?pair=XBTUSDT&since=1762795483306824000&count=2")).text,
     );

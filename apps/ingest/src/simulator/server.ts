@@ -1,22 +1,29 @@
 /**
+ * (Over 400 lines: the composition root of the simulator's parts; each part lives in its own module.)
  * The Kraken simulator: REST (`/0/public/*`) and WS v2 (`/v2`) on localhost in Kraken's exact formats,
  * driven by the recorded fixtures and a seeded synthetic market, with fault injection and the ground
  * truth of every trade it emitted (in-process, and as NDJSON under `/_sim/truth`).
  */
 
+import type { BookLevel } from "@tributary/shared/contracts/book";
 import { formatMicros } from "@tributary/shared/time";
 import type { Server } from "bun";
+import { corruptOneLevel, type Level, viewUpdate, wsBookFrame } from "./book.ts";
+import { BookMarket } from "./book-market.ts";
 import { PairCatalog } from "./catalog.ts";
+import { MarketClock } from "./clock.ts";
 import { FaultInjector, type FaultPlan } from "./faults.ts";
 import {
   DEFAULT_FIXTURES_DIR,
+  loadBookCapture,
   loadRestFixtures,
   loadWsV2Fixtures,
   type RestFixture,
   type WsFixture,
 } from "./fixtures.ts";
 import { type PairFormat, unitsToDecimal } from "./formats.ts";
-import { DEFAULT_SYMBOLS, SyntheticMarket, type SyntheticSymbol } from "./market.ts";
+import { DEFAULT_SYMBOLS, type SweepProfile, SyntheticMarket, type SyntheticSymbol } from "./market.ts";
+import { type OhlcFaultField, ohlcFaultPicker } from "./ohlc.ts";
 import { RestEndpoints } from "./rest.ts";
 import type { TapeTrade } from "./tape.ts";
 import { TickerStats } from "./ticker-stats.ts";
@@ -31,7 +38,14 @@ export interface SimulatorOptions {
   readonly seed?: number;
   /** Added to the synthetic market's first trade_ids (see SyntheticMarket). */
   readonly tradeIdOffset?: number;
+  /** Mean trades per second of market time, over all symbols. */
   readonly tradesPerSecond?: number;
+  /** Market time at the opening (epoch ns); default: the wall clock when the market opens. */
+  readonly startNs?: bigint;
+  /** Market seconds per wall second (default 1); a market opened in the past never overtakes the wall clock. */
+  readonly speed?: number;
+  /** Sweep sizes (fills per taker order). */
+  readonly sweeps?: Partial<SweepProfile>;
   /** Stop the market after this many trades in total. */
   readonly totalTrades?: number;
   readonly symbols?: readonly SyntheticSymbol[];
@@ -47,6 +61,12 @@ export interface SimulatorOptions {
   readonly autoStart?: boolean;
   /** Trades in a WS trade snapshot (Kraken: 50). */
   readonly snapshotTrades?: number;
+  /** Maker actions on the books per second of market time, over all symbols (default: `tradesPerSecond`). */
+  readonly bookEventsPerSecond?: number;
+  /** Levels kept per side of each book (default 1000, Kraken's deepest subscription). */
+  readonly bookLevels?: number;
+  /** Keep every book event so `bookAt()` can answer (tests; memory grows with the run). */
+  readonly bookTruth?: boolean;
 }
 
 /** One emitted trade in contract form (exact decimal strings, µs UTC), for comparisons with Kafka. */
@@ -58,6 +78,8 @@ export interface TruthTrade {
   readonly side: "buy" | "sell";
   readonly ord_type: "market" | "limit";
   readonly ts: string;
+  /** The exact instant (ns, a decimal string): what REST's float and WS's µs are derived from. */
+  readonly time_ns: string;
 }
 
 export interface SimulatorStats {
@@ -74,6 +96,7 @@ export interface SimulatorStats {
 
 export class KrakenSimulator {
   private readonly market: SyntheticMarket;
+  readonly clock: MarketClock;
   private readonly formats = new Map<string, PairFormat>();
   private readonly stats = new Map<string, TickerStats>();
   readonly faults: FaultInjector;
@@ -85,11 +108,15 @@ export class KrakenSimulator {
   private server: Server<WsConnection> | undefined;
   private finishWaiters: (() => void)[] = [];
   private readonly mode: "synthetic" | "fixtures";
+  private readonly books: BookMarket;
+  /** Market time of the last clock tick: every order due by then has been generated. */
+  private lastTickNs: bigint | undefined;
 
   private constructor(
     private readonly opts: SimulatorOptions,
     fixtures: readonly RestFixture[],
     wsFixtures: readonly WsFixture[],
+    bookCapture: readonly string[],
   ) {
     this.mode = opts.mode ?? "synthetic";
     const seed = opts.seed ?? 42;
@@ -108,17 +135,24 @@ export class KrakenSimulator {
       });
       this.stats.set(s.symbol, new TickerStats());
     }
+    this.clock = new MarketClock({
+      ...(opts.startNs === undefined ? {} : { startNs: opts.startNs }),
+      ...(opts.speed === undefined ? {} : { speed: opts.speed }),
+    });
+    const nowNs = () => this.clock.nowNs();
     this.market = new SyntheticMarket({
       seed,
       symbols,
       tradesPerSecond: opts.tradesPerSecond ?? 20,
       ...(opts.totalTrades === undefined ? {} : { totalTrades: opts.totalTrades }),
-      startNs: nowNs(),
+      ...(opts.sweeps === undefined ? {} : { sweeps: opts.sweeps }),
+      startNs: opts.startNs ?? 0n,
       ...(opts.tradeIdOffset === undefined ? {} : { tradeIdOffset: opts.tradeIdOffset }),
     });
     this.faults = new FaultInjector(seed, opts.faults);
     const statusRecord = wsFixtures.find((f) => f.id === "status-2.0.10-bytex")?.msg;
-    const recordedFrames = this.mode === "fixtures" ? recordedFramesBySymbol(wsFixtures) : undefined;
+    const recordedFrames =
+      this.mode === "fixtures" ? recordedFramesBySymbol(wsFixtures, bookCapture) : undefined;
     this.hub = new WsHub({
       faults: this.faults,
       isListedSymbol: (symbol) => catalog.resolve(symbol)?.symbol === symbol,
@@ -141,7 +175,52 @@ export class KrakenSimulator {
           : `{"channel":"status","type":"update","data":[{"version":"2.0.10","system":"online","api_version":"v2","connection_id":${id},"upcoming_maintenance":[],"emergency":[]}]}`,
       nowNs,
       snapshotTrades: opts.snapshotTrades ?? 50,
+      bookSnapshot: (symbol, depth) => {
+        // Orders already generated are at or before the last tick: the books open there.
+        this.books.open(
+          this.lastTickNs ?? this.opts.startNs ?? this.clock.start ?? nowNs(),
+          (s) => this.market.tape(s)?.latest(1)[0]?.priceUnits,
+        );
+        const book = this.books.book(symbol);
+        const format = this.formats.get(symbol);
+        if (!book || !format) return undefined;
+        const at = book.lastEventNs > 0n ? book.lastEventNs : nowNs();
+        return wsBookFrame(
+          "snapshot",
+          format,
+          book.bids.top(depth),
+          book.asks.top(depth),
+          book.checksum(),
+          at,
+        );
+      },
     });
+    this.books = new BookMarket(
+      {
+        seed,
+        symbols,
+        makerEventsPerSecond: opts.bookEventsPerSecond ?? opts.tradesPerSecond ?? 20,
+        ...(opts.bookLevels === undefined ? {} : { levels: opts.bookLevels }),
+        ...(opts.bookTruth === undefined ? {} : { keepLog: opts.bookTruth }),
+      },
+      {
+        depthNeeded: (symbol) => this.hub.bookDepthNeeded(symbol),
+        onBookEvent: (symbol, event, before, book) => {
+          const format = this.formats.get(symbol);
+          if (!format) return;
+          const checksum = book.checksum();
+          // Decided once per event, and only for an event some subscriber is actually sent.
+          let corrupt: boolean | undefined;
+          this.hub.broadcastBook(symbol, (depth) => {
+            const update = viewUpdate(before, book, depth);
+            if (update.bids.length + update.asks.length === 0) return undefined;
+            corrupt ??= this.faults.wantBookCorruption();
+            if (corrupt) corruptOneLevel(update);
+            return wsBookFrame("update", format, update.bids, update.asks, checksum, event.timeNs);
+          });
+        },
+      },
+    );
     this.rest = new RestEndpoints({
       mode: this.mode,
       catalog,
@@ -151,12 +230,15 @@ export class KrakenSimulator {
       formatFor: (symbol) => this.formats.get(symbol),
       tickerStats: (symbol) => this.stats.get(symbol),
       nowNs,
+      ohlcFault: (symbol) => ohlcFaultPicker(seed, symbol, this.faults.plan.ohlcMismatchRate),
     });
   }
 
   static async start(opts: SimulatorOptions = {}): Promise<KrakenSimulator> {
     const dir = opts.fixturesDir ?? DEFAULT_FIXTURES_DIR;
-    const sim = new KrakenSimulator(opts, loadRestFixtures(dir), loadWsV2Fixtures(dir));
+    const mode = opts.mode ?? "synthetic";
+    const capture = mode === "fixtures" ? loadBookCapture(dir) : [];
+    const sim = new KrakenSimulator(opts, loadRestFixtures(dir), loadWsV2Fixtures(dir), capture);
     sim.listen();
     if (opts.autoStart !== false && sim.mode === "synthetic") sim.startMarket();
     return sim;
@@ -222,7 +304,10 @@ export class KrakenSimulator {
 
   startMarket(): void {
     if (this.marketTimer) return;
-    if (this.market.totalEmitted === 0) this.market.openAt(nowNs());
+    if (!this.clock.opened) {
+      this.clock.open();
+      if (this.opts.startNs === undefined) this.market.openAt(this.clock.start ?? 0n);
+    }
     const tickMs = this.opts.tickMs ?? 5;
     const maxPerTick = this.opts.maxTradesPerTick ?? 5000;
     this.marketTimer = setInterval(() => this.tick(maxPerTick), tickMs);
@@ -234,11 +319,21 @@ export class KrakenSimulator {
   }
 
   private tick(maxPerTick: number): void {
-    for (const event of this.market.advance(nowNs(), maxPerTick)) {
+    const nowNs = this.clock.nowNs();
+    let trades = 0;
+    let lastNs = this.lastTickNs;
+    for (const event of this.market.advance(nowNs, maxPerTick)) {
       const stats = this.stats.get(event.symbol);
       if (stats) for (const t of event.trades) stats.add(t);
       this.hub.broadcastTrades(event.symbol, event.trades);
+      this.books.onTrades(event.symbol, event.trades);
+      trades += event.trades.length;
+      lastNs = event.trades[0]?.timeNs ?? lastNs;
     }
+    // A market lagging behind its clock has orders due before `nowNs` still to come: makers wait for them.
+    const lagging = trades >= maxPerTick || this.market.finished;
+    this.lastTickNs = lagging ? lastNs : nowNs;
+    if (!lagging) this.books.advanceTo(nowNs);
     if (this.market.finished) {
       this.pauseMarket();
       for (const w of this.finishWaiters.splice(0)) w();
@@ -270,8 +365,34 @@ export class KrakenSimulator {
     return this.hub.stallAll(ms);
   }
 
+  /** The field Kraken's candle of `symbol` starting at `timeS` (unix s) gets wrong, if any. */
+  ohlcFault(symbol: string, timeS: bigint): OhlcFaultField | undefined {
+    return ohlcFaultPicker(this.opts.seed ?? 42, symbol, this.faults.plan.ohlcMismatchRate)(timeS);
+  }
+
   symbols(): string[] {
     return [...this.formats.keys()];
+  }
+
+  /** The simulator's own book of `symbol` at `atMicros` (its top `depth` levels, exact decimals); needs `bookTruth`. */
+  bookAt(
+    symbol: string,
+    atMicros: bigint,
+    depth: number,
+  ): { bids: BookLevel[]; asks: BookLevel[] } | undefined {
+    const format = this.formats.get(symbol);
+    const at = this.books.bookAt(symbol, atMicros, depth);
+    if (!format || !at) return undefined;
+    const render = (levels: readonly Level[]) =>
+      levels.map(
+        ([p, q]) => [unitsToDecimal(p, format.priceDecimals), unitsToDecimal(q, format.lotDecimals)] as const,
+      );
+    return { bids: render(at.bids), asks: render(at.asks) };
+  }
+
+  /** Corrupts the next book update sent (one level's qty off by one lot, checksum unchanged). */
+  corruptNextBookUpdate(): void {
+    this.faults.corruptNextBookUpdate();
   }
 
   /** Every trade emitted for `symbol`, in trade_id order, in contract form. */
@@ -330,6 +451,9 @@ export class KrakenSimulator {
         this.setFaults(plan);
         return Response.json(this.faults.plan);
       }
+      case "POST /_sim/book/corrupt":
+        this.corruptNextBookUpdate();
+        return Response.json({ corrupting: "the next book update" });
       case "POST /_sim/drop":
         return Response.json({ dropped: this.dropConnections() });
       case "POST /_sim/stall":
@@ -356,10 +480,6 @@ export class KrakenSimulator {
   }
 }
 
-function nowNs(): bigint {
-  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
-}
-
 function toTruth(t: TapeTrade, f: PairFormat): TruthTrade {
   return {
     symbol: f.symbol,
@@ -369,12 +489,17 @@ function toTruth(t: TapeTrade, f: PairFormat): TruthTrade {
     side: t.side,
     ord_type: t.ordType,
     ts: formatMicros(t.timeNs / 1000n),
+    time_ns: t.timeNs.toString(),
   };
 }
 
-/** Fixture mode: recorded trade/ticker frames by `channel symbol`, byte-exact. */
-function recordedFramesBySymbol(ws: readonly WsFixture[]): Map<string, string[]> {
+/** Fixture mode: recorded trade/ticker frames and the recorded book capture by `channel symbol`, byte-exact. */
+function recordedFramesBySymbol(
+  ws: readonly WsFixture[],
+  bookCapture: readonly string[],
+): Map<string, string[]> {
   const out = new Map<string, string[]>();
+  if (bookCapture.length) out.set("book BTC/USD", [...bookCapture]);
   for (const f of ws) {
     if (f.direction !== "recv" || (f.kind !== "trade" && f.kind !== "ticker")) continue;
     const symbol = /"symbol":"([^"]+)"/.exec(f.msg)?.[1];

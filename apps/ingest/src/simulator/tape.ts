@@ -12,7 +12,7 @@ export interface TapeTrade {
   readonly qtyUnits: bigint;
   readonly side: "buy" | "sell";
   readonly ordType: "market" | "limit";
-  /** Exchange time, epoch ns, a multiple of 100 ns (Kraken's REST float carries 7 decimals). */
+  /** Exchange time, exact epoch ns (REST prints it as a float, WS truncates it to µs). */
   readonly timeNs: bigint;
 }
 
@@ -69,16 +69,27 @@ export class TradeTape {
     return v === undefined || Number.isNaN(v) ? undefined : v;
   }
 
-  /** Trades with time > sinceNs (Kraken's REST `since` semantics), at most `count`. */
-  after(sinceNs: bigint, count: number): readonly TapeTrade[] {
+  /** Index of the first trade with time > ns. */
+  private firstAfter(ns: bigint): number {
     let lo = 0;
     let hi = this.trades.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((this.trades[mid] as TapeTrade).timeNs <= sinceNs) lo = mid + 1;
+      if ((this.trades[mid] as TapeTrade).timeNs <= ns) lo = mid + 1;
       else hi = mid;
     }
+    return lo;
+  }
+
+  /** Trades with time > sinceNs (Kraken's REST `since` semantics), at most `count`. */
+  after(sinceNs: bigint, count: number): readonly TapeTrade[] {
+    const lo = this.firstAfter(sinceNs);
     return this.trades.slice(lo, lo + count);
+  }
+
+  /** The last trade with time < ns. */
+  lastBefore(ns: bigint): TapeTrade | undefined {
+    return this.trades[this.firstAfter(ns - 1n) - 1];
   }
 
   /** The most recent `count` trades. */

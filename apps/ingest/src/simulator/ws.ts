@@ -1,6 +1,7 @@
 /**
  * The simulator's WS v2 endpoint (`/v2`): status on connect, subscribe/unsubscribe acks one per symbol,
- * ping/pong, heartbeats when idle, trade snapshots and updates, ticker snapshots and updates, and the
+ * ping/pong, heartbeats when idle, trade snapshots and updates, ticker snapshots and updates, book
+ * snapshots and per-depth updates (rendered by the book market), and the
  * subscription errors Kraken gives (`Currency pair not supported XBT/USD`). Faults: abrupt drops,
  * silent stalls, malformed frames.
  */
@@ -20,6 +21,8 @@ export interface WsConnection {
   readonly id: number;
   readonly trade: Set<string>;
   readonly ticker: Set<string>;
+  /** Book subscriptions: symbol → depth. */
+  readonly book: Map<string, number>;
   heartbeat: boolean;
   stalledUntil: number;
   lastSentMs: number;
@@ -38,7 +41,11 @@ export interface WsHubContext {
   readonly statusFrame: (connectionId: string) => string;
   readonly nowNs: () => bigint;
   readonly snapshotTrades: number;
+  /** The book snapshot frame of `symbol` at `depth` (synthetic mode), or undefined when there is no book. */
+  readonly bookSnapshot?: (symbol: string, depth: number) => string | undefined;
 }
+
+const BOOK_DEPTHS = new Set([10, 25, 100, 500, 1000]);
 
 type Ws = ServerWebSocket<WsConnection>;
 
@@ -57,6 +64,7 @@ export class WsHub {
       id: this.nextId++,
       trade: new Set(),
       ticker: new Set(),
+      book: new Map(),
       heartbeat: false,
       stalledUntil: 0,
       lastSentMs: 0,
@@ -118,6 +126,10 @@ export class WsHub {
       this.send(ws, this.ack(method, reqId, `{"channel":"heartbeat"}`, timeIn));
       return;
     }
+    if (channel === "book") {
+      this.bookRequest(ws, method, params, reqId, timeIn);
+      return;
+    }
     if (channel !== "trade" && channel !== "ticker") {
       this.send(ws, this.error(`Channel ${channel} is not simulated`, method, reqId, timeIn));
       return;
@@ -148,6 +160,80 @@ export class WsHub {
       subs.add(symbol);
       this.send(ws, this.ack(method, reqId, result, timeIn));
       if (snapshot) this.sendSnapshot(ws, channel, symbol);
+    }
+  }
+
+  private bookRequest(
+    ws: Ws,
+    method: "subscribe" | "unsubscribe",
+    params: { symbol?: unknown; snapshot?: unknown; depth?: unknown } | undefined,
+    reqId: number | undefined,
+    timeIn: string,
+  ): void {
+    const depth = params?.depth === undefined ? 10 : params.depth;
+    if (typeof depth !== "number" || !BOOK_DEPTHS.has(depth)) {
+      this.send(ws, this.error(`Unsupported depth ${JSON.stringify(depth)}`, method, reqId, timeIn));
+      return;
+    }
+    const symbols = this.symbolsOf(ws, method, params, reqId, timeIn);
+    if (!symbols) return;
+    const snapshot = params?.snapshot !== false;
+    for (const symbol of symbols) {
+      const result = `{"channel":"book","depth":${depth},"snapshot":${snapshot},"symbol":${JSON.stringify(symbol)}}`;
+      if (method === "unsubscribe") ws.data.book.delete(symbol);
+      else ws.data.book.set(symbol, depth);
+      this.send(ws, this.ack(method, reqId, result, timeIn));
+      if (method === "subscribe" && snapshot) {
+        const recorded = this.ctx.recordedFrames?.("book", symbol);
+        if (recorded) for (const frame of recorded) this.send(ws, frame);
+        else {
+          const frame = this.ctx.bookSnapshot?.(symbol, depth);
+          if (frame) this.send(ws, frame);
+        }
+      }
+    }
+  }
+
+  /** The listed symbols of a request; answers Kraken's errors for a missing list or unlisted symbols. */
+  private symbolsOf(
+    ws: Ws,
+    method: string,
+    params: { symbol?: unknown } | undefined,
+    reqId: number | undefined,
+    timeIn: string,
+  ): string[] | undefined {
+    const symbols = Array.isArray(params?.symbol) ? params.symbol : undefined;
+    if (!symbols || symbols.length === 0 || symbols.some((s) => typeof s !== "string")) {
+      this.send(ws, this.error("Missing or invalid field: symbol", method, reqId, timeIn));
+      return undefined;
+    }
+    return (symbols as string[]).filter((symbol) => {
+      if (this.ctx.isListedSymbol(symbol)) return true;
+      const id = reqId === undefined ? "" : `"req_id":${reqId},`;
+      this.send(
+        ws,
+        `{"error":"Currency pair not supported ${symbol}","method":"${method}",${id}"success":false,"symbol":${JSON.stringify(symbol)},"time_in":"${timeIn}","time_out":"${wsTime(this.ctx.nowNs())}"}`,
+      );
+      return false;
+    });
+  }
+
+  /** Deepest book depth subscribed for `symbol` on any connection (0: none). */
+  bookDepthNeeded(symbol: string): number {
+    let depth = 0;
+    for (const ws of this.conns) depth = Math.max(depth, ws.data.book.get(symbol) ?? 0);
+    return depth;
+  }
+
+  /** Sends every book subscriber of `symbol` the update its depth needs (rendered once per depth). */
+  broadcastBook(symbol: string, frameFor: (depth: number) => string | undefined): void {
+    const frames = new Map<number, string | undefined>();
+    for (const ws of this.conns) {
+      const depth = ws.data.book.get(symbol);
+      if (depth === undefined) continue;
+      if (!frames.has(depth)) frames.set(depth, frameFor(depth));
+      const frame = frames.get(depth);
+      if (frame) this.send(ws, frame);
     }
   }
 
@@ -210,7 +296,8 @@ export class WsHub {
   heartbeat(idleMs: number): void {
     const now = Date.now();
     for (const ws of this.conns) {
-      const subscribed = ws.data.trade.size + ws.data.ticker.size > 0 || ws.data.heartbeat;
+      const subscribed =
+        ws.data.trade.size + ws.data.ticker.size + ws.data.book.size > 0 || ws.data.heartbeat;
       if (subscribed && now - ws.data.lastSentMs >= idleMs) this.send(ws, `{"channel":"heartbeat"}`);
     }
   }

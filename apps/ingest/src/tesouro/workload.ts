@@ -3,6 +3,7 @@
  * transaction; then a few of that day's quotes are corrected (UPDATE, a price moved by a few
  * centavos) and a few earlier quotes are retracted (DELETE). Seeded, so a run is reproducible.
  */
+import { seededRandom } from "@tributary/shared/random";
 import type pg from "pg";
 import type { TesouroRow } from "./csv.ts";
 import { type TableName, tesouroQualified } from "./ddl.ts";
@@ -35,18 +36,6 @@ export interface FeedSummary {
   readonly inserted: number;
   readonly corrected: number;
   readonly deleted: number;
-}
-
-/** mulberry32: small, fast, deterministic. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function groupByBaseDate(rows: readonly TesouroRow[]): [string, TesouroRow[]][] {

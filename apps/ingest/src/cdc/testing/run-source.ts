@@ -25,7 +25,7 @@ const source = new CdcSource({
   kafka: createKafka(config.kafka, "cdc-child"),
   kafkaConfig: config.kafka,
   log: createLogger("cdc-child", "warn"),
-  reconnect: { initialMs: 100, maxMs: 2000, floorMs: 50 },
+  reconnect: { initialMs: 100, maxMs: 2000 },
 });
 let last = "";
 const report = setInterval(() => {

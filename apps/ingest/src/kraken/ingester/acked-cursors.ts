@@ -6,7 +6,7 @@
  */
 import { nowRfc3339 } from "@tributary/shared/time";
 import type { TradeCursor, TradeCursorStore } from "../cursor-store.ts";
-import type { SequencedTrade } from "../mappers/trade.ts";
+import { resumeSince, type SequencedTrade } from "../mappers/trade.ts";
 
 export class AckedCursors {
   private readonly pending = new Map<string, TradeCursor>();
@@ -42,7 +42,7 @@ export class AckedCursors {
       this.pending.set(symbol, {
         symbol,
         lastTradeId: t.message.trade_id,
-        sinceNs: t.timeNs.toString(),
+        since: resumeSince(t),
         updatedAt,
       });
     }

@@ -1,6 +1,9 @@
 /** `bun run ingest` flags: parsed at the edge into IngestOptions on top of the loaded Config. */
+
 import { parseArgs } from "node:util";
+import { UsageError as SharedUsageError } from "@tributary/shared/cli";
 import type { Config } from "@tributary/shared/config";
+import { BOOK_DEPTHS, type BookDepth } from "@tributary/shared/contracts/book";
 import { DEFAULT_INGEST_TOPICS } from "../../producer/topics.ts";
 import type { IngestOptions } from "./options.ts";
 
@@ -10,6 +13,9 @@ export const INGEST_USAGE = `usage: bun run ingest [flags]
   --mode stream|poll          WebSocket + REST backfill, or REST on a schedule (default INGEST_MODE)
   --poll-cron "<pattern>"     croner pattern with seconds for poll mode (default INGEST_POLL_CRON)
   --once                      one REST catch-up from the cursor, then exit
+  --ohlc                      instead: one fetch of Kraken's committed 1-minute OHLC into kraken.ohlc, then
+                              exit (scheduled every KRAKEN_OHLC_CRON as the job ingest.kraken_ohlc of
+                              bun run jobs); OHLC cursors under <state-dir>/ingest/ohlc
   --since now|<ns>            start of a symbol without a cursor: now, or a ns time (0 = first trade)
   --duration <seconds>        stop by itself after this long
   --rest-url <url>            Kraken REST base (default KRAKEN_REST_URL), e.g. http://127.0.0.1:8787/0
@@ -18,12 +24,14 @@ export const INGEST_USAGE = `usage: bun run ingest [flags]
   --state-dir <dir>           cursor files under <dir>/ingest/cursors (default TRIBUTARY_STATE_DIR)
   --trades-topic <name>       default kraken.trades (tests use their own)
   --ticker-topic <name>       default kraken.ticker
+  --ohlc-topic <name>         default kraken.ohlc
+  --book-depth <n|off>        WS v2 book depth 10|25|100|500|1000 or off (default KRAKEN_BOOK_DEPTH)
+  --book-topic <name>         default kraken.book (with --trades-topic: no book unless given)
   --ws-stale-ms <ms>          silence after which the WebSocket is considered dead (default 5000)
   --help`;
 
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-}
+/** A bad argument: `bun run ingest` answers it in one line with exit 2 (shared/src/cli.ts). */
+export class UsageError extends SharedUsageError {}
 
 const SYMBOL = /^[A-Z0-9]{2,10}\/[A-Z0-9]{2,10}$/;
 
@@ -39,6 +47,8 @@ export function parseIngestArgs(argv: readonly string[], config: Config): Ingest
         mode: { type: "string" },
         "poll-cron": { type: "string" },
         once: { type: "boolean" },
+        ohlc: { type: "boolean" },
+        "ohlc-topic": { type: "string" },
         since: { type: "string" },
         duration: { type: "string" },
         "rest-url": { type: "string" },
@@ -48,6 +58,8 @@ export function parseIngestArgs(argv: readonly string[], config: Config): Ingest
         "trades-topic": { type: "string" },
         "ticker-topic": { type: "string" },
         "ws-stale-ms": { type: "string" },
+        "book-depth": { type: "string" },
+        "book-topic": { type: "string" },
         help: { type: "boolean" },
       },
     }));
@@ -97,13 +109,28 @@ export function parseIngestArgs(argv: readonly string[], config: Config): Ingest
   const staleText = str("ws-stale-ms");
   if (staleText !== undefined && !/^\d+$/.test(staleText))
     throw new UsageError(`--ws-stale-ms: expected milliseconds, got ${staleText}`);
+  const bookDepthText = str("book-depth");
+  let bookDepth = config.kraken.bookDepth;
+  if (bookDepthText === "off") bookDepth = undefined;
+  else if (bookDepthText !== undefined) {
+    const n = Number(bookDepthText);
+    if (!(BOOK_DEPTHS as readonly number[]).includes(n))
+      throw new UsageError(`--book-depth: expected ${BOOK_DEPTHS.join(", ")} or off, got ${bookDepthText}`);
+    bookDepth = n as BookDepth;
+  }
+  // Own topics (tests) leave the shared book topic alone unless they name one.
+  const bookTopic =
+    str("book-topic") ?? (str("trades-topic") === undefined ? DEFAULT_INGEST_TOPICS.book : undefined);
+  const book = bookDepth !== undefined && bookTopic !== undefined ? { depth: bookDepth } : undefined;
   return {
     mode,
+    ...(book ? { book } : {}),
     restUrl: url("rest-url", config.kraken.restUrl, ["http:", "https:"]),
     wsUrl: url("ws-url", config.kraken.wsUrl, ["ws:", "wss:"]),
     symbols,
     pollCron: str("poll-cron") ?? config.kraken.pollCron,
     once: values.once === true,
+    ...(values.ohlc === true ? { ohlcOnly: true } : {}),
     since,
     durationMs: duration === undefined ? undefined : Math.round(Number(duration) * 1000),
     stateDir: str("state-dir") ?? config.stateDir,
@@ -111,9 +138,17 @@ export function parseIngestArgs(argv: readonly string[], config: Config): Ingest
     topics: {
       trades: str("trades-topic") ?? DEFAULT_INGEST_TOPICS.trades,
       ticker: str("ticker-topic") ?? DEFAULT_INGEST_TOPICS.ticker,
+      // Own topics (tests) leave the shared OHLC topic alone; the default run creates it for the lake.
+      ...(str("ohlc-topic") !== undefined
+        ? { ohlc: str("ohlc-topic") }
+        : str("trades-topic") === undefined
+          ? { ohlc: DEFAULT_INGEST_TOPICS.ohlc }
+          : {}),
+      ...(book ? { book: bookTopic } : {}),
     },
     metricsPort,
     logLevel: config.logLevel,
+    stallAfterMs: config.health.stallAfterMs,
     ...(staleText === undefined ? {} : { ws: { staleMs: Number(staleText) } }),
   };
 }

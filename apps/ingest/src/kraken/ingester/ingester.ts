@@ -4,8 +4,10 @@
  * quarantines anything unreadable in the dead-letter topics. Bad input never stops it; only a
  * configuration error (unknown pair, refused symbol) or a stop request does.
  */
-import { createKafka } from "@tributary/shared/kafka";
+import type { BookMessage } from "@tributary/shared/contracts/book";
+import { connectKafka, createKafka } from "@tributary/shared/kafka";
 import { createLogger, type Logger } from "@tributary/shared/log";
+import { parseRfc3339Micros } from "@tributary/shared/time";
 import { Cron } from "croner";
 import { IngestMetrics } from "../../metrics/ingest-metrics.ts";
 import { type MetricsServer, serveMetrics } from "../../metrics/server.ts";
@@ -14,8 +16,7 @@ import { ensureIngestTopics } from "../../producer/topics.ts";
 import { cursorDir, TradeCursorStore } from "../cursor-store.ts";
 import { KrakenConfigError } from "../errors.ts";
 import type { SequencedTrade } from "../mappers/trade.ts";
-import { PairRegistry } from "../pairs.ts";
-import { KrakenRestClient } from "../rest/client.ts";
+import { KrakenRestClient, resolveSymbols } from "../rest/client.ts";
 import { AckedCursors } from "./acked-cursors.ts";
 import type { IngestOptions } from "./options.ts";
 import { TradeSequencer } from "./sequencer.ts";
@@ -34,11 +35,13 @@ export interface IngesterHooks {
   readonly log?: Logger;
   /** Called after Kafka acknowledged trades (benchmarks measure latency here). */
   readonly onTradesAcked?: (trades: readonly SequencedTrade[], ackedAtMs: number) => void;
+  /** Called after Kafka acknowledged book messages. */
+  readonly onBooksAcked?: (books: readonly BookMessage[], ackedAtMs: number) => void;
 }
 
 export async function startIngester(opts: IngestOptions, hooks: IngesterHooks = {}): Promise<IngesterHandle> {
   const log = hooks.log ?? createLogger("ingest", opts.logLevel);
-  const metrics = new IngestMetrics(opts.once ? "once" : opts.mode);
+  const metrics = new IngestMetrics(opts.once ? "once" : opts.mode, opts.stallAfterMs);
   const abort = new AbortController();
   const signal = abort.signal;
 
@@ -50,7 +53,7 @@ export async function startIngester(opts: IngestOptions, hooks: IngesterHooks = 
     ...(opts.rest?.backoff === undefined ? {} : { backoff: opts.rest.backoff }),
     ...(opts.rest?.rateLimitDelayMs === undefined ? {} : { rateLimitDelayMs: opts.rest.rateLimitDelayMs }),
     onRetry: (error, attempt, delayMs) => {
-      metrics.restRetries({ kind: error.kind });
+      metrics.restRetries.inc({ kind: error.kind });
       log.debug("Kraken REST retry", { kind: error.kind, attempt, delayMs, error: error.message });
     },
     onInvalidBody: (endpoint, body, reason) => {
@@ -82,15 +85,27 @@ export async function startIngester(opts: IngestOptions, hooks: IngesterHooks = 
       hooks.onTradesAcked?.(trades, ackedAtMs);
     },
     onTickersAcked: (tickers) => {
-      for (const t of tickers) metrics.tickersAcked({ symbol: t.symbol });
+      for (const t of tickers) metrics.tickersAcked.inc({ symbol: t.symbol });
     },
-    onDeadLetter: (stream, reason) => metrics.dlq({ topic: stream, kind: deadLetterKind(reason) }),
+    onBooksAcked: (books, ackedAtMs) => {
+      metrics.booksAckedBatch(
+        books.map((b) => ({
+          symbol: b.symbol,
+          type: b.type,
+          status: b.checksum_status,
+          exchangeMs: Number(parseRfc3339Micros(b.ts) / 1000n),
+        })),
+      );
+      hooks.onBooksAcked?.(books, ackedAtMs);
+    },
+    onDeadLetter: (stream, reason) => metrics.dlq.inc({ topic: stream, kind: deadLetterKind(reason) }),
     onSendError: () => {
-      metrics.kafkaErrors();
+      metrics.kafkaErrors.inc();
       metrics.kafkaFailingSinceMs ??= Date.now();
     },
   });
 
+  metrics.unacknowledged = () => producer.buffered;
   let server: MetricsServer | undefined;
   const cleanup = async (): Promise<void> => {
     try {
@@ -102,7 +117,7 @@ export async function startIngester(opts: IngestOptions, hooks: IngesterHooks = 
   };
 
   try {
-    const registry = await loadRegistry(rest, opts.symbols);
+    const registry = await resolveSymbols(rest, opts.symbols);
     log.info("pairs resolved", {
       pairs: opts.symbols.map((s) => {
         const p = registry.bySymbolName(s);
@@ -110,7 +125,7 @@ export async function startIngester(opts: IngestOptions, hooks: IngesterHooks = 
       }),
     });
     const admin = kafka.admin();
-    await admin.connect();
+    await connectKafka(admin, opts.kafka);
     try {
       const created = await ensureIngestTopics(admin, opts.kafka, opts.topics);
       if (created.length) log.info("topics created", { topics: created });
@@ -129,16 +144,21 @@ export async function startIngester(opts: IngestOptions, hooks: IngesterHooks = 
       sink: {
         emit: async (trades, via) => {
           if (via === "backfill")
-            metrics.backfilled({ symbol: trades[0]?.message.symbol ?? "" }, trades.length);
+            metrics.backfilled.inc({ symbol: trades[0]?.message.symbol ?? "" }, trades.length);
           await producer.enqueueTrades(trades);
         },
         rejectPage: (symbol, body, reason) =>
           producer.enqueueDeadLetter("trades", body, reason, "kraken.rest.Trades", symbol),
-        unrecoverable: (symbol, fromId, toId) => {
-          metrics.gapsUnrecoverable({ symbol }, toId - fromId + 1);
-          log.error("trade_ids missing from both WebSocket and REST", { symbol, fromId, toId });
+        unrecoverable: (symbol, fromId, toId, reason) => {
+          metrics.gapsUnrecoverable.inc({ symbol, reason }, toId - fromId + 1);
+          log.error(
+            reason === "rest_unreachable"
+              ? "trade_ids REST Trades cannot page to (more fills at one instant than a page holds) and the WebSocket did not deliver: a gap"
+              : "trade_ids REST Trades did not catch up with the WebSocket for: a gap",
+            { symbol, fromId, toId, count: toId - fromId + 1, reason },
+          );
         },
-        duplicate: (symbol) => metrics.duplicates({ symbol }),
+        duplicate: (symbol) => metrics.duplicates.inc({ symbol }),
       },
     });
     for (const symbol of opts.symbols) {
@@ -146,7 +166,7 @@ export async function startIngester(opts: IngestOptions, hooks: IngesterHooks = 
       sequencer.start(symbol, cursor, opts.since);
       log.info("start position", {
         symbol,
-        cursor: cursor ? { lastTradeId: cursor.lastTradeId, sinceNs: cursor.sinceNs } : null,
+        cursor: cursor ? { lastTradeId: cursor.lastTradeId, since: cursor.since } : null,
         since: cursor ? undefined : opts.since,
       });
     }
@@ -168,6 +188,7 @@ export async function startIngester(opts: IngestOptions, hooks: IngesterHooks = 
           signal,
           ...(opts.ws ? { ws: opts.ws } : {}),
           ...(opts.ws?.resyncAfterMs === undefined ? {} : { resyncAfterMs: opts.ws.resyncAfterMs }),
+          ...(opts.book && opts.topics.book !== undefined ? { bookDepth: opts.book.depth } : {}),
         });
       }
     };
@@ -201,29 +222,6 @@ export async function startIngester(opts: IngestOptions, hooks: IngesterHooks = 
   }
 }
 
-/** Resolves the configured WS v2 symbols through AssetPairs; an unknown symbol is a configuration error. */
-async function loadRegistry(rest: KrakenRestClient, symbols: readonly string[]): Promise<PairRegistry> {
-  let mapped: Awaited<ReturnType<KrakenRestClient["assetPairs"]>>;
-  try {
-    mapped = await rest.assetPairs(symbols);
-  } catch (err) {
-    if (err instanceof KrakenConfigError) {
-      throw new KrakenConfigError(
-        `Kraken does not know one of the configured symbols ${symbols.join(",")} (${err.message}); check KRAKEN_SYMBOLS or --symbols`,
-      );
-    }
-    throw err;
-  }
-  const all = new PairRegistry(mapped.records);
-  const missing = symbols.filter((s) => !all.bySymbolName(s));
-  if (missing.length) {
-    throw new KrakenConfigError(
-      `AssetPairs has no WS v2 symbol ${missing.join(", ")}; check KRAKEN_SYMBOLS or --symbols`,
-    );
-  }
-  return new PairRegistry(symbols.map((s) => all.bySymbolName(s)).filter((p) => p !== undefined));
-}
-
 async function pollOnce(
   sequencer: TradeSequencer,
   symbols: readonly string[],
@@ -231,10 +229,10 @@ async function pollOnce(
 ): Promise<void> {
   try {
     for (const symbol of symbols) await sequencer.backfill(symbol, undefined, "poll", true);
-    metrics.polls({ outcome: "ok" });
+    metrics.polls.inc({ outcome: "ok" });
     metrics.lastPollOkMs = Date.now();
   } catch (err) {
-    metrics.polls({ outcome: "error" });
+    metrics.polls.inc({ outcome: "error" });
     metrics.lastPollErrorMs = Date.now();
     throw err;
   }

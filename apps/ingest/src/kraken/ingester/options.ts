@@ -1,7 +1,9 @@
 /** Everything the ingester needs, parsed at the edge (config + CLI flags) and passed down. */
+
+import type { BackoffPolicy } from "@tributary/shared/backoff";
 import type { Config } from "@tributary/shared/config";
+import type { BookDepth } from "@tributary/shared/contracts/book";
 import type { IngestTopics } from "../../producer/topics.ts";
-import type { BackoffOptions } from "../backoff.ts";
 
 export interface IngestOptions {
   readonly mode: "stream" | "poll";
@@ -13,6 +15,10 @@ export interface IngestOptions {
   readonly pollCron: string;
   /** One REST catch-up from the cursor, then exit (both modes). */
   readonly once: boolean;
+  /** Instead of trades: one fetch of Kraken's OHLC into the OHLC topic (`bun run ingest --ohlc`). */
+  readonly ohlcOnly?: boolean;
+  /** Stream mode: the WS v2 `book` at this depth, published to `topics.book` (needs both). */
+  readonly book?: { readonly depth: BookDepth };
   /** Where a symbol without a cursor starts: `now`, or a ns `since` (`0` = the pair's first trade). */
   readonly since: "now" | string;
   /** Stop by itself after this long (bounded runs, demos). */
@@ -24,9 +30,11 @@ export interface IngestOptions {
   /** Port of `/health` and `/metrics`; undefined: no endpoint; 0: any free port. */
   readonly metricsPort: number | undefined;
   readonly logLevel: Config["logLevel"];
+  /** /health is 503 when records wait for Kafka this long with no acknowledgement (HEALTH_STALL_AFTER_S). */
+  readonly stallAfterMs?: number;
   readonly ws?: {
     readonly staleMs?: number;
-    readonly backoff?: BackoffOptions;
+    readonly backoff?: BackoffPolicy;
     readonly queueCapacity?: number;
     /** After a (re)connect, a symbol with no live trade for this long is caught up from REST. */
     readonly resyncAfterMs?: number;
@@ -34,7 +42,7 @@ export interface IngestOptions {
   readonly rest?: {
     readonly timeoutMs?: number;
     readonly maxAttempts?: number;
-    readonly backoff?: BackoffOptions;
+    readonly backoff?: BackoffPolicy;
     readonly rateLimitDelayMs?: number;
     readonly pageSize?: number;
   };

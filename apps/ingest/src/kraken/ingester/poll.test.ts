@@ -68,7 +68,7 @@ test("poll mode pages REST Trades every second and delivers every trade, through
     expect(comparison.totalDuplicates).toBe(0);
     expect(delivered.every((t) => t.source === "rest")).toBe(true);
     expect(
-      ingester.metrics.registry.value("tributary_ingest_polls_total", { outcome: "ok" }),
+      await ingester.metrics.registry.value("tributary_ingest_polls_total", { outcome: "ok" }),
     ).toBeGreaterThanOrEqual(2);
   } finally {
     await ingester.stop();

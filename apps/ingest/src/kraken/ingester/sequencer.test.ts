@@ -1,27 +1,43 @@
-/** Gap-free sequencing against the simulator's REST Trades, with an in-memory sink. */
+/**
+ * Gap-free sequencing against the simulator's REST Trades (true ns instants, float times, sweeps cut by
+ * page boundaries), with an in-memory sink. Small pages make sweeps larger than a page common, so the
+ * ids REST cannot reach are checked against an independent count of them.
+ */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createLogger } from "@tributary/shared/log";
 import { KrakenSimulator } from "../../simulator/server.ts";
-import type { SequencedTrade } from "../mappers/trade.ts";
+import { resumeSince, type SequencedTrade } from "../mappers/trade.ts";
 import { PairRegistry } from "../pairs.ts";
 import { KrakenRestClient } from "../rest/client.ts";
+import { restTimeToken } from "../rest-time.ts";
 import { type SequencerSink, TradeSequencer } from "./sequencer.ts";
 
 let sim: KrakenSimulator;
 let rest: KrakenRestClient;
 let registry: PairRegistry;
 let tape: SequencedTrade[];
+/** The truth's instant of each trade_id. */
+let instants: Map<number, bigint>;
 const SYMBOL = "BTC/USD";
+/** Every `since` asked of REST Trades, in order. */
+const requested: (string | undefined)[] = [];
 
 beforeAll(async () => {
   sim = await KrakenSimulator.start({
     seed: 21,
     tradesPerSecond: 2_000,
-    totalTrades: 1_500,
+    totalTrades: 3_000,
     maxTradesPerTick: 100_000,
+    sweeps: { probability: 0.3, maxFills: 60 },
   });
   await sim.whenFinished();
   rest = new KrakenRestClient({ baseUrl: sim.restUrl, backoff: { initialMs: 5, maxMs: 20 } });
+  const trades = rest.trades.bind(rest);
+  rest.trades = (pair, reg, since, count) => {
+    requested.push(since);
+    return trades(pair, reg, since, count);
+  };
+  instants = new Map(sim.truth(SYMBOL).map((t) => [t.trade_id, BigInt(t.time_ns)]));
   registry = new PairRegistry((await rest.assetPairs([SYMBOL])).records);
   const pair = registry.bySymbolName(SYMBOL);
   if (!pair) throw new Error("no pair");
@@ -36,16 +52,30 @@ beforeAll(async () => {
 });
 afterAll(() => sim.stop());
 
+/** Independent count: a fill is out of REST's reach when more than `pageSize` fills share its instant before it. */
+function unreachable(pageSize: number): number[] {
+  const out: number[] = [];
+  let run = 0;
+  let prev: bigint | undefined;
+  for (const t of sim.truth(SYMBOL)) {
+    const ns = BigInt(t.time_ns);
+    run = ns === prev ? run + 1 : 1;
+    prev = ns;
+    if (run > pageSize) out.push(t.trade_id);
+  }
+  return out;
+}
+
 function recorder() {
   const emitted: { id: number; via: string }[] = [];
-  const holes: [number, number][] = [];
+  const holes: [number, number, string][] = [];
   let duplicates = 0;
   const sink: SequencerSink = {
     emit: async (trades, via) => {
       for (const t of trades) emitted.push({ id: t.message.trade_id, via });
     },
     rejectPage: async () => {},
-    unrecoverable: (_s, from, to) => holes.push([from, to]),
+    unrecoverable: (_s, from, to, reason) => holes.push([from, to, reason]),
     duplicate: () => duplicates++,
   };
   return { sink, emitted, holes, dups: () => duplicates };
@@ -64,9 +94,19 @@ function sequencer(sink: SequencerSink, pageSize = 1000) {
   });
 }
 
-test("the tape has bursts with equal timestamps (the case since-paging must survive)", () => {
+test("the tape has sweeps at one instant, and REST's float times land above and below the truth", () => {
   expect(tape.length).toBe(sim.truthIds(SYMBOL).length);
-  expect(tape.some((t, i) => i > 0 && t.timeNs === tape[i - 1]?.timeNs)).toBe(true);
+  const truth = sim.truth(SYMBOL);
+  expect(truth.some((t, i) => i > 0 && t.time_ns === truth[i - 1]?.time_ns)).toBe(true);
+  const above = truth.filter((t) => {
+    const token = restTimeToken(BigInt(t.time_ns));
+    const [whole, frac = ""] = token.split(".");
+    return BigInt(`${whole}${frac.padEnd(9, "0")}`) > BigInt(t.time_ns);
+  });
+  expect(above.length).toBeGreaterThan(truth.length / 10);
+  expect(above.length).toBeLessThan(truth.length * 0.9);
+  // Every REST trade's lower bound is below its true instant; the final one of a page is exact.
+  for (const t of tape) expect(t.timeNs <= (instants.get(t.message.trade_id) ?? 0n)).toBe(true);
 });
 
 test("a hole in the live stream is filled from REST before the next live trade, in trade_id order", async () => {
@@ -84,17 +124,32 @@ test("a hole in the live stream is filled from REST before the next live trade, 
   expect(r.holes).toEqual([]);
 });
 
+test("paging from Kraken's last reaches every fill of sweeps cut by page boundaries, and asks no page twice", async () => {
+  const r = recorder();
+  const seq = sequencer(r.sink, 50);
+  seq.start(SYMBOL, undefined, "0");
+  requested.length = 0;
+  await seq.backfill(SYMBOL);
+  expect(unreachable(50)).toEqual([]);
+  expect(r.emitted.map((e) => e.id)).toEqual(tape.map((t) => t.message.trade_id));
+  expect(r.holes).toEqual([]);
+  expect(new Set(requested).size).toBe(requested.length);
+  // Each page boundary inside a sweep costs one extra page from just below it.
+  expect(requested.length).toBeLessThan((tape.length / 50) * 2 + 2);
+});
+
 test("a restart from a cursor catches up over many small pages despite equal timestamps", async () => {
   const r = recorder();
-  const seq = sequencer(r.sink, 20);
+  const seq = sequencer(r.sink, 80);
   const at = tape[99];
   if (!at) throw new Error("short tape");
   seq.start(
     SYMBOL,
-    { symbol: SYMBOL, lastTradeId: at.message.trade_id, sinceNs: at.timeNs.toString(), updatedAt: "" },
+    { symbol: SYMBOL, lastTradeId: at.message.trade_id, since: resumeSince(at), updatedAt: "" },
     "now",
   );
   await seq.backfill(SYMBOL);
+  expect(unreachable(80)).toEqual([]);
   expect(r.emitted.map((e) => e.id)).toEqual(tape.slice(100).map((t) => t.message.trade_id));
   expect(r.holes).toEqual([]);
 });
@@ -107,17 +162,51 @@ test("an explicit since of 0 starts from the pair's first trade", async () => {
   expect(r.emitted.map((e) => e.id)).toEqual(tape.slice(0, 51).map((t) => t.message.trade_id));
 });
 
-test("when a whole REST page shares one timestamp, the ids REST cannot page to are reported, not skipped silently", async () => {
+test("a live trade REST already holds ends the catch-up at that page: nothing below it to wait for", async () => {
+  // `--since 0` on a fresh market: the first live trade is the pair's first trade. Paging on to REST's
+  // head and re-asking there (as if REST lagged) would stall the live stream for seconds per symbol.
   const r = recorder();
-  const seq = sequencer(r.sink, 2);
+  const seq = sequencer(r.sink);
   seq.start(SYMBOL, undefined, "0");
+  requested.length = 0;
+  await seq.onLiveTrades(SYMBOL, tape.slice(0, 3));
+  expect(requested).toEqual(["0"]);
+  expect(r.emitted.map((e) => e.id)).toEqual(tape.slice(0, 3).map((t) => t.message.trade_id));
+  expect(r.holes).toEqual([]);
+});
+
+test("fills beyond a page at one instant are reported as exactly those ids, and paging moves on (no loop)", async () => {
+  const r = recorder();
+  const pageSize = 5;
+  const seq = sequencer(r.sink, pageSize);
+  seq.start(SYMBOL, undefined, "0");
+  requested.length = 0;
+  const started = performance.now();
   await seq.backfill(SYMBOL);
-  const emittedIds = new Set(r.emitted.map((e) => e.id));
-  const lastEmitted = Math.max(...emittedIds);
-  // Ids skipped inside the tape are reported as soon as a later trade shows the hole; a skip at the very
-  // end of the tape is reported when the next trade arrives (there is none here).
-  const missing = tape.map((t) => t.message.trade_id).filter((id) => !emittedIds.has(id) && id < lastEmitted);
+  const expected = unreachable(pageSize);
+  expect(expected.length).toBeGreaterThan(20);
   const reported = r.holes.flatMap(([from, to]) => Array.from({ length: to - from + 1 }, (_, i) => from + i));
-  expect(missing.length).toBeGreaterThan(0);
-  expect(reported).toEqual(missing);
+  expect(reported).toEqual(expected);
+  expect(new Set(r.holes.map((h) => h[2]))).toEqual(new Set(["rest_unreachable"]));
+  const skipped = new Set(expected);
+  expect(r.emitted.map((e) => e.id)).toEqual(
+    tape.map((t) => t.message.trade_id).filter((id) => !skipped.has(id)),
+  );
+  expect(new Set(requested).size).toBe(requested.length);
+  expect(performance.now() - started).toBeLessThan(30_000);
+});
+
+test("a cursor inside a sweep resumes with the sweep's remaining fills", async () => {
+  const truth = sim.truth(SYMBOL);
+  const i = truth.findIndex(
+    (t, k) => k > 0 && t.time_ns === truth[k - 1]?.time_ns && truth[k + 1]?.time_ns === t.time_ns,
+  );
+  const at = truth[i] as (typeof truth)[number];
+  const r = recorder();
+  const seq = sequencer(r.sink, 1000);
+  // Kraken's last of a page that ended on this fill is its exact instant.
+  seq.start(SYMBOL, { symbol: SYMBOL, lastTradeId: at.trade_id, since: at.time_ns, updatedAt: "" }, "now");
+  await seq.backfill(SYMBOL);
+  expect(r.emitted.map((e) => e.id)).toEqual(truth.slice(i + 1).map((t) => t.trade_id));
+  expect(r.holes).toEqual([]);
 });

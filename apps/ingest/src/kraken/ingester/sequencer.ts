@@ -4,32 +4,42 @@
  * malformed frame, a full queue), the missing range is fetched from REST Trades before the live trade is
  * passed on. Trades are handed to the sink strictly in trade_id order, each id once per process run.
  *
- * REST `since` is a ns time, and several trades can share one timestamp, so paging restarts 1 ns before
- * the last trade seen and deduplicates by trade_id; ids that REST cannot supply either are reported as
- * unrecoverable (counted and logged), never silently skipped.
+ * REST paging (stream backfill and poll share it): `since` is exclusive and compared with the true ns
+ * instant, and the next page starts at Kraken's `last` (the exact instant of the page's final trade), so
+ * paging always moves forward. A page cut inside a sweep leaves its remaining fills at that same instant:
+ * the next page then starts past them, which shows as a hole right after `lastId`, and one page from
+ * just below that instant fetches them. A sweep of more fills than a page holds cannot be reached that
+ * way either: those ids are reported as a gap (metric, log; gold's data quality shows the trade_id
+ * range) and paging moves on. No page is requested twice without progress in between, except the
+ * delayed, bounded re-asks while REST lags the WebSocket.
  */
+
+import { Backoff, type BackoffPolicy } from "@tributary/shared/backoff";
 import type { Logger } from "@tributary/shared/log";
-import { Backoff, type BackoffOptions, sleep } from "../backoff.ts";
+import { sleepUnlessAborted } from "@tributary/shared/sleep";
 import type { TradeCursor } from "../cursor-store.ts";
 import { KrakenConfigError } from "../errors.ts";
-import type { SequencedTrade } from "../mappers/trade.ts";
+import { resumeSince, type SequencedTrade } from "../mappers/trade.ts";
 import type { PairRegistry } from "../pairs.ts";
 import type { KrakenRestClient, TradesPageWithBody } from "../rest/client.ts";
 
 export interface SymbolPosition {
   /** Last trade_id handed to the sink (undefined: no position yet). */
   lastId: number | undefined;
-  /** `since` for the next REST page (ns; undefined: start from the most recent page). */
+  /** `since` (ns) that resumes right after `lastId`; undefined: start from the most recent page. */
   nextSinceNs: bigint | undefined;
 }
+
+/** Why trade_ids were given up: REST cannot page to them, or REST never caught up with the WebSocket. */
+export type GapReason = "rest_unreachable" | "rest_lagging";
 
 export interface SequencerSink {
   /** Queues trades for Kafka, in order; resolves when queued (not acknowledged). */
   emit(trades: readonly SequencedTrade[], via: "live" | "backfill" | "poll"): Promise<void>;
   /** Quarantines a REST page's raw body when some rows could not be normalized. */
   rejectPage(symbol: string, body: string, reason: string): Promise<void>;
-  /** trade_ids that neither the WebSocket nor REST could provide. */
-  unrecoverable(symbol: string, fromId: number, toId: number): void;
+  /** trade_ids that neither the WebSocket nor REST could provide (inclusive range). */
+  unrecoverable(symbol: string, fromId: number, toId: number, reason: GapReason): void;
   duplicate(symbol: string): void;
 }
 
@@ -45,7 +55,7 @@ export interface SequencerOptions {
   readonly lagRetries?: number;
   readonly lagDelayMs?: number;
   /** Wait between REST failures once the client's own retries are exhausted. */
-  readonly failureBackoff?: BackoffOptions;
+  readonly failureBackoff?: BackoffPolicy;
 }
 
 export class TradeSequencer {
@@ -59,10 +69,7 @@ export class TradeSequencer {
   /** Sets where a symbol starts: its saved cursor, else an explicit ns `since`, else "now". */
   start(symbol: string, cursor: TradeCursor | undefined, since: "now" | string): void {
     if (cursor) {
-      this.positions.set(symbol, {
-        lastId: cursor.lastTradeId,
-        nextSinceNs: maxZero(BigInt(cursor.sinceNs) - 1n),
-      });
+      this.positions.set(symbol, { lastId: cursor.lastTradeId, nextSinceNs: BigInt(cursor.since) });
     } else if (since !== "now") {
       this.positions.set(symbol, { lastId: undefined, nextSinceNs: BigInt(since) });
     } else {
@@ -104,11 +111,11 @@ export class TradeSequencer {
           continue;
         }
         if (p.lastId !== undefined && id > p.lastId + 1)
-          this.opts.sink.unrecoverable(symbol, p.lastId + 1, id - 1);
+          this.opts.sink.unrecoverable(symbol, p.lastId + 1, id - 1, "rest_unreachable");
       }
       run.push(t);
       p.lastId = id;
-      p.nextSinceNs = maxZero(t.timeNs - 1n);
+      p.nextSinceNs = t.timeNs > 0n ? t.timeNs - 1n : 0n;
     }
     if (run.length) await this.opts.sink.emit(run, "live");
   }
@@ -126,65 +133,92 @@ export class TradeSequencer {
   ): Promise<void> {
     const p = this.pos(symbol);
     if (p.nextSinceNs === undefined && !fromLatest) return;
-    const pair = this.opts.registry.bySymbolName(symbol);
-    if (!pair) throw new KrakenConfigError(`symbol ${symbol} is not in the pair registry`);
     let since = p.nextSinceNs;
+    let retriedBelow: bigint | undefined;
     let lagRetries = 0;
+    const wanted = (t: SequencedTrade) =>
+      (p.lastId === undefined || t.message.trade_id > p.lastId) &&
+      (untilId === undefined || t.message.trade_id < untilId);
     for (;;) {
       const page = await this.page(symbol, since);
       if (!page) return;
-      if (page.rejections.length) {
-        await this.opts.sink.rejectPage(symbol, page.body, page.rejections.map((r) => r.reason).join("; "));
+      let fresh = page.trades.filter(wanted);
+      const last = p.lastId;
+      const next = page.trades.reduce(
+        (m, t) => (last !== undefined && t.message.trade_id > last ? Math.min(m, t.message.trade_id) : m),
+        Number.POSITIVE_INFINITY,
+      );
+      const hole = last !== undefined && Number.isFinite(next) && next > last + 1;
+      if (hole && since !== undefined && since > 0n && retriedBelow !== since) {
+        // A hole right after lastId: the previous page ended inside a sweep whose remaining fills share
+        // its final instant, and `since` (exclusive) skipped them. One page from just below reaches them.
+        retriedBelow = since;
+        const below = await this.page(symbol, since - 1n);
+        if (!below) return;
+        await this.quarantine(symbol, below);
+        fresh = [...below.trades.filter(wanted), ...fresh];
       }
-      const fresh = page.trades
-        .filter(
-          (t) =>
-            (p.lastId === undefined || t.message.trade_id > p.lastId) &&
-            (untilId === undefined || t.message.trade_id < untilId),
-        )
-        .sort((a, b) => a.message.trade_id - b.message.trade_id);
-      for (const t of fresh) {
-        const id = t.message.trade_id;
-        if (p.lastId !== undefined && id > p.lastId + 1)
-          this.opts.sink.unrecoverable(symbol, p.lastId + 1, id - 1);
-        p.lastId = id;
-        p.nextSinceNs = maxZero(t.timeNs - 1n);
-      }
-      if (fresh.length) await this.opts.sink.emit(fresh, via);
+      await this.quarantine(symbol, page);
+      await this.handOver(symbol, fresh, via);
       if (untilId !== undefined && p.lastId !== undefined && p.lastId >= untilId - 1) return;
+      // REST already holds the live trade (or later): every id below it that paging can reach was on
+      // this page or an earlier one, so waiting for REST to "catch up" would only stall the live stream.
+      if (untilId !== undefined && page.trades.some((t) => t.message.trade_id >= untilId)) return;
       if (page.rowCount < this.pageSize) {
         if (untilId === undefined) return;
         // REST has not caught up with the WebSocket yet: ask again a few times before calling it a hole.
         if (++lagRetries > (this.opts.lagRetries ?? 10)) {
-          if (p.lastId !== undefined) this.opts.sink.unrecoverable(symbol, p.lastId + 1, untilId - 1);
+          if (p.lastId !== undefined && p.lastId < untilId - 1)
+            this.opts.sink.unrecoverable(symbol, p.lastId + 1, untilId - 1, "rest_lagging");
           return;
         }
-        await sleep(this.opts.lagDelayMs ?? 200, this.opts.signal);
-        if (this.opts.signal.aborted) return;
+        if (!(await sleepUnlessAborted(this.opts.lagDelayMs ?? 200, this.opts.signal))) return;
         since = p.nextSinceNs ?? since;
         continue;
       }
-      const lastTrade = page.trades[page.trades.length - 1];
-      const pageEnd = lastTrade ? lastTrade.timeNs : page.last !== undefined ? BigInt(page.last) : undefined;
-      if (pageEnd === undefined) return;
-      let next = maxZero(pageEnd - 1n);
-      if (since !== undefined && next <= since) {
-        // A whole page shares one timestamp: step past it; the id check reports anything REST cannot page to.
-        this.opts.log.warn("REST Trades page is one timestamp; stepping past it", {
+      const end = pageEnd(page);
+      if (end === undefined || (since !== undefined && end <= since)) {
+        this.opts.log.warn("REST Trades page does not move past since; stopping this catch-up", {
           symbol,
-          since: since.toString(),
+          since: since?.toString(),
+          last: page.last,
         });
-        next = pageEnd;
+        return;
       }
-      since = next;
+      since = end;
     }
+  }
+
+  /** Hands `trades` over in id order, once each, reporting any id skipped between them. */
+  private async handOver(
+    symbol: string,
+    trades: readonly SequencedTrade[],
+    via: "backfill" | "poll",
+  ): Promise<void> {
+    const p = this.pos(symbol);
+    const out: SequencedTrade[] = [];
+    for (const t of [...trades].sort((a, b) => a.message.trade_id - b.message.trade_id)) {
+      const id = t.message.trade_id;
+      if (p.lastId !== undefined && id <= p.lastId) continue;
+      if (p.lastId !== undefined && id > p.lastId + 1)
+        this.opts.sink.unrecoverable(symbol, p.lastId + 1, id - 1, "rest_unreachable");
+      p.lastId = id;
+      p.nextSinceNs = BigInt(resumeSince(t));
+      out.push(t);
+    }
+    if (out.length) await this.opts.sink.emit(out, via);
+  }
+
+  private async quarantine(symbol: string, page: TradesPageWithBody): Promise<void> {
+    if (page.rejections.length === 0) return;
+    await this.opts.sink.rejectPage(symbol, page.body, page.rejections.map((r) => r.reason).join("; "));
   }
 
   /** One REST page, retried until it arrives, a configuration error stops us, or we are stopping. */
   private async page(symbol: string, since: bigint | undefined): Promise<TradesPageWithBody | undefined> {
     const pair = this.opts.registry.bySymbolName(symbol);
     if (!pair) throw new KrakenConfigError(`symbol ${symbol} is not in the pair registry`);
-    const backoff = new Backoff(this.opts.failureBackoff ?? { initialMs: 1000, maxMs: 30_000, floorMs: 200 });
+    const backoff = new Backoff(this.opts.failureBackoff ?? { initialMs: 1000, maxMs: 30_000 });
     for (;;) {
       if (this.opts.signal.aborted) return undefined;
       try {
@@ -198,12 +232,15 @@ export class TradeSequencer {
           error: (err as Error).message,
           retryInMs: delay,
         });
-        await sleep(delay, this.opts.signal);
+        if (!(await sleepUnlessAborted(delay, this.opts.signal))) return undefined;
       }
     }
   }
 }
 
-function maxZero(v: bigint): bigint {
-  return v < 0n ? 0n : v;
+/** Where the next page starts: Kraken's `last`; without one (seen rarely), just below the final row. */
+function pageEnd(page: TradesPageWithBody): bigint | undefined {
+  if (page.last !== undefined) return BigInt(page.last);
+  const final = page.trades[page.trades.length - 1];
+  return final ? BigInt(resumeSince(final)) : undefined;
 }

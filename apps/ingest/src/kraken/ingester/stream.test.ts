@@ -50,7 +50,7 @@ test("quiet symbols (empty snapshot, no trades) are caught up from REST shortly 
     const comparison = compareWithTruth(delivered, new Map(sim.symbols().map((s) => [s, sim.truth(s)])));
     if (!comparison.ok) throw new Error(describeComparison(comparison));
     expect(delivered).toHaveLength(1_200);
-    expect(ingester.metrics.registry.total("tributary_ingest_backfilled_trades_total")).toBe(1_200);
+    expect(await ingester.metrics.registry.value("tributary_ingest_backfilled_trades_total")).toBe(1_200);
   } finally {
     await ingester.stop();
     await sim.stop();

@@ -1,13 +1,16 @@
 /**
- * Stream mode: WS v2 `trade` (with its snapshot) and `ticker` for the configured symbols. After every
+ * Stream mode: WS v2 `trade` (with its snapshot), `ticker` and optionally `book` for the configured symbols. After every
  * (re)connect the first live trade of a symbol shows the gap, and the sequencer fills it from REST Trades
  * before passing live trades on; a symbol with no live trade within `resyncAfterMs` is caught up from
  * REST anyway. Unreadable frames go to the dead-letter topic with the reason.
  */
+
+import type { BackoffPolicy } from "@tributary/shared/backoff";
+import type { BookDepth } from "@tributary/shared/contracts/book";
 import type { Logger } from "@tributary/shared/log";
 import type { IngestMetrics } from "../../metrics/ingest-metrics.ts";
 import type { IngestProducer } from "../../producer/ingest-producer.ts";
-import type { BackoffOptions } from "../backoff.ts";
+import { BOOK_REQ_ID, BookFeed } from "../book/book-feed.ts";
 import { KrakenConfigError } from "../errors.ts";
 import type { LosslessValue } from "../lossless-json.ts";
 import { MappingError } from "../mappers/mapping.ts";
@@ -31,11 +34,13 @@ export interface StreamOptions {
   readonly signal: AbortSignal;
   readonly ws?: {
     readonly staleMs?: number;
-    readonly backoff?: BackoffOptions;
+    readonly backoff?: BackoffPolicy;
     readonly queueCapacity?: number;
   };
   /** After a (re)connect, symbols with no live trade for this long are caught up from REST (default 3 s). */
   readonly resyncAfterMs?: number;
+  /** Also the level-2 book at this depth (→ the producer's book topic). */
+  readonly bookDepth?: BookDepth;
 }
 
 const SOURCE = "kraken.ws";
@@ -43,29 +48,44 @@ const SOURCE = "kraken.ws";
 /** Symbols not yet seen live since the last (re)connect, and when it happened. */
 interface StreamState {
   resync: { readonly at: number; readonly symbols: Set<string> } | undefined;
+  readonly book: BookFeed | undefined;
 }
 
 export async function runStream(o: StreamOptions): Promise<void> {
   const { metrics, log, sequencer } = o;
+  const subscriptions: object[] = [
+    { method: "subscribe", params: { channel: "trade", symbol: o.symbols, snapshot: true }, req_id: 1 },
+    { method: "subscribe", params: { channel: "ticker", symbol: o.symbols }, req_id: 2 },
+  ];
+  const book =
+    o.bookDepth === undefined
+      ? undefined
+      : new BookFeed({
+          symbols: o.symbols,
+          depth: o.bookDepth,
+          registry: o.registry,
+          producer: o.producer,
+          metrics,
+          log: log.child("book"),
+          send: (request) => events.send(request),
+        });
+  if (book) subscriptions.push(book.subscription());
   const events = krakenWsEvents({
     url: o.url,
-    subscriptions: [
-      { method: "subscribe", params: { channel: "trade", symbol: o.symbols, snapshot: true }, req_id: 1 },
-      { method: "subscribe", params: { channel: "ticker", symbol: o.symbols }, req_id: 2 },
-    ],
+    subscriptions,
     signal: o.signal,
     ...(o.ws?.staleMs === undefined ? {} : { staleMs: o.ws.staleMs }),
     ...(o.ws?.backoff === undefined ? {} : { backoff: o.ws.backoff }),
     ...(o.ws?.queueCapacity === undefined ? {} : { queueCapacity: o.ws.queueCapacity }),
   });
-  const state: StreamState = { resync: undefined };
+  const state: StreamState = { resync: undefined, book };
   let opened = 0;
   let lastLoss = "";
   let dropped = 0;
   try {
     for await (const ev of events) {
       if (events.droppedFrames > dropped) {
-        metrics.wsOverflow({}, events.droppedFrames - dropped);
+        metrics.wsOverflow.inc(events.droppedFrames - dropped);
         log.warn("WebSocket frames dropped by the bounded queue; REST will fill the gap", {
           dropped: events.droppedFrames - dropped,
         });
@@ -76,11 +96,12 @@ export async function runStream(o: StreamOptions): Promise<void> {
           metrics.wsConnected = true;
           metrics.wsDisconnectedSinceMs = undefined;
           if (opened++ > 0)
-            metrics.reconnects({ reason: lastLoss.startsWith("silent") ? "stale" : "closed" });
+            metrics.reconnects.inc({ reason: lastLoss.startsWith("silent") ? "stale" : "closed" });
           log.info("WebSocket connected", { connection: ev.connection });
           // The first live trade of each symbol (the subscription snapshot) shows how far behind we are and
           // the sequencer fills that range from REST; symbols that stay quiet are caught up after a while.
           state.resync = { at: Date.now(), symbols: new Set(o.symbols) };
+          book?.onOpen();
           break;
         case "closed":
           metrics.wsConnected = false;
@@ -96,6 +117,7 @@ export async function runStream(o: StreamOptions): Promise<void> {
           await onFrame(o, state, ev.text, ev.receivedAt);
           break;
       }
+      book?.tick();
       const resync = state.resync;
       if (resync && (resync.symbols.size === 0 || Date.now() - resync.at >= (o.resyncAfterMs ?? 3_000))) {
         state.resync = undefined;
@@ -136,6 +158,11 @@ async function onFrame(
       o.log.debug("subscribed", { channel: frame.channel, symbol: frame.symbol });
       return;
     case "request_error":
+      // Unsubscribing a book before resubscribing it may find nothing to unsubscribe: not a config error.
+      if (frame.method === "unsubscribe" && frame.reqId === BOOK_REQ_ID) {
+        o.log.debug("book unsubscribe refused", { symbol: frame.symbol, error: frame.error });
+        return;
+      }
       if (frame.method === "subscribe" || frame.method === "unsubscribe") {
         throw new KrakenConfigError(
           `Kraken refused to ${frame.method}${frame.symbol ? ` ${frame.symbol}` : ""}: ${frame.error}; check KRAKEN_SYMBOLS or --symbols (WS v2 names such as BTC/USD)`,
@@ -146,6 +173,8 @@ async function onFrame(
     case "data":
       if (frame.channel === "trade") return onTrades(o, state, text, frame.data, receivedAt);
       if (frame.channel === "ticker") return onTickers(o, text, frame.data, receivedAt);
+      if (frame.channel === "book" && state.book)
+        return state.book.onData(text, frame.type, frame.data, receivedAt);
       await o.producer.enqueueDeadLetter(
         "trades",
         text,

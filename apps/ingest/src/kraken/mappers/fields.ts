@@ -1,4 +1,6 @@
 /** Strict field readers over lossless JSON: each names the field and the value when it refuses. */
+
+import { TRADE_ID_MAX, TRADE_RULE } from "@tributary/shared/contracts/trade-rules";
 import { DecimalFormatError, numberTokenToDecimal, toScale } from "@tributary/shared/decimal";
 import { formatMicros, parseRfc3339Micros, TimeFormatError } from "@tributary/shared/time";
 import { isObject, JsonNumber, type LosslessObject, type LosslessValue } from "../lossless-json.ts";
@@ -32,12 +34,12 @@ export function numberToken(v: LosslessValue | undefined, what: string): string 
   return v.text;
 }
 
-/** A positive integer id that fits a JS number exactly (Kraken trade ids). */
+/** A trade id in 1..2^53−1 (the trade contract's rule, shared with silver). */
 export function tradeIdOf(v: LosslessValue | undefined, what: string): number {
   const text = numberToken(v, what);
-  if (!/^[1-9]\d*$/.test(text)) throw new MappingError(`${what} ${text} is not a positive integer`);
   const n = Number(text);
-  if (!Number.isSafeInteger(n)) throw new MappingError(`${what} ${text} exceeds 2^53`);
+  if (!/^[1-9]\d*$/.test(text) || n > TRADE_ID_MAX)
+    throw new MappingError(`${TRADE_RULE.tradeIdRange}: ${text}`);
   return n;
 }
 
@@ -122,6 +124,10 @@ export function rfc3339Text(text: string, key: string): readonly [string, bigint
 }
 
 function parseTimestamp(key: string, text: string): readonly [string, bigint] {
+  // Far outside the plausible window (year 0001, 9999): the trade rule's verdict, before any calendar
+  // arithmetic (Date.UTC reads years 0–99 as 1900–1999). The exact window is checked on the micros.
+  const year = Number(text.slice(0, 4));
+  if (!(year >= 2009 && year <= 2100)) throw new MappingError(`${TRADE_RULE.tsPlausible}: ${text}`);
   try {
     const micros = parseRfc3339Micros(text);
     const canonical = formatMicros(micros);

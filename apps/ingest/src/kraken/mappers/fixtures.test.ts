@@ -118,9 +118,11 @@ group("recorded Kraken fixtures", () => {
       Array.from({ length: 1000 }, (_, i) => 10218208 + i),
     );
     const finalTrade = page.trades[999];
-    expect(finalTrade?.timeNs.toString()).toBe("1762820035982277900");
-    // `last` is the final trade's exact ns time; the row's 7-digit float token carries it to 100 ns.
+    // `last` is the final trade's exact ns instant; its float token 1762820035.9822779 is 146 ns above.
     expect(page.last).toBe("1762820035982277754");
+    expect(finalTrade?.timeNs.toString()).toBe("1762820035982277754");
+    expect(finalTrade?.last).toBe("1762820035982277754");
+    expect(page.trades.slice(0, 999).every((t) => t.last === undefined)).toBe(true);
     expect(page.trades[0]?.message).toEqual({
       v: TRADE_CONTRACT_VERSION,
       exchange: "KRAKEN",

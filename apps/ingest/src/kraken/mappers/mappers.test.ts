@@ -3,28 +3,12 @@ import { describe, expect, test } from "bun:test";
 import type { LosslessObject } from "../lossless-json.ts";
 import { parseLossless } from "../lossless-json.ts";
 import { PairRegistry } from "../pairs.ts";
+import { BTC_USD, DOGE_USD } from "../test-pairs.ts";
 import { mapRestTrades } from "./rest-trades.ts";
 import { classifyWsFrame } from "./ws-frame.ts";
 import { mapWsTrades } from "./ws-trade.ts";
 
-const registry = new PairRegistry([
-  {
-    pairId: "XXBTZUSD",
-    altname: "XBTUSD",
-    wsname: "XBT/USD",
-    symbol: "BTC/USD",
-    priceDecimals: 1,
-    lotDecimals: 8,
-  },
-  {
-    pairId: "XDGUSD",
-    altname: "XDGUSD",
-    wsname: "XDG/USD",
-    symbol: "DOGE/USD",
-    priceDecimals: 7,
-    lotDecimals: 8,
-  },
-]);
+const registry = new PairRegistry([BTC_USD, DOGE_USD]);
 const AT = "2026-01-01T00:00:00.000000Z";
 
 function rest(rows: string, last = '"1"', key = "XXBTZUSD") {
@@ -52,6 +36,22 @@ describe("REST Trades rows", () => {
     expect(page.last).toBe("1762795433971744500");
   });
 
+  test("times: the final row is exact from last; other rows take the µs holding most of the instants their float stands for", () => {
+    const page = rest(
+      '["1.00000","1.00000000",1762819943.330817,"b","m","",1],["1.00000","1.00000000",1762795433.9717445,"b","m","",2],["1.00000","1.00000000",1762820035.9822779,"s","m","",3]',
+      '"1762820035982277754"',
+    );
+    const [a, b, c] = page.trades;
+    // 1762819943.330817 stands for 1762819943330816865..330817103 ns: two µs, most of them in the earlier.
+    expect(a?.message.ts).toBe("2025-11-11T00:12:23.330816Z");
+    expect(a?.timeNs).toBe(1762819943330816865n);
+    expect(a?.last).toBeUndefined();
+    expect(b?.message.ts).toBe("2025-11-10T17:23:53.971744Z");
+    expect(c?.message.ts).toBe("2025-11-11T00:13:55.982277Z");
+    expect(c?.timeNs).toBe(1762820035982277754n);
+    expect(c?.last).toBe("1762820035982277754");
+  });
+
   test("a 6-element (pre-2021) row is read but rejected with the reason: the contract needs trade_id", () => {
     const page = rest('["3539.70000","0.01000000",1548111751.5556,"b","l",""]');
     expect(page.trades).toEqual([]);
@@ -62,15 +62,15 @@ describe("REST Trades rows", () => {
   test("bad rows are rejected one by one with a reason; good rows around them still map", () => {
     const page = rest(
       [
-        '["1.00000","1.00000000",1.5,"b","l","",1]',
-        '["1.05","1.00000000",1.5,"b","l","",2]',
-        '[1.0,"1.00000000",1.5,"b","l","",3]',
-        '["1.00000","1.00000000","1.5","b","l","",4]',
-        '["1.00000","1.00000000",1.5,"x","l","",5]',
-        '["1.00000","1.00000000",1.5,"b","l","",0]',
-        '["1.00000","-1.00000000",1.5,"b","l","",7]',
-        '["1.00000","1.00000000",1.5,"b","l","",8,9]',
-        '["1.00000","1.00000000",1.5,"s","m","",9]',
+        '["1.00000","1.00000000",1762795433.5,"b","l","",1]',
+        '["1.05","1.00000000",1762795433.5,"b","l","",2]',
+        '[1.0,"1.00000000",1762795433.5,"b","l","",3]',
+        '["1.00000","1.00000000","1762795433.5","b","l","",4]',
+        '["1.00000","1.00000000",1762795433.5,"x","l","",5]',
+        '["1.00000","1.00000000",1762795433.5,"b","l","",0]',
+        '["1.00000","-1.00000000",1762795433.5,"b","l","",7]',
+        '["1.00000","1.00000000",1762795433.5,"b","l","",8,9]',
+        '["1.00000","1.00000000",1762795433.5,"s","m","",9]',
       ].join(","),
     );
     expect(page.trades.map((t) => t.message.trade_id)).toEqual([1, 9]);

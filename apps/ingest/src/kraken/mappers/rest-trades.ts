@@ -1,13 +1,17 @@
 /**
  * REST `/0/public/Trades` page → trade contract. Rows are positional
  * `[price, volume, time, side, ordertype, misc, trade_id]`; 2019-era rows have 6 elements (no id).
- * `time` is read from its JSON token, never through a float; `last` is a 19-digit ns string.
+ * `time` is Kraken's float of the true ns instant (±~240 ns); only `last`, a 19-digit ns string, is
+ * exact, and it is the final row's instant. So: the final row's `ts` is exact, any other row's `ts` is
+ * the microsecond its float's instants fall in (the one holding most of them when they straddle two).
  */
 import { TRADE_CONTRACT_VERSION, type TradeMessage } from "@tributary/shared/contracts/trade";
-import { formatMicros, secondsTokenToMicros } from "@tributary/shared/time";
+import { tradeRuleViolation } from "@tributary/shared/contracts/trade-rules";
+import { formatMicros } from "@tributary/shared/time";
 import { isArray, JsonNumber, type LosslessObject, type LosslessValue } from "../lossless-json.ts";
 import type { PairInfo, PairRegistry } from "../pairs.ts";
-import { numberToken, restDecimal, secondsTokenToNanos, tradeIdOf } from "./fields.ts";
+import { restTimeRange } from "../rest-time.ts";
+import { numberToken, restDecimal, tradeIdOf } from "./fields.ts";
 import { describe, MappingError, type Rejection } from "./mapping.ts";
 import type { SequencedTrade } from "./trade.ts";
 
@@ -39,15 +43,16 @@ export function mapRestTrades(
   if (!isArray(rows)) throw new MappingError(`Trades result ${resultKey} is not an array: ${describe(rows)}`);
   const trades: SequencedTrade[] = [];
   const rejections: Rejection[] = [];
+  const last = lastOf(result.last);
   rows.forEach((row, index) => {
     try {
-      trades.push(mapRow(row, pair, receivedAt));
+      trades.push(mapRow(row, pair, receivedAt, index === rows.length - 1 ? last : undefined));
     } catch (err) {
       if (!(err instanceof MappingError)) throw err;
       rejections.push({ reason: `Trades ${resultKey}[${index}]: ${err.message}`, index });
     }
   });
-  return { resultKey, pair, trades, rowCount: rows.length, last: lastOf(result.last), rejections };
+  return { resultKey, pair, trades, rowCount: rows.length, last, rejections };
 }
 
 function lastOf(v: LosslessValue | undefined): string | undefined {
@@ -58,7 +63,27 @@ function lastOf(v: LosslessValue | undefined): string | undefined {
   return text;
 }
 
-function mapRow(row: LosslessValue, pair: PairInfo, receivedAt: string): SequencedTrade {
+/** The true instant of a row: exactly `last` for the final row (when its float agrees), else a range. */
+function instantOf(token: string, last: string | undefined): { lo: bigint; micros: bigint; exact?: string } {
+  let range: { readonly lo: bigint; readonly hi: bigint };
+  try {
+    range = restTimeRange(token);
+  } catch (err) {
+    throw new MappingError(`time ${token}: ${(err as Error).message}`);
+  }
+  if (last !== undefined) {
+    const ns = BigInt(last);
+    if (ns >= range.lo && ns <= range.hi) return { lo: ns, micros: ns / 1000n, exact: last };
+  }
+  return { lo: range.lo, micros: (range.lo + range.hi) / 2n / 1000n };
+}
+
+function mapRow(
+  row: LosslessValue,
+  pair: PairInfo,
+  receivedAt: string,
+  last: string | undefined,
+): SequencedTrade {
   if (!isArray(row)) throw new MappingError(`row is not an array: ${describe(row)}`);
   if (row.length !== 6 && row.length !== 7) {
     throw new MappingError(`row has ${row.length} elements, expected 6 or 7`);
@@ -71,7 +96,9 @@ function mapRow(row: LosslessValue, pair: PairInfo, receivedAt: string): Sequenc
     );
   }
   const timeToken = numberToken(time, "time");
-  const timeNs = secondsTokenToNanos(timeToken);
+  if (!/^\d+(?:\.\d{1,9})?$/.test(timeToken))
+    throw new MappingError(`time ${JSON.stringify(timeToken)} is not unix seconds with at most 9 decimals`);
+  const instant = instantOf(timeToken, last);
   const sideName = typeof side === "string" ? SIDE[side] : undefined;
   if (!sideName) throw new MappingError(`side ${describe(side)} is not "b" or "s"`);
   const ordName = typeof ordType === "string" ? ORD_TYPE[ordType] : undefined;
@@ -85,9 +112,13 @@ function mapRow(row: LosslessValue, pair: PairInfo, receivedAt: string): Sequenc
     qty: restDecimal(volume, pair.lotDecimals, "volume"),
     side: sideName,
     ord_type: ordName,
-    ts: formatMicros(secondsTokenToMicros(timeToken)),
+    ts: formatMicros(instant.micros),
     received_at: receivedAt,
     source: "rest",
   };
-  return { message, timeNs };
+  const broken = tradeRuleViolation(message, instant.micros);
+  if (broken) throw new MappingError(broken);
+  return instant.exact === undefined
+    ? { message, timeNs: instant.lo }
+    : { message, timeNs: instant.lo, last: instant.exact };
 }

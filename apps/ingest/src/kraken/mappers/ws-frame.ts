@@ -3,7 +3,14 @@
  * answer (subscribe/unsubscribe ack or error), or channel data. Anything else is unrecognized and goes
  * to the dead-letter topic. `connection_id` is a u64, kept as text (it exceeds 2^53).
  */
-import { isArray, isObject, JsonNumber, type LosslessValue, parseLossless } from "../lossless-json.ts";
+import {
+  DuplicateKeyError,
+  isArray,
+  isObject,
+  JsonNumber,
+  type LosslessValue,
+  parseLossless,
+} from "../lossless-json.ts";
 import { describe, MappingError } from "./mapping.ts";
 
 export type WsFrame =
@@ -45,6 +52,8 @@ export function classifyWsFrame(text: string): WsFrame {
   try {
     v = parseLossless(text);
   } catch (err) {
+    // A repeated key is a rule of the trade contract (trade-rules.ts): its reason starts "duplicate key".
+    if (err instanceof DuplicateKeyError) throw new MappingError(`${err.message} in the frame`);
     throw new MappingError(`frame is not JSON: ${(err as Error).message}`);
   }
   if (!isObject(v)) throw new MappingError(`frame is not a JSON object: ${describe(v)}`);

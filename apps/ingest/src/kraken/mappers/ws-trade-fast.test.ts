@@ -6,36 +6,12 @@ import { malformedWsFrame } from "../../simulator/malformed.ts";
 import { SyntheticMarket } from "../../simulator/market.ts";
 import { createRng } from "../../simulator/rng.ts";
 import { PairRegistry } from "../pairs.ts";
+import { BTC_USD, DOGE_USD, ETH_USD } from "../test-pairs.ts";
 import { classifyWsFrame } from "./ws-frame.ts";
 import { mapWsTrades } from "./ws-trade.ts";
 import { fastWsTrades } from "./ws-trade-fast.ts";
 
-const registry = new PairRegistry([
-  {
-    pairId: "XXBTZUSD",
-    altname: "XBTUSD",
-    wsname: "XBT/USD",
-    symbol: "BTC/USD",
-    priceDecimals: 1,
-    lotDecimals: 8,
-  },
-  {
-    pairId: "XETHZUSD",
-    altname: "ETHUSD",
-    wsname: "ETH/USD",
-    symbol: "ETH/USD",
-    priceDecimals: 2,
-    lotDecimals: 8,
-  },
-  {
-    pairId: "XDGUSD",
-    altname: "XDGUSD",
-    wsname: "XDG/USD",
-    symbol: "DOGE/USD",
-    priceDecimals: 7,
-    lotDecimals: 8,
-  },
-]);
+const registry = new PairRegistry([BTC_USD, ETH_USD, DOGE_USD]);
 const AT = "2026-01-01T00:00:00.000000Z";
 
 function general(text: string) {

@@ -6,7 +6,8 @@
  * and takes the general path (classifyWsFrame + mapWsTrades), which produces the same records or the
  * rejections. A test checks both paths agree.
  */
-import { TRADE_CONTRACT_VERSION } from "@tributary/shared/contracts/trade";
+import { TRADE_CONTRACT_VERSION, type TradeMessage } from "@tributary/shared/contracts/trade";
+import { tradeRuleViolation } from "@tributary/shared/contracts/trade-rules";
 import type { PairRegistry } from "../pairs.ts";
 import { rfc3339Text } from "./fields.ts";
 import { MappingError } from "./mapping.ts";
@@ -52,7 +53,7 @@ export function fastWsTrades(
     const price = atScale(priceText, pair.priceDecimals);
     const qty = atScale(qtyText, pair.lotDecimals);
     const tradeId = Number(idText);
-    if (price === undefined || qty === undefined || !Number.isSafeInteger(tradeId)) return undefined;
+    if (price === undefined || qty === undefined) return undefined;
     let canonical: readonly [string, bigint];
     try {
       canonical = rfc3339Text(ts, "timestamp");
@@ -60,22 +61,22 @@ export function fastWsTrades(
       if (err instanceof MappingError) return undefined;
       throw err;
     }
-    out.push({
-      message: {
-        v: TRADE_CONTRACT_VERSION,
-        exchange: "KRAKEN",
-        symbol,
-        trade_id: tradeId,
-        price,
-        qty,
-        side: side as "buy" | "sell",
-        ord_type: ordType as "limit" | "market",
-        ts: canonical[0],
-        received_at: receivedAt,
-        source: "ws",
-      },
-      timeNs: canonical[1] * 1000n,
-    });
+    const message: TradeMessage = {
+      v: TRADE_CONTRACT_VERSION,
+      exchange: "KRAKEN",
+      symbol,
+      trade_id: tradeId,
+      price,
+      qty,
+      side: side as "buy" | "sell",
+      ord_type: ordType as "limit" | "market",
+      ts: canonical[0],
+      received_at: receivedAt,
+      source: "ws",
+    };
+    // A trade breaking a contract rule takes the general path, which names the rule.
+    if (tradeRuleViolation(message, canonical[1]) !== undefined) return undefined;
+    out.push({ message, timeNs: canonical[1] * 1000n });
     i = ITEM.lastIndex;
     if (text.charCodeAt(i) === 44 /* , */ && text.charCodeAt(i + 1) === 123 /* { */) i++;
   }

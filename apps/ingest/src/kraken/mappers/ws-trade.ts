@@ -2,7 +2,8 @@
  * WS v2 `trade` data → trade contract. Prices and quantities arrive as JSON numbers that lose trailing
  * zeros; they are rebuilt from the raw token text at the pair's precision (never through a float).
  */
-import { TRADE_CONTRACT_VERSION } from "@tributary/shared/contracts/trade";
+import { TRADE_CONTRACT_VERSION, type TradeMessage } from "@tributary/shared/contracts/trade";
+import { tradeRuleViolation } from "@tributary/shared/contracts/trade-rules";
 import { isArray, type LosslessValue } from "../lossless-json.ts";
 import type { PairRegistry } from "../pairs.ts";
 import { asObject, oneOf, rfc3339Field, stringField, tradeIdOf, wsDecimal } from "./fields.ts";
@@ -24,22 +25,22 @@ export function mapWsTrades(
       const pair = registry.bySymbolName(symbol);
       if (!pair) throw new MappingError(`symbol ${JSON.stringify(symbol)} is not a configured pair`);
       const [ts, micros] = rfc3339Field(o, "timestamp");
-      records.push({
-        message: {
-          v: TRADE_CONTRACT_VERSION,
-          exchange: "KRAKEN",
-          symbol,
-          trade_id: tradeIdOf(o.trade_id, "trade_id"),
-          price: wsDecimal(o, "price", pair.priceDecimals),
-          qty: wsDecimal(o, "qty", pair.lotDecimals),
-          side: oneOf(stringField(o, "side"), ["buy", "sell"] as const, "side"),
-          ord_type: oneOf(stringField(o, "ord_type"), ["market", "limit"] as const, "ord_type"),
-          ts,
-          received_at: receivedAt,
-          source: "ws",
-        },
-        timeNs: micros * 1000n,
-      });
+      const message: TradeMessage = {
+        v: TRADE_CONTRACT_VERSION,
+        exchange: "KRAKEN",
+        symbol,
+        trade_id: tradeIdOf(o.trade_id, "trade_id"),
+        price: wsDecimal(o, "price", pair.priceDecimals),
+        qty: wsDecimal(o, "qty", pair.lotDecimals),
+        side: oneOf(stringField(o, "side"), ["buy", "sell"] as const, "side"),
+        ord_type: oneOf(stringField(o, "ord_type"), ["market", "limit"] as const, "ord_type"),
+        ts,
+        received_at: receivedAt,
+        source: "ws",
+      };
+      const broken = tradeRuleViolation(message, micros);
+      if (broken) throw new MappingError(broken);
+      records.push({ message, timeNs: micros * 1000n });
     } catch (err) {
       if (!(err instanceof MappingError)) throw err;
       rejections.push({ reason: `trade data[${index}]: ${err.message}`, index });

@@ -12,7 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => sim.stop());
 
-const fast = { backoff: { initialMs: 5, maxMs: 20, floorMs: 1 }, rateLimitDelayMs: 5 };
+const fast = { backoff: { initialMs: 5, maxMs: 20 }, rateLimitDelayMs: 5 };
 
 test("AssetPairs resolves WS v2 symbols to pair ids, altnames and decimals", async () => {
   const client = new KrakenRestClient({ baseUrl: sim.restUrl, ...fast });

@@ -4,15 +4,18 @@
  * `EAPI`/`EService` strings, HTTP 429/5xx, HTML bodies) are retried with capped exponential backoff and
  * jitter; `EQuery:Unknown asset pair` throws KrakenConfigError at once.
  */
+
+import { Backoff, type BackoffPolicy } from "@tributary/shared/backoff";
+import { sleep } from "@tributary/shared/sleep";
 import { nowRfc3339 } from "@tributary/shared/time";
-import { Backoff, type BackoffOptions, sleep } from "../backoff.ts";
-import { classifyHttpStatus, KrakenError } from "../errors.ts";
+import { classifyHttpStatus, KrakenConfigError, KrakenError } from "../errors.ts";
 import { JsonNumber, type LosslessObject } from "../lossless-json.ts";
 import { type Mapped, MappingError } from "../mappers/mapping.ts";
 import { mapAssetPairs } from "../mappers/rest-asset-pairs.ts";
+import { mapRestOhlc, type RestOhlcPage } from "../mappers/rest-ohlc.ts";
 import { mapRestTickers, type RestTicker } from "../mappers/rest-ticker.ts";
 import { mapRestTrades, type RestTradesPage } from "../mappers/rest-trades.ts";
-import type { PairInfo, PairRegistry } from "../pairs.ts";
+import { type PairInfo, PairRegistry } from "../pairs.ts";
 import { parseEnvelope, resultPairKey } from "./envelope.ts";
 
 export interface KrakenRestOptions {
@@ -21,7 +24,7 @@ export interface KrakenRestOptions {
   readonly timeoutMs?: number;
   /** Attempts per call before the last retryable error is thrown. */
   readonly maxAttempts?: number;
-  readonly backoff?: BackoffOptions;
+  readonly backoff?: BackoffPolicy;
   /** Minimum wait after a rate-limit answer (Kraken asks for "several seconds"). */
   readonly rateLimitDelayMs?: number;
   readonly signal?: AbortSignal;
@@ -40,7 +43,7 @@ export interface TradesPageWithBody extends RestTradesPage {
 const DEFAULTS = {
   timeoutMs: 10_000,
   maxAttempts: 8,
-  backoff: { initialMs: 500, maxMs: 30_000, floorMs: 100 } satisfies BackoffOptions,
+  backoff: { initialMs: 500, maxMs: 30_000 } satisfies BackoffPolicy,
   rateLimitDelayMs: 3_000,
 };
 
@@ -74,6 +77,26 @@ export class KrakenRestClient {
       if (page.pair.symbol !== pair.symbol) {
         throw new MappingError(`Trades for ${pair.altname} answered for ${page.resultKey}`);
       }
+      return { ...page, body };
+    });
+  }
+
+  /**
+   * Kraken's OHLC of one pair: committed candles after `since` (unix s) plus the forming one; the page's
+   * raw body comes along for the dead-letter topic when rows are rejected.
+   */
+  async ohlc(
+    pair: PairInfo,
+    registry: PairRegistry,
+    intervalMinutes: number,
+    since?: number,
+  ): Promise<RestOhlcPage & { readonly body: string }> {
+    const query: Record<string, string> = { pair: pair.altname, interval: String(intervalMinutes) };
+    if (since !== undefined) query.since = String(since);
+    return this.call("OHLC", query, (result, body, receivedAt) => {
+      const page = mapRestOhlc(result, resultPairKey(result, "OHLC"), registry, intervalMinutes, receivedAt);
+      if (page.pair.symbol !== pair.symbol)
+        throw new MappingError(`OHLC for ${pair.altname} answered for ${page.resultKey}`);
       return { ...page, body };
     });
   }
@@ -122,8 +145,10 @@ export class KrakenRestClient {
             : 0;
         const delay = backoff.next(minimum);
         this.opts.onRetry?.(error, attempt, delay);
-        await sleep(delay, this.opts.signal);
-        if (this.opts.signal?.aborted) throw error;
+        // Stopping while waiting: the retried error is the answer, not the abort.
+        await sleep(delay, this.opts.signal).catch(() => {
+          throw error;
+        });
       }
     }
   }
@@ -182,4 +207,30 @@ function snippet(body: string): string {
 function retryAfterMs(header: string | null): number | undefined {
   if (!header || !/^\d+$/.test(header)) return undefined;
   return Math.min(Number(header) * 1000, 60_000);
+}
+
+/** Resolves the configured WS v2 symbols through AssetPairs; an unknown symbol is a configuration error. */
+export async function resolveSymbols(
+  rest: KrakenRestClient,
+  symbols: readonly string[],
+): Promise<PairRegistry> {
+  let mapped: Awaited<ReturnType<KrakenRestClient["assetPairs"]>>;
+  try {
+    mapped = await rest.assetPairs(symbols);
+  } catch (err) {
+    if (err instanceof KrakenConfigError) {
+      throw new KrakenConfigError(
+        `Kraken does not know one of the configured symbols ${symbols.join(",")} (${err.message}); check KRAKEN_SYMBOLS or --symbols`,
+      );
+    }
+    throw err;
+  }
+  const all = new PairRegistry(mapped.records);
+  const missing = symbols.filter((s) => !all.bySymbolName(s));
+  if (missing.length) {
+    throw new KrakenConfigError(
+      `AssetPairs has no WS v2 symbol ${missing.join(", ")}; check KRAKEN_SYMBOLS or --symbols`,
+    );
+  }
+  return new PairRegistry(symbols.map((s) => all.bySymbolName(s)).filter((p) => p !== undefined));
 }

@@ -100,5 +100,5 @@ test("reconnect delays back off exponentially while the server is unreachable", 
   const events = await collect(it, (evs) => evs.filter((e) => e.kind === "closed").length >= 5, 5_000);
   await it.return?.(undefined);
   const delays = events.flatMap((e) => (e.kind === "closed" ? [e.retryInMs] : []));
-  expect(delays).toEqual([9, 19, 39, 79, 79]);
+  expect(delays).toEqual([10, 20, 40, 80, 80]);
 });

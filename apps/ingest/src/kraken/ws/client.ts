@@ -4,8 +4,9 @@
  * events), sends an application ping when idle, and reconnects with capped exponential backoff and
  * jitter. Frames are buffered in a bounded queue; control events are never dropped.
  */
+
+import { Backoff, type BackoffPolicy } from "@tributary/shared/backoff";
 import { nowRfc3339 } from "@tributary/shared/time";
-import { Backoff, type BackoffOptions } from "../backoff.ts";
 import { BoundedQueue } from "../bounded-queue.ts";
 
 export type WsEvent =
@@ -32,7 +33,7 @@ export interface KrakenWsOptions {
   /** Send `{"method":"ping"}` after this much silence. */
   readonly pingAfterMs?: number;
   readonly connectTimeoutMs?: number;
-  readonly backoff?: BackoffOptions;
+  readonly backoff?: BackoffPolicy;
   /** Frames buffered before new ones are dropped (and recovered through the trade_id check). */
   readonly queueCapacity?: number;
   readonly signal?: AbortSignal;
@@ -41,7 +42,7 @@ export interface KrakenWsOptions {
 const DEFAULTS = {
   staleMs: 5_000,
   connectTimeoutMs: 10_000,
-  backoff: { initialMs: 250, maxMs: 30_000, floorMs: 100 } satisfies BackoffOptions,
+  backoff: { initialMs: 250, maxMs: 30_000 } satisfies BackoffPolicy,
   queueCapacity: 50_000,
 };
 
@@ -67,6 +68,14 @@ class KrakenWsConnection {
 
   get droppedFrames(): number {
     return this.queue.dropped;
+  }
+
+  /** Sends a request on the open connection (false when none is open: the next open subscribes anyway). */
+  send(request: object): boolean {
+    const ws = this.socket;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(request));
+    return true;
   }
 
   start(): void {
@@ -179,6 +188,8 @@ class KrakenWsConnection {
 export interface KrakenWsStream extends AsyncIterableIterator<WsEvent> {
   /** Frames dropped by the bounded queue so far. */
   readonly droppedFrames: number;
+  /** Sends a request on the open connection, e.g. a resubscription; false when none is open. */
+  send(request: object): boolean;
 }
 
 /** Connects (and keeps reconnecting) until the iterator is returned or `signal` aborts; the socket closes in `finally`. */
@@ -194,5 +205,6 @@ export function krakenWsEvents(opts: KrakenWsOptions): KrakenWsStream {
   }
   const it = events();
   Object.defineProperty(it, "droppedFrames", { get: () => conn.droppedFrames });
+  Object.defineProperty(it, "send", { value: (request: object) => conn.send(request) });
   return it as unknown as KrakenWsStream;
 }
