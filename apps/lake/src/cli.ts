@@ -2,15 +2,14 @@
  * `bun run lake [--jobs bronze,compaction] [--topics a,b] [--routes t=dataset:kraken] [--metrics-port N]`: runs the lake's
  * long-running jobs (bronze writer, compaction, and the layer jobs registered in lake-jobs.ts) until
  * SIGINT/SIGTERM, then stops them gracefully (the writer flushes and commits what it buffered).
- * Test-only: TRIBUTARY_FAULT_POINT / TRIBUTARY_FAULT_PROB make the writer SIGKILL itself at a
- * protocol step (see bronze/faults.ts).
+ * Test-only: TRIBUTARY_FAULT_POINT / TRIBUTARY_FAULT_PROB / TRIBUTARY_FAULT_SEED make the writer
+ * SIGKILL itself at a protocol step (see bronze/faults.ts).
  */
-import { parseArgs } from "node:util";
+import { commandLineOrExit, parseCommandLine } from "@tributary/shared/cli";
 import { type Config, loadConfigOrExit } from "@tributary/shared/config";
 import { createLogger } from "@tributary/shared/log";
-import { bronzeCompactionJob } from "./bronze/compaction-job.ts";
-import { bronzeWriterJob } from "./bronze/job.ts";
-import { schedulerLakeJob } from "./jobs/scheduler-job.ts";
+import { bronzeCompactionJob } from "./jobs/bronze-compaction.ts";
+import { bronzeWriterJob } from "./jobs/bronze-writer.ts";
 import {
   type LakeJob,
   type LakeJobArgs,
@@ -18,7 +17,8 @@ import {
   lakeJob,
   lakeJobs,
   registerLakeJob,
-} from "./lake-jobs.ts";
+} from "./jobs/lake-jobs.ts";
+import { schedulerLakeJob } from "./jobs/scheduler-job.ts";
 
 registerLakeJob(bronzeWriterJob);
 registerLakeJob(bronzeCompactionJob);
@@ -57,24 +57,19 @@ export async function runLakeJobs(
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
+  const usage = [
+    "usage: bun run lake [--jobs a,b] [--topics t1,t2] [--routes topic=dataset:kraken|cdc,…] [--metrics-port N] [--session-timeout-ms N]\njobs:",
+    ...lakeJobs().map((j) => `  ${j.name.padEnd(12)} ${j.description}${j.defaultOn ? " (default)" : ""}`),
+  ].join("\n");
+  const { values } = commandLineOrExit("lake", usage, process.argv.slice(2), (argv) =>
+    parseCommandLine(argv, {
       jobs: { type: "string" },
       topics: { type: "string" },
       routes: { type: "string" },
       "metrics-port": { type: "string" },
       "session-timeout-ms": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    console.log(
-      "usage: bun run lake [--jobs a,b] [--topics t1,t2] [--routes topic=dataset:kraken|cdc,…] [--metrics-port N] [--session-timeout-ms N]\njobs:",
-    );
-    for (const j of lakeJobs())
-      console.log(`  ${j.name.padEnd(12)} ${j.description}${j.defaultOn ? " (default)" : ""}`);
-    return;
-  }
+    }),
+  );
   const config = loadConfigOrExit();
   const logger = createLogger("lake", config.logLevel);
   const list = (v: string | undefined): string[] | undefined =>
@@ -108,6 +103,7 @@ async function main(): Promise<void> {
     sessionTimeoutMs: session === undefined ? undefined : Number(session),
     faultPoint: process.env.TRIBUTARY_FAULT_POINT,
     faultProbability: process.env.TRIBUTARY_FAULT_PROB,
+    faultSeed: process.env.TRIBUTARY_FAULT_SEED,
     logger,
   });
   let stopping = false;

@@ -83,14 +83,14 @@ function options(faults?: FaultInjector): CompactionOptions {
 test("closed periods are whole hours (days for CDC) that ended before now minus the grace", () => {
   const now = Date.UTC(2024, 4, 1, 14, 5);
   expect(closedPeriodPrefixes(ds, now, 10 * 60_000, Date.UTC(2024, 4, 1, 11, 30))).toEqual([
-    "bronze/kraken_trades/year=2024/month=05/day=01/hour=11/",
-    "bronze/kraken_trades/year=2024/month=05/day=01/hour=12/",
+    "bronze/kraken_trades/year=2024/month=5/day=1/hour=11/",
+    "bronze/kraken_trades/year=2024/month=5/day=1/hour=12/",
   ]);
   expect(
     closedPeriodPrefixes({ layer: "bronze", name: "cdc_public_t" }, now, 0, Date.UTC(2024, 3, 29)),
   ).toEqual([
-    "bronze/cdc_public_t/year=2024/month=04/day=29/",
-    "bronze/cdc_public_t/year=2024/month=04/day=30/",
+    "bronze/cdc_public_t/year=2024/month=4/day=29/",
+    "bronze/cdc_public_t/year=2024/month=4/day=30/",
   ]);
 });
 

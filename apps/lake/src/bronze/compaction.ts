@@ -25,6 +25,7 @@ import {
   type DatasetRef,
   parseRecord,
 } from "@tributary/shared/lake/commit-log";
+import { dayPartitionPath, hourPath, partitionValues } from "@tributary/shared/lake/layout";
 import type { LakeObject, LakeStore } from "@tributary/shared/lake/store";
 import type { Logger } from "@tributary/shared/log";
 import { nowRfc3339, parseRfc3339Micros } from "@tributary/shared/time";
@@ -73,10 +74,6 @@ function periodHours(ds: DatasetRef): number {
   return ds.name.startsWith("cdc_") ? 24 : 1;
 }
 
-function pad(n: number, w = 2): string {
-  return String(n).padStart(w, "0");
-}
-
 /** Prefixes of the closed periods that start at or after `sinceMs`, oldest first. */
 export function closedPeriodPrefixes(
   ds: DatasetRef,
@@ -89,9 +86,8 @@ export function closedPeriodPrefixes(
   const out: string[] = [];
   const lastClosedEnd = Math.floor((nowMs - graceMs) / step) * step;
   for (let start = lastClosedEnd - step; start >= Math.floor(sinceMs / step) * step; start -= step) {
-    const d = new Date(start);
-    const day = `${ds.layer}/${ds.name}/year=${d.getUTCFullYear()}/month=${pad(d.getUTCMonth() + 1)}/day=${pad(d.getUTCDate())}/`;
-    out.push(hours === 24 ? day : `${day}hour=${pad(d.getUTCHours())}/`);
+    const at = BigInt(start) * 1000n;
+    out.push(`${ds.layer}/${ds.name}/${hours === 24 ? dayPartitionPath(at) : hourPath(at)}/`);
   }
   return out.reverse();
 }
@@ -190,11 +186,7 @@ async function compactPartition(
     if (outRows !== sourceRows)
       throw new Error(`compaction of ${dir}: wrote ${outRows} rows from ${sourceRows}`);
 
-    const partition: Record<string, string> = {};
-    for (const seg of dir.split("/")) {
-      const eq = seg.indexOf("=");
-      if (eq > 0) partition[seg.slice(0, eq)] = seg.slice(eq + 1);
-    }
+    const partition = partitionValues(dir);
     const mode: PublishMode = store.kind === "local" && exchangeDirs !== undefined ? "swap" : "copy";
     const names = written.map((_, n) => `compacted-${id}-${n}.parquet`);
     const staged = names.map((name, n) =>

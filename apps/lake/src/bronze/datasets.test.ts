@@ -7,9 +7,14 @@ test("Kraken topics and CDC topics map to their bronze datasets and partitioning
   expect(bronzeDatasetFor("kraken.trades", "cdc")).toMatchObject({
     name: "kraken_trades",
     kind: "kraken",
-    partitionColumns: ["year", "month", "day", "hour", "symbol"],
+    partitionColumns: ["year", "month", "day", "hour", "pair"],
   });
   expect(bronzeDatasetFor("kraken.ticker", "cdc").name).toBe("kraken_ticker");
+  expect(bronzeDatasetFor("kraken.book", "cdc")).toMatchObject({
+    name: "kraken_book",
+    kind: "kraken",
+    partitionColumns: ["year", "month", "day", "hour", "pair"],
+  });
   expect(bronzeDatasetFor("cdc.public.tesouro_prices", "cdc")).toMatchObject({
     name: "cdc_public_tesouro_prices",
     kind: "cdc",
@@ -52,6 +57,17 @@ test("fault plans parse from the env values, and only the named point (with its 
   expect(parseFaultPlan("mid-copy", "0.25")).toEqual({ point: "mid-copy", probability: 0.25 });
   expect(() => parseFaultPlan("mid-flush", undefined)).toThrow(/TRIBUTARY_FAULT_POINT/);
   expect(() => parseFaultPlan("any", "2")).toThrow(/TRIBUTARY_FAULT_PROB/);
+  expect(parseFaultPlan("any", "0.5", "42")).toEqual({ point: "any", probability: 0.5, seed: 42 });
+  expect(() => parseFaultPlan("any", "0.5", "-1")).toThrow(/TRIBUTARY_FAULT_SEED/);
+  // The same seed draws the same kills: a crash test's run replays.
+  const draws = (seed: number) => {
+    const hits: string[] = [];
+    const f = new FaultInjector({ point: "any", probability: 0.5, seed }, (p) => hits.push(p));
+    for (const p of ["mid-publish", "after-publish", "after-stage", "mid-publish", "after-stage"] as const)
+      f.hit(p);
+    return hits;
+  };
+  expect(draws(7)).toEqual(draws(7));
   const killed: string[] = [];
   const faults = new FaultInjector(
     { point: "after-publish", probability: 0.5 },

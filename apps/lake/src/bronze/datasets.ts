@@ -1,9 +1,15 @@
 /**
  * Which bronze dataset a topic feeds and how it is partitioned.
- * Kraken topics → `bronze/kraken_*` by year/month/day/hour/symbol of the event time; CDC topics
+ * Kraken topics → `bronze/kraken_*` by year/month/day/hour of the event time and pair (the symbol's
+ * path form, shared/src/lake/layout.ts); CDC topics
  * `<prefix>.<schema>.<table>` → `bronze/cdc_<schema>_<table>` by the change's commit date.
  */
-import { BRONZE_DATASETS, type Layer } from "@tributary/shared/lake/layout";
+import {
+  BRONZE_DATASETS,
+  DAY_PARTITION_KEYS,
+  HOUR_PARTITION_KEYS,
+  type Layer,
+} from "@tributary/shared/lake/layout";
 
 export type BronzeKind = "kraken" | "cdc";
 
@@ -17,8 +23,8 @@ export interface BronzeDataset {
   readonly partitionColumns: readonly string[];
 }
 
-export const KRAKEN_PARTITIONS = ["year", "month", "day", "hour", "symbol"] as const;
-export const CDC_PARTITIONS = ["year", "month", "day"] as const;
+export const KRAKEN_PARTITIONS = HOUR_PARTITION_KEYS;
+export const CDC_PARTITIONS = DAY_PARTITION_KEYS;
 
 export class UnknownTopicError extends Error {
   override readonly name = "UnknownTopicError";

@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { symbolPartitionValue } from "@tributary/shared/lake/layout";
+import { pairOfSymbol } from "@tributary/shared/lake/layout";
+import { seededRandom } from "@tributary/shared/random";
 import { formatMicros, parseRfc3339Micros } from "@tributary/shared/time";
 import {
   canonicalMicrosAt,
@@ -15,11 +16,10 @@ const out = (): EventFields => ({ eventUs: Number.NaN, symbol: "" });
 /** The reference: JSON.parse + shared/src/time.ts, as the slow path does it. */
 function reference(value: string, key: string | null): { eventUs: number; symbol: string } {
   let eventUs = Number.NaN;
-  let symbol = key === null ? UNKNOWN_SYMBOL : symbolPartitionValue(key) || UNKNOWN_SYMBOL;
+  let symbol = key === null ? UNKNOWN_SYMBOL : pairOfSymbol(key) || UNKNOWN_SYMBOL;
   try {
     const o = JSON.parse(value) as { ts?: unknown; symbol?: unknown };
-    if (typeof o.symbol === "string" && o.symbol !== "")
-      symbol = symbolPartitionValue(o.symbol) || UNKNOWN_SYMBOL;
+    if (typeof o.symbol === "string" && o.symbol !== "") symbol = pairOfSymbol(o.symbol) || UNKNOWN_SYMBOL;
     if (typeof o.ts === "string") {
       try {
         eventUs = Number(parseRfc3339Micros(o.ts));
@@ -33,16 +33,8 @@ function reference(value: string, key: string | null): { eventUs: number; symbol
   return { eventUs, symbol };
 }
 
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 test("the fast scan gives exactly what JSON.parse + time.ts give, over 20,000 generated trade messages", () => {
-  const rnd = lcg(42);
+  const rnd = seededRandom(42);
   const symbols = ["BTC/USD", "ETH/USD", "XBT/EUR", "DOGE/USD", "A-B/C"];
   let fast = 0;
   for (let i = 0; i < 20_000; i++) {
@@ -94,6 +86,18 @@ test("a duplicate, escaped or nested ts key is left to JSON.parse", () => {
     krakenEventFields(Buffer.from(text), null, got);
     expect(got).toEqual({ eventUs, symbol });
   }
+});
+
+test("a book message (levels as nested arrays, no nested object) takes the fast scan: its ts and symbol", () => {
+  const text =
+    '{"v":1,"exchange":"KRAKEN","symbol":"BTC/USD","type":"update","session":"a1-1","seq":1,"depth":10,"bids":[],"asks":[["29431.1","0.00000000"],["29433.3","0.80000000"]],"checksum":3547452596,"checksum_status":"ok","ts":"2023-07-30T15:29:58.343415Z","received_at":"2023-07-30T15:29:58.401220Z","source":"ws"}';
+  const got = out();
+  krakenEventFields(Buffer.from(text), Buffer.from("BTC/USD"), got);
+  expect(got).toEqual(reference(text, "BTC/USD"));
+  expect(got).toEqual({
+    eventUs: Number(parseRfc3339Micros("2023-07-30T15:29:58.343415Z")),
+    symbol: "BTC_USD",
+  });
 });
 
 test("bronze never rejects: garbage, empty and tombstone values give NaN (Kafka time, flagged) and a symbol from the key or _unknown", () => {

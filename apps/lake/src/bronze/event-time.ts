@@ -12,10 +12,10 @@
  *
  * Times are epoch microseconds as JS numbers: exact up to 2^53 µs (year 2255).
  */
-import { symbolPartitionValue } from "@tributary/shared/lake/layout";
-import { parseRfc3339Micros } from "@tributary/shared/time";
+import { pairOfSymbol } from "@tributary/shared/lake/layout";
+import { daysFromCivil, parseRfc3339Micros } from "@tributary/shared/time";
 
-/** Symbol partition when neither the value nor the key names one. */
+/** Pair partition value when neither the value nor the key names one. */
 export const UNKNOWN_SYMBOL = "_unknown";
 const MAX_SYMBOL_LENGTH = 64;
 
@@ -23,7 +23,7 @@ const MAX_SYMBOL_LENGTH = 64;
 export interface EventFields {
   /** Epoch µs of the event, or NaN when it cannot be parsed (the writer falls back to the Kafka timestamp, flagged). */
   eventUs: number;
-  /** Hive `symbol=` value (Kraken datasets only). */
+  /** Hive `pair=` value, the symbol's path form (Kraken datasets only). */
   symbol: string;
 }
 
@@ -161,7 +161,7 @@ function symbolAt(buf: Buffer, from: number, to: number): string {
 function symbolOf(raw: string): string {
   let cached = symbolCache.get(raw);
   if (cached === undefined) {
-    const v = symbolPartitionValue(raw);
+    const v = pairOfSymbol(raw);
     cached = v === "" || v === "_" || v.length > MAX_SYMBOL_LENGTH ? UNKNOWN_SYMBOL : v;
     if (symbolCache.size < 10_000) symbolCache.set(raw, cached);
   }
@@ -214,14 +214,4 @@ function digits(buf: Buffer, at: number, n: number): number {
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-}
-
-/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-function daysFromCivil(y0: number, m: number, d: number): number {
-  const y = m <= 2 ? y0 - 1 : y0;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
 }

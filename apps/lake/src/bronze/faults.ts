@@ -2,9 +2,11 @@
  * Test-only fault injection: the writer SIGKILLs itself at a named step of the exactly-once
  * protocol, so crash tests land exactly mid-COPY, after the commit record, mid-publish, … .
  * Enabled only by `TRIBUTARY_FAULT_POINT` (a point or `any`) with `TRIBUTARY_FAULT_PROB` (0..1,
- * default 1), read by the CLI at the edge; without them every call here is a no-op.
+ * default 1) and `TRIBUTARY_FAULT_SEED` (the draw's seed, so a crash test replays), read by the CLI
+ * at the edge; without them every call here is a no-op.
  */
 import { writeSync } from "node:fs";
+import { seededRandom } from "@tributary/shared/random";
 
 export const FAULT_POINTS = [
   "mid-copy",
@@ -13,6 +15,8 @@ export const FAULT_POINTS = [
   "mid-publish",
   "after-publish",
   "after-offset-commit",
+  "before-table-commit",
+  "after-table-commit",
 ] as const;
 export type FaultPoint = (typeof FAULT_POINTS)[number];
 
@@ -20,16 +24,19 @@ export interface FaultPlan {
   readonly point: FaultPoint | "any";
   /** Chance that reaching the point kills the process. */
   readonly probability: number;
+  /** Seed of the draws (chance, delay mid-COPY); a fresh one when absent. */
+  readonly seed?: number;
 }
 
 export class FaultPlanError extends Error {
   override readonly name = "FaultPlanError";
 }
 
-/** Parses the two env values (already read by the caller); `undefined` when fault injection is off. */
+/** Parses the env values (already read by the caller); `undefined` when fault injection is off. */
 export function parseFaultPlan(
   point: string | undefined,
   probability: string | undefined,
+  seed?: string | undefined,
 ): FaultPlan | undefined {
   if (point === undefined || point === "") return undefined;
   if (point !== "any" && !(FAULT_POINTS as readonly string[]).includes(point)) {
@@ -43,7 +50,14 @@ export function parseFaultPlan(
       `TRIBUTARY_FAULT_PROB=${JSON.stringify(probability)}: expected a number from 0 to 1`,
     );
   }
-  return { point: point as FaultPoint | "any", probability: p };
+  if (seed === undefined || seed === "") return { point: point as FaultPoint | "any", probability: p };
+  const n = Number(seed);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) {
+    throw new FaultPlanError(
+      `TRIBUTARY_FAULT_SEED=${JSON.stringify(seed)}: expected an integer from 0 to 4294967295`,
+    );
+  }
+  return { point: point as FaultPoint | "any", probability: p, seed: n };
 }
 
 export type Kill = (point: FaultPoint) => void;
@@ -57,11 +71,16 @@ const sigkillSelf: Kill = (point) => {
 };
 
 export class FaultInjector {
+  private readonly random: () => number;
+
   constructor(
     private readonly plan: FaultPlan | undefined,
     private readonly kill: Kill = sigkillSelf,
-    private readonly random: () => number = Math.random,
-  ) {}
+    random?: () => number,
+  ) {
+    const seed = plan?.seed ?? crypto.getRandomValues(new Uint32Array(1))[0] ?? 0;
+    this.random = random ?? seededRandom(seed);
+  }
 
   private chosen(point: FaultPoint): boolean {
     if (this.plan === undefined) return false;

@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { checkMetrics } from "@tributary/shared/testing/promtool";
 import { metricsApp, type WriterSnapshot } from "./metrics.ts";
 
 const snapshot = (over: Partial<WriterSnapshot> = {}): WriterSnapshot => ({
@@ -34,15 +35,19 @@ const snapshot = (over: Partial<WriterSnapshot> = {}): WriterSnapshot => ({
   eventTimeFallbacksTotal: 1,
   lastFlushSeconds: 0.05,
   lastFlushError: undefined,
-  stalledSeconds: 0,
+  health: {
+    ok: true,
+    checks: { commits: { ok: true, detail: "lag 30 records; last a commit with rows: 1 s ago" } },
+  },
   ...over,
 });
 
-test("/metrics exposes per-partition lag, rows/s, files and last commit age in Prometheus text", async () => {
+test("/metrics exposes per-partition lag, rows/s, files and last commit age in Prometheus text promtool accepts", async () => {
   const res = await metricsApp(() => snapshot()).request("/metrics");
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toContain("text/plain");
   const text = await res.text();
+  expect(checkMetrics(text)).toEqual({ exitCode: 0, problems: [] });
   const labels = 'topic="kraken.trades",partition="3",dataset="kraken_trades"';
   expect(text).toContain(`tributary_lake_partition_lag{${labels}} 30`);
   expect(text).toContain(`tributary_lake_partition_rows_per_second{${labels}} 12`);
@@ -63,7 +68,10 @@ test("/health is 200 while the writer runs and flushes, 503 when stopped or stal
   expect(body.partitions[0]).toMatchObject({ lag: 30, last_commit_age_s: 1.5 });
   expect((await metricsApp(() => snapshot({ running: false })).request("/health")).status).toBe(503);
   const stalled = await metricsApp(() =>
-    snapshot({ stalledSeconds: 120, lastFlushError: "S3 down" }),
+    snapshot({
+      health: { ok: false, checks: { commits: { ok: false, detail: "stalled: lag 30 records" } } },
+      lastFlushError: "S3 down",
+    }),
   ).request("/health");
   expect(stalled.status).toBe(503);
   expect(((await stalled.json()) as { last_flush_error: string }).last_flush_error).toBe("S3 down");

@@ -2,6 +2,8 @@
  * Visibility of the bronze writer: `/health` (JSON; 200 when healthy, 503 if not) and `/metrics`
  * (Prometheus text) with per-partition lag, rows/s, files and last commit age.
  */
+import type { HealthReport } from "@tributary/shared/health";
+import { MetricsRegistry, PROMETHEUS_CONTENT_TYPE, type Sample } from "@tributary/shared/metrics";
 import { Hono } from "hono";
 
 export interface PartitionSnapshot {
@@ -39,15 +41,13 @@ export interface WriterSnapshot {
   readonly eventTimeFallbacksTotal: number;
   readonly lastFlushSeconds: number;
   readonly lastFlushError: string | undefined;
-  /** Seconds since the last successful flush while rows were waiting; 0 when idle. */
-  readonly stalledSeconds: number;
+  /** Progress checks (shared/src/health.ts): commits while lag or rows wait, fetches from Kafka. */
+  readonly health: HealthReport;
 }
 
-/** Unhealthy when stopped, or when buffered rows have waited this long without a successful flush. */
-export const STALL_LIMIT_SECONDS = 60;
-
+/** Unhealthy when stopped, or when a progress check stalled (HEALTH_STALL_AFTER_S). */
 export function isHealthy(s: WriterSnapshot): boolean {
-  return s.running && s.stalledSeconds < STALL_LIMIT_SECONDS;
+  return s.running && s.health.ok;
 }
 
 export function metricsApp(snapshot: () => WriterSnapshot): Hono {
@@ -65,6 +65,7 @@ export function metricsApp(snapshot: () => WriterSnapshot): Hono {
         buffered_bytes: s.bufferedBytes,
         paused: s.paused,
         last_flush_error: s.lastFlushError ?? null,
+        checks: s.health.checks,
         partitions: s.partitions.map((p) => ({
           topic: p.topic,
           partition: p.partition,
@@ -78,102 +79,95 @@ export function metricsApp(snapshot: () => WriterSnapshot): Hono {
       healthy ? 200 : 503,
     );
   });
-  app.get("/metrics", (c) =>
-    c.text(prometheusText(snapshot()), 200, { "content-type": "text/plain; version=0.0.4" }),
+  app.get("/metrics", async (c) =>
+    c.text(await prometheusText(snapshot()), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }),
   );
   return app;
 }
 
-const label = (v: string | number): string =>
-  String(v).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-
-export function prometheusText(s: WriterSnapshot): string {
-  const lines: string[] = [];
-  const gauge = (
-    name: string,
-    help: string,
-    type: "gauge" | "counter",
-    rows: Array<[Record<string, string | number>, number]>,
-  ): void => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of rows) {
-      const l = Object.entries(labels)
-        .map(([k, v]) => `${k}="${label(v)}"`)
-        .join(",");
-      lines.push(`${name}${l ? `{${l}}` : ""} ${Number.isFinite(value) ? value : 0}`);
-    }
-  };
-  const per = (f: (p: PartitionSnapshot) => number): Array<[Record<string, string | number>, number]> =>
+/** The writer's metrics in the Prometheus text format, from one snapshot. */
+export function prometheusText(s: WriterSnapshot): Promise<string> {
+  const m = new MetricsRegistry();
+  const partitionLabels = ["topic", "partition", "dataset"];
+  const per = (f: (p: PartitionSnapshot) => number) => (): Sample[] =>
     s.partitions.map((p) => [{ topic: p.topic, partition: p.partition, dataset: p.dataset }, f(p)]);
-  gauge(
+  const one = (value: number) => (): Sample[] => [[{}, value]];
+  m.gaugeOf(
     "tributary_lake_partition_lag",
     "Kafka high watermark minus the next offset committed to the lake.",
-    "gauge",
+    partitionLabels,
     per((p) => p.lag),
   );
-  gauge(
+  m.counterOf(
     "tributary_lake_partition_rows_total",
     "Rows committed to bronze by this writer.",
-    "counter",
+    partitionLabels,
     per((p) => p.rowsTotal),
   );
-  gauge(
+  m.gaugeOf(
     "tributary_lake_partition_rows_per_second",
     "Rows committed per second over the last window.",
-    "gauge",
+    partitionLabels,
     per((p) => p.rowsPerSecond),
   );
-  gauge(
+  m.counterOf(
     "tributary_lake_partition_files_total",
     "Parquet files committed by this writer.",
-    "counter",
+    partitionLabels,
     per((p) => p.filesTotal),
   );
-  gauge(
+  m.gaugeOf(
     "tributary_lake_partition_last_commit_age_seconds",
     "Seconds since the last commit (-1: none yet).",
-    "gauge",
+    partitionLabels,
     per((p) => p.lastCommitAgeSeconds),
   );
-  gauge("tributary_lake_buffered_rows", "Rows buffered, not yet flushed.", "gauge", [[{}, s.bufferedRows]]);
-  gauge("tributary_lake_buffered_bytes", "Bytes buffered plus bytes of the flush in flight.", "gauge", [
-    [{}, s.bufferedBytes + s.inFlightBytes],
-  ]);
-  gauge("tributary_lake_memory_budget_bytes", "Buffer budget; fetching pauses above it.", "gauge", [
-    [{}, s.memoryBudgetBytes],
-  ]);
-  gauge("tributary_lake_fetch_paused", "1 while fetching is paused for back-pressure.", "gauge", [
-    [{}, s.paused ? 1 : 0],
-  ]);
-  gauge("tributary_lake_commits_total", "Commit records written.", "counter", [[{}, s.commitsTotal]]);
-  gauge("tributary_lake_flushes_total", "Flushes completed.", "counter", [[{}, s.flushesTotal]]);
-  gauge(
+  m.gaugeOf("tributary_lake_buffered_rows", "Rows buffered, not yet flushed.", [], one(s.bufferedRows));
+  m.gaugeOf(
+    "tributary_lake_buffered_bytes",
+    "Bytes buffered plus bytes of the flush in flight.",
+    [],
+    one(s.bufferedBytes + s.inFlightBytes),
+  );
+  m.gaugeOf(
+    "tributary_lake_memory_budget_bytes",
+    "Buffer budget; fetching pauses above it.",
+    [],
+    one(s.memoryBudgetBytes),
+  );
+  m.gaugeOf(
+    "tributary_lake_fetch_paused",
+    "1 while fetching is paused for back-pressure.",
+    [],
+    one(s.paused ? 1 : 0),
+  );
+  m.counterOf("tributary_lake_commits_total", "Commit records written.", [], one(s.commitsTotal));
+  m.counterOf("tributary_lake_flushes_total", "Flushes completed.", [], one(s.flushesTotal));
+  m.counterOf(
     "tributary_lake_flush_failures_total",
     "Flushes that failed (their partitions resume from the lake).",
-    "counter",
-    [[{}, s.flushFailuresTotal]],
+    [],
+    one(s.flushFailuresTotal),
   );
-  gauge(
+  m.counterOf(
     "tributary_lake_commit_conflicts_total",
     "Commits lost to another writer of the same range.",
-    "counter",
-    [[{}, s.commitConflictsTotal]],
+    [],
+    one(s.commitConflictsTotal),
   );
-  gauge(
+  m.counterOf(
     "tributary_lake_offset_gaps_total",
     "Times Kafka no longer held the next offset (retention).",
-    "counter",
-    [[{}, s.offsetGapsTotal]],
+    [],
+    one(s.offsetGapsTotal),
   );
-  gauge(
+  m.counterOf(
     "tributary_lake_event_time_fallbacks_total",
     "Rows whose event time fell back to the Kafka timestamp.",
-    "counter",
-    [[{}, s.eventTimeFallbacksTotal]],
+    [],
+    one(s.eventTimeFallbacksTotal),
   );
-  gauge("tributary_lake_last_flush_seconds", "Duration of the last flush.", "gauge", [
-    [{}, s.lastFlushSeconds],
-  ]);
-  gauge("process_resident_memory_bytes", "Resident set size.", "gauge", [[{}, process.memoryUsage.rss()]]);
-  return `${lines.join("\n")}\n`;
+  m.gaugeOf("tributary_lake_last_flush_seconds", "Duration of the last flush.", [], one(s.lastFlushSeconds));
+  m.gaugeOf("process_resident_memory_bytes", "Resident set size.", [], one(process.memoryUsage.rss()));
+  return m.text();
 }

@@ -29,11 +29,11 @@ async function stage(
   partition: number,
   first: bigint,
 ): Promise<[string, string]> {
-  const staged = `${attemptDir(ds, attempt)}/tp=${tpDirValue(topic, partition, first)}/year=2024/symbol=BTC_USD/part_0.parquet`;
+  const staged = `${attemptDir(ds, attempt)}/tp=${tpDirValue(topic, partition, first)}/year=2024/pair=BTC_USD/part_0.parquet`;
   await store.put(staged, `rows of ${attempt}`);
   return [
     staged,
-    `bronze/kraken_trades/year=2024/symbol=BTC_USD/${publishedFileName(topic, partition, first, 0)}`,
+    `bronze/kraken_trades/year=2024/pair=BTC_USD/${publishedFileName(topic, partition, first, 0)}`,
   ];
 }
 
@@ -57,7 +57,7 @@ function record(
     last_offset: last.toString(),
     rows: Number(last - first + 1n),
     files: [
-      { path, rows: Number(last - first + 1n), bytes: 10, partition: { year: "2024", symbol: "BTC_USD" } },
+      { path, rows: Number(last - first + 1n), bytes: 10, partition: { year: "2024", pair: "BTC_USD" } },
     ],
     committed_at: "2024-05-01T14:00:00.000000Z",
     writer,

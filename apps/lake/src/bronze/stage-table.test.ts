@@ -88,11 +88,12 @@ test("every appended value comes back from the Parquet files exactly, over sever
         const ev = Number(row.ev);
         const hour = new Date(Math.floor(ev / HOUR_US) * 3_600_000).toISOString();
         expect(f.partition).toEqual({
-          year: hour.slice(0, 4),
-          month: hour.slice(5, 7),
-          day: hour.slice(8, 10),
-          hour: hour.slice(11, 13),
-          symbol: Number(row.kafka_offset) % 2 === (2 ** 32 - 1000) % 2 ? "BTC_USD" : "ETH_USD",
+          // Unpadded integers: `month=5`, never `month=05` (docs/contracts.md, "Lake").
+          year: String(Number(hour.slice(0, 4))),
+          month: String(Number(hour.slice(5, 7))),
+          day: String(Number(hour.slice(8, 10))),
+          hour: String(Number(hour.slice(11, 13))),
+          pair: Number(row.kafka_offset) % 2 === (2 ** 32 - 1000) % 2 ? "BTC_USD" : "ETH_USD",
         });
         out.set(Number(row.kafka_offset), row);
       }
@@ -129,9 +130,9 @@ test("CDC datasets partition by the UTC day, and a sealed table refuses more row
     const tps: StageTp[] = [{ id: 0, topic: "cdc.public.t", partition: 0, dir: "cdc.public.t-0" }];
     const files = await stage.copyToStaging(table, tps, join(dir, "copy-cdc"));
     expect(files.map((f) => [f.hivePath, f.rows])).toEqual([
-      ["year=2024/month=08/day=14", 1],
-      ["year=2024/month=08/day=15", 2],
-      ["year=2024/month=08/day=16", 1],
+      ["year=2024/month=8/day=14", 1],
+      ["year=2024/month=8/day=15", 2],
+      ["year=2024/month=8/day=16", 1],
     ]);
     expect(() => table.append(0, 0, 9, null, null, 0, 0, Number.NaN, "")).toThrow(/sealed/);
   } finally {

@@ -20,8 +20,7 @@ import {
   DuckDBInstance,
 } from "@duckdb/node-api";
 import duckdb from "@duckdb/node-bindings";
-import { BRONZE_COLUMNS } from "@tributary/shared/lake/layout";
-import { utcParts } from "@tributary/shared/time";
+import { BRONZE_COLUMNS, partitionPathOf, partitionValuesOf } from "@tributary/shared/lake/layout";
 import type { BronzeDataset } from "./datasets.ts";
 
 export interface StageOptions {
@@ -51,7 +50,7 @@ export interface StagedFile {
   readonly relPath: string;
   /** `tp=` directory value the file belongs to. */
   readonly tpDir: string;
-  /** Hive values of the file's dataset partition, e.g. `{year:"2024", …, symbol:"BTC_USD"}`. */
+  /** Hive values of the file's dataset partition, e.g. `{year:"2024", month:"5", …, pair:"BTC_USD"}`. */
   readonly partition: Readonly<Record<string, string>>;
   /** Hive path segments (`year=2024/…`) without the `tp=` level. */
   readonly hivePath: string;
@@ -359,11 +358,12 @@ export class StageTable {
   }
 
   private describe(pid: number, tp: number, bucket: number, symbol: string): StagePartition {
-    const utc = utcParts(BigInt(bucket) * BigInt(this.bucketUs));
-    const all: Record<string, string> = { ...utc, symbol };
-    const values: Record<string, string> = {};
-    for (const c of this.ds.partitionColumns) values[c] = all[c] ?? "";
-    const hivePath = this.ds.partitionColumns.map((c) => `${c}=${values[c]}`).join("/");
+    const values = partitionValuesOf(
+      this.ds.partitionColumns,
+      BigInt(bucket) * BigInt(this.bucketUs),
+      symbol,
+    );
+    const hivePath = partitionPathOf(this.ds.partitionColumns, values);
     return { pid, tp, values, hivePath };
   }
 

@@ -1,6 +1,7 @@
 /**
  * Test helpers for the bronze writer: produce trade messages to a test topic, fetch a lake's
- * bronze tree to local disk, and check exactly-once with DuckDB alone (no commit log).
+ * bronze tree to local disk, and check exactly-once with DuckDB alone (no commit log), over the
+ * Hive tree or through the Iceberg table.
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,9 +9,12 @@ import { dirname, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import type { Config } from "@tributary/shared/config";
 import { createKafka, ensureTopics, topicSpec } from "@tributary/shared/kafka";
+import { EmbeddedCatalog, lakeKeyOf } from "@tributary/shared/lake/iceberg/catalog";
+import { IcebergTable } from "@tributary/shared/lake/iceberg/table";
 import type { LakeStore } from "@tributary/shared/lake/store";
 import { formatMicros } from "@tributary/shared/time";
 import { type Message, Partitioners, type Producer } from "kafkajs";
+import { bronzeTableDefinition } from "./table-commit.ts";
 
 export const TEST_SYMBOLS = ["BTC/USD", "ETH/USD", "SOL/USD", "XRP/EUR"] as const;
 /** 2024-05-01T13:30:00Z: test events span a few hours from here. */
@@ -130,12 +134,56 @@ export interface ExactlyOnceReport {
 }
 
 /** What DuckDB alone reads from a dataset: totals, duplicates, and offsets per partition. */
-export async function readExactlyOnce(root: string, dataset: string): Promise<ExactlyOnceReport> {
-  const glob = `${root}/bronze/${dataset}/**/*.parquet`;
+export function readExactlyOnce(root: string, dataset: string): Promise<ExactlyOnceReport> {
+  return exactlyOnceOf(`read_parquet('${root}/bronze/${dataset}/**/*.parquet', hive_partitioning = true)`);
+}
+
+/**
+ * {@link readExactlyOnce} through the dataset's Iceberg table (its current snapshot, the embedded
+ * catalog), plus how many files the snapshot names that are not in place (must be 0).
+ */
+export async function readTableExactlyOnce(
+  store: LakeStore,
+  dataset: string,
+): Promise<ExactlyOnceReport & { readonly missingFiles: number }> {
+  const table = new IcebergTable(
+    new EmbeddedCatalog(store),
+    store,
+    { namespace: "bronze", name: dataset },
+    bronzeTableDefinition("kraken"),
+  );
+  const loaded = await table.load();
+  const files = loaded === undefined ? [] : await table.files(undefined, loaded.metadata);
+  const dir = mkdtempSync(join(tmpdir(), "bronze-table-"));
+  try {
+    const paths: string[] = [];
+    let missingFiles = 0;
+    for (const f of files) {
+      const key = lakeKeyOf(store, f.path);
+      if (!(await store.exists(key))) missingFiles += 1;
+      else if (store.kind === "local") paths.push(f.path);
+      else {
+        const local = join(dir, `${paths.length}.parquet`);
+        await Bun.write(local, await store.read(key));
+        paths.push(local);
+      }
+    }
+    const report =
+      paths.length === 0
+        ? EMPTY_REPORT
+        : await exactlyOnceOf(`read_parquet([${paths.map((p) => `'${p}'`).join(", ")}])`);
+    return { ...report, missingFiles };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const EMPTY_REPORT: ExactlyOnceReport = { total: 0, duplicates: 0, partitions: [] };
+
+async function exactlyOnceOf(src: string): Promise<ExactlyOnceReport> {
   const instance = await DuckDBInstance.create(":memory:");
   const conn = await instance.connect();
   try {
-    const src = `read_parquet('${glob}', hive_partitioning = true)`;
     const dup = await conn.runAndReadAll(
       `SELECT count(*)::BIGINT AS n FROM (SELECT topic, kafka_partition, kafka_offset, count(*) AS c FROM ${src} GROUP BY ALL HAVING count(*) <> 1)`,
     );
@@ -151,7 +199,7 @@ export async function readExactlyOnce(root: string, dataset: string): Promise<Ex
         .map((r) => [Number(r.p), Number(r.c), Number(r.d), Number(r.lo), Number(r.hi)] as const),
     };
   } catch (err) {
-    if (String(err).includes("No files found")) return { total: 0, duplicates: 0, partitions: [] };
+    if (String(err).includes("No files found")) return EMPTY_REPORT;
     throw err;
   } finally {
     conn.closeSync();
@@ -177,7 +225,7 @@ export async function waitFor(
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (await check()) return true;
-    await new Promise((r) => setTimeout(r, everyMs));
+    await Bun.sleep(everyMs);
   }
   return check();
 }

@@ -74,7 +74,7 @@ for (const [where, lakeUri] of lakes) {
           try {
             const src = `read_parquet('${root}/bronze/kraken_trades/**/*.parquet', hive_partitioning = true)`;
             const types = await conn.runAndReadAll(
-              `SELECT column_name, column_type FROM (DESCRIBE SELECT * EXCLUDE (year, month, day, hour, symbol) FROM ${src})`,
+              `SELECT column_name, column_type FROM (DESCRIBE SELECT * EXCLUDE (year, month, day, hour, pair) FROM ${src})`,
             );
             expect(types.getRowObjectsJS().map((r) => [r.column_name, r.column_type])).toEqual([
               ["topic", "VARCHAR"],
@@ -99,20 +99,20 @@ for (const [where, lakeUri] of lakes) {
               ["kafka_offset", "INT64", "INT_64", false],
               ["kafka_value", "BYTE_ARRAY", null, false],
             ]);
-            // Record i has event time TEST_EPOCH + i s, in the partition of its UTC hour and symbol;
+            // Record i has event time TEST_EPOCH + i s, in the partition of its UTC hour and pair;
             // the value bytes are verbatim; garbage falls back to the Kafka timestamp, flagged.
             const rows = await conn.runAndReadAll(
-              `SELECT epoch_us(event_ts)::BIGINT AS ev, event_ts_from_kafka AS flag, year::VARCHAR AS y, month::VARCHAR AS m, hour::VARCHAR AS h, symbol,
+              `SELECT epoch_us(event_ts)::BIGINT AS ev, event_ts_from_kafka AS flag, year::VARCHAR AS y, month::VARCHAR AS m, hour::VARCHAR AS h, pair,
                       try(decode(kafka_value)) AS v, epoch_us(kafka_timestamp)::BIGINT AS kts
                FROM ${src} WHERE kafka_partition = 1 AND kafka_offset IN (0, 166) ORDER BY kafka_offset`,
             );
             const [first, garbage] = rows.getRowObjectsJS();
             // Partition 1, offset 0 is record 1: 2024-05-01T13:30:01Z, ETH/USD.
             expect(first?.ev).toBe(BigInt(TEST_EPOCH_US + 1_000_000));
-            expect([first?.flag, first?.y, first?.m, first?.h, first?.symbol]).toEqual([
+            expect([first?.flag, first?.y, first?.m, first?.h, first?.pair]).toEqual([
               false,
               "2024",
-              "05",
+              "5",
               "13",
               "ETH_USD",
             ]);

@@ -1,40 +1,41 @@
 /**
+ * (~590 lines: the consume loop's buffering, flush scheduling, memory budget and lifecycle share one
+ * mutable state; the commit protocol, partition assignment and buffer generations live apart.)
+ *
  * The bronze writer: a kafkajs consumer group member that appends every record of its assigned
- * topic-partitions into DuckDB staging tables and flushes them to bronze Parquet exactly once per
- * offset (protocol: docs/exactly-once.md).
+ * topic-partitions (assignment.ts) into DuckDB staging tables (generation.ts, stage-table.ts) and
+ * flushes them to bronze Parquet exactly once per offset (docs/exactly-once.md).
  *
  * Flow per record: eachBatch → StageTable.append (DuckDB data chunks) → flush on rows/bytes/time →
- * COPY to a private directory → place into lake staging (rename on disk, upload on S3) → commit
- * record (exclusive) → publish (move into the tree) → commit the Kafka offset. Buffering continues
- * while a flush runs (one flush at a time); fetching pauses when buffered + in-flight bytes exceed
- * the memory budget.
+ * COPY to a private directory → the commit protocol (commit-protocol.ts: place into lake staging →
+ * commit record → publish → offsets). Buffering continues while a flush runs (one flush at a time);
+ * fetching pauses when buffered + in-flight bytes exceed the memory budget.
  */
+
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
-import { hostname } from "node:os";
-import { dirname, join } from "node:path";
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import type { Config } from "@tributary/shared/config";
+import { healthReport, StallWatch } from "@tributary/shared/health";
 import { createKafka } from "@tributary/shared/kafka";
-import {
-  type AppendCommit,
-  appendCommitId,
-  COMMIT_LOG_VERSION,
-  CommitConflictError,
-  CommitLog,
-  type CommittedFile,
-} from "@tributary/shared/lake/commit-log";
+import { type AppendCommit, CommitLog } from "@tributary/shared/lake/commit-log";
+import type { IcebergCatalog } from "@tributary/shared/lake/iceberg/catalog";
+import { openCatalog } from "@tributary/shared/lake/iceberg/open-catalog";
 import { INTERNAL_DIR } from "@tributary/shared/lake/layout";
-import { createLakeStore, type LakeStore } from "@tributary/shared/lake/store";
+import { checkLakeWritable, createLakeStore, type LakeStore } from "@tributary/shared/lake/store";
 import { createLogger, type Logger } from "@tributary/shared/log";
-import { nowRfc3339 } from "@tributary/shared/time";
 import type { Consumer, EachBatchPayload } from "kafkajs";
+import { AssignedPartitions, type PartitionState, tpKey } from "./assignment.ts";
+import { BronzeCommitProtocol } from "./commit-protocol.ts";
 import { type BronzeDataset, bronzeDatasetFor } from "./datasets.ts";
 import { cdcEventFields, type EventFields, krakenEventFields } from "./event-time.ts";
 import { FaultInjector, type FaultPlan } from "./faults.ts";
-import { metricsApp, type PartitionSnapshot, type WriterSnapshot } from "./metrics.ts";
-import { reconcilePartitions } from "./recovery.ts";
-import { BronzeStage, type StagedFile, type StageTable, type StageTp } from "./stage-table.ts";
-import { attemptDir, publishedFileName, tpDirValue } from "./staging.ts";
+import { type Generation, type GenTp, newGeneration, tableFor } from "./generation.ts";
+import { metricsApp, type WriterSnapshot } from "./metrics.ts";
+import { BronzeStage, type StagedFile, type StageTable } from "./stage-table.ts";
+import { tpDirValue } from "./staging.ts";
+import { BronzeTableCommitter, snapshotOffsets } from "./table-commit.ts";
+import { removeDeadTmpDirs, tmpDirName } from "./tmp-dirs.ts";
 
 export interface BronzeWriterOptions {
   /** Topics to consume; each must map to a bronze dataset (see datasets.ts) or be routed. */
@@ -60,6 +61,10 @@ export interface BronzeWriterOptions {
   readonly sessionTimeoutMs?: number;
   /** Staging-area sweep period for assigned partitions. */
   readonly sweepEveryMs?: number;
+  /** Iceberg commit interval (default `config.lake.icebergCommitMs`; 0: no table commits). */
+  readonly tableCommitMs?: number;
+  /** Called after each Iceberg append snapshot with its `tributary.offsets` (benchmarks measure freshness). */
+  readonly onTableCommit?: (offsets: Readonly<Record<string, string>>) => void;
 }
 
 export interface BronzeWriterHandle {
@@ -75,56 +80,9 @@ export interface BronzeWriterHandle {
 
 /** Bytes counted per buffered row on top of key and value (staging columns, bookkeeping). */
 const ROW_OVERHEAD_BYTES = 64;
-const MAX_RECOVERY_BACKOFF_MS = 30_000;
 const PUBLISH_CONCURRENCY = 8;
 /** A full GC every this many appended rows bounds RSS (~10% CPU at 200k rows/s). */
 const GC_EVERY_ROWS = 50_000;
-
-interface PartitionState {
-  readonly key: string;
-  readonly topic: string;
-  readonly partition: number;
-  readonly ds: BronzeDataset;
-  /** Bumped whenever buffered rows of the partition become invalid (revoked, resync). */
-  epoch: number;
-  recovered: boolean;
-  /** Next offset to accept from Kafka. */
-  next: number;
-  /** `first_offset` of the partition's next commit record. */
-  chainNext: bigint;
-  /** Lake tip + 1 as last seen committed. */
-  committedNext: bigint;
-  highWatermark: number;
-  rowsTotal: number;
-  filesTotal: number;
-  lastCommitAt: number;
-  samples: Array<[number, number]>;
-  fetchPaused: boolean;
-}
-
-interface GenTp extends StageTp {
-  readonly key: string;
-  readonly epoch: number;
-  readonly ds: BronzeDataset;
-  readonly first: bigint;
-  last: number;
-  rows: number;
-}
-
-interface Generation {
-  readonly id: number;
-  /** Staging tables by topic, created on first use (creation is async). */
-  readonly tables: Map<string, Promise<StageTable>>;
-  sealed: boolean;
-  readonly tps: Map<string, GenTp>;
-  firstRowAt: number;
-  rows: number;
-  bytes: number;
-  nextTpId: number;
-}
-
-const tpKey = (topic: string, partition: number): string => `${topic}/${partition}`;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Starts a bronze writer process member; resolves once it is consuming. */
 export async function startBronzeWriter(
@@ -144,6 +102,7 @@ class BronzeWriter implements BronzeWriterHandle {
   private readonly log: Logger;
   private readonly store: LakeStore;
   private readonly commits: CommitLog;
+  private readonly protocol: BronzeCommitProtocol;
   private readonly datasets = new Map<string, BronzeDataset>();
   private readonly groupId: string;
   private readonly flushMs: number;
@@ -156,7 +115,7 @@ class BronzeWriter implements BronzeWriterHandle {
   /** COPY output for local lakes: inside the lake, so placing a file into staging is a rename. */
   private readonly lakeTmpKey: string;
   private readonly consumer: Consumer;
-  private readonly partitions = new Map<string, PartitionState>();
+  private readonly partitions: AssignedPartitions;
   private stage: BronzeStage | undefined;
   private gen: Generation | undefined;
   private genSeq = 0;
@@ -169,8 +128,18 @@ class BronzeWriter implements BronzeWriterHandle {
   private timer: ReturnType<typeof setInterval> | undefined;
   private server: ReturnType<typeof Bun.serve> | undefined;
   private lastSweep = Date.now();
+  private readonly tableCommitMs: number;
+  private lastTableCommit = Date.now();
+  /** The log commits count when the last table round started (no round while it is unchanged). */
+  private commitsInTable = -1;
+  private tableCommitting: Promise<void> | undefined;
+  /** The configured Iceberg catalog (ICEBERG_REST_URI, else the embedded one). */
+  private readonly catalog: IcebergCatalog;
+  private readonly committers = new Map<string, BronzeTableCommitter>();
   private rowsSinceGc = 0;
-  private lastFlushOkAt = Date.now();
+  /** Progress: a commit with rows while rows or lag wait; a fetch from Kafka while running. */
+  private readonly commitWatch: StallWatch;
+  private readonly fetchWatch: StallWatch;
   private resolveDone: () => void = () => undefined;
   private rejectDone: (e: unknown) => void = () => undefined;
   private readonly fields: EventFields = { eventUs: Number.NaN, symbol: "" };
@@ -181,6 +150,7 @@ class BronzeWriter implements BronzeWriterHandle {
     flushes: 0,
     flushFailures: 0,
     conflicts: 0,
+    tableCommits: 0,
     gaps: 0,
     fallbacks: 0,
     lastFlushSeconds: 0,
@@ -197,13 +167,25 @@ class BronzeWriter implements BronzeWriterHandle {
     for (const t of opts.topics)
       this.datasets.set(t, opts.routes?.get(t) ?? bronzeDatasetFor(t, config.cdc.topicPrefix));
     this.store = createLakeStore(config);
+    this.catalog = openCatalog(config, this.store);
     this.commits = new CommitLog(this.store);
     this.groupId = opts.groupId ?? config.lake.consumerGroup;
     this.flushMs = opts.flushMs ?? config.lake.flushMs;
+    this.tableCommitMs = opts.tableCommitMs ?? config.lake.icebergCommitMs;
     this.flushRows = opts.flushRows ?? config.lake.flushRows;
     this.budget = opts.memoryBudgetBytes ?? config.lake.memoryBudgetMb * 1024 * 1024;
     this.flushBytes = opts.flushBytes ?? Math.max(1024 * 1024, Math.floor(this.budget / 4));
     this.faults = new FaultInjector(opts.faults);
+    this.commitWatch = new StallWatch("commit with rows", config.health.stallAfterMs);
+    this.fetchWatch = new StallWatch("fetch from Kafka", config.health.stallAfterMs);
+    this.protocol = new BronzeCommitProtocol({
+      store: this.store,
+      commits: this.commits,
+      log: this.log,
+      commitOffsets: (offsets) => this.consumer.commitOffsets([...offsets]),
+      hit: (point) => this.faults.hit(point),
+      concurrency: PUBLISH_CONCURRENCY,
+    });
     this.tmpRoot = join(config.stateDir, "lake-tmp", tmpDirName(this.writerId));
     this.lakeTmpKey = `${INTERNAL_DIR}/tmp/${tmpDirName(this.writerId)}`;
     this.consumer = createKafka(config.kafka, "lake").consumer({
@@ -217,6 +199,15 @@ class BronzeWriter implements BronzeWriterHandle {
       maxBytesPerPartition: Math.max(256 * 1024, Math.min(1024 * 1024, Math.floor(this.budget / 64))),
       allowAutoTopicCreation: false,
     });
+    this.partitions = new AssignedPartitions({
+      consumer: this.consumer,
+      store: this.store,
+      commits: this.commits,
+      log: this.log,
+      datasets: this.datasets,
+      stopping: () => this.stopping !== undefined,
+      paused: () => this.globalPaused,
+    });
     this.done = new Promise<void>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
@@ -225,6 +216,7 @@ class BronzeWriter implements BronzeWriterHandle {
   }
 
   async start(): Promise<void> {
+    await checkLakeWritable(this.store, `bronze-${this.writerId}`);
     removeDeadTmpDirs(join(this.config.stateDir, "lake-tmp"));
     if (this.store.kind === "local") removeDeadTmpDirs(this.store.url(`${INTERNAL_DIR}/tmp`));
     mkdirSync(join(this.tmpRoot, "duckdb"), { recursive: true });
@@ -237,7 +229,7 @@ class BronzeWriter implements BronzeWriterHandle {
       threads: 1,
       tempDir: join(this.tmpRoot, "duckdb"),
     });
-    this.gen = this.newGeneration();
+    this.gen = newGeneration(++this.genSeq);
     if (this.opts.metricsPort !== null) {
       const app = metricsApp(() => this.snapshot());
       this.server = Bun.serve({
@@ -247,8 +239,9 @@ class BronzeWriter implements BronzeWriterHandle {
       });
       this.metricsUrl = `http://127.0.0.1:${this.server.port}`;
     }
-    const { GROUP_JOIN, CRASH } = this.consumer.events;
-    this.consumer.on(GROUP_JOIN, (e) => this.onAssignment(e.payload.memberAssignment));
+    const { GROUP_JOIN, CRASH, FETCH } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, (e) => this.partitions.assign(e.payload.memberAssignment));
+    this.consumer.on(FETCH, () => this.fetchWatch.progressed());
     this.consumer.on(CRASH, (e) => {
       const { error, restart } = e.payload;
       this.log.error("consumer crashed", { error, restart });
@@ -278,118 +271,6 @@ class BronzeWriter implements BronzeWriterHandle {
     });
   }
 
-  // ---- assignment and recovery --------------------------------------------------------------
-
-  private onAssignment(assignment: Record<string, number[]>): void {
-    const wanted = new Set<string>();
-    for (const [topic, ps] of Object.entries(assignment)) for (const p of ps) wanted.add(tpKey(topic, p));
-    for (const [k, st] of this.partitions) {
-      if (!wanted.has(k)) {
-        st.epoch += 1; // buffered rows of a revoked partition are never committed by us
-        this.partitions.delete(k);
-      }
-    }
-    const added = new Map<string, PartitionState[]>();
-    for (const [topic, ps] of Object.entries(assignment)) {
-      const ds = this.datasets.get(topic);
-      if (ds === undefined) continue;
-      for (const partition of ps) {
-        const k = tpKey(topic, partition);
-        if (this.partitions.has(k)) continue;
-        const st: PartitionState = {
-          key: k,
-          topic,
-          partition,
-          ds,
-          epoch: 0,
-          recovered: false,
-          next: 0,
-          chainNext: 0n,
-          committedNext: -1n,
-          highWatermark: -1,
-          rowsTotal: 0,
-          filesTotal: 0,
-          lastCommitAt: 0,
-          samples: [],
-          fetchPaused: false,
-        };
-        this.partitions.set(k, st);
-        added.set(topic, [...(added.get(topic) ?? []), st]);
-      }
-    }
-    this.log.info("assignment", {
-      partitions: [...wanted],
-      added: [...added.values()].flat().map((s) => s.key),
-    });
-    for (const [topic, sts] of added) this.recover(topic, sts, 0, 0);
-  }
-
-  /** Re-derives the partitions' position from the lake, then seeks Kafka there. Never throws. */
-  private recover(topic: string, sts: readonly PartitionState[], delayMs: number, attempt: number): void {
-    for (const st of sts) {
-      st.epoch += 1;
-      st.recovered = false;
-    }
-    this.syncPause();
-    const epochs = sts.map((s) => s.epoch);
-    const current = (): PartitionState[] =>
-      sts.filter((s, i) => this.partitions.get(s.key) === s && s.epoch === epochs[i]);
-    void (async () => {
-      if (delayMs > 0) await sleep(delayMs);
-      const live = current();
-      if (live.length === 0 || this.stopping) return;
-      const ds = live[0]?.ds as BronzeDataset;
-      try {
-        const result = await reconcilePartitions(
-          this.store,
-          this.commits,
-          ds,
-          topic,
-          live.map((s) => s.partition),
-          this.log,
-        );
-        for (const st of current()) {
-          const resume = result.resume.get(st.partition) ?? 0n;
-          st.next = safeOffset(resume);
-          st.chainNext = resume;
-          st.committedNext = resume;
-          this.consumer.seek({ topic, partition: st.partition, offset: resume.toString() });
-          st.recovered = true;
-          this.log.info("partition resumes from the lake", {
-            topic,
-            partition: st.partition,
-            offset: resume.toString(),
-          });
-        }
-        this.syncPause();
-      } catch (err) {
-        const backoff = Math.min(MAX_RECOVERY_BACKOFF_MS, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
-        this.log.warn("partition recovery failed, retrying", {
-          topic,
-          error: err,
-          backoffMs: Math.round(backoff),
-        });
-        const again = current();
-        if (again.length > 0) this.recover(topic, again, backoff, attempt + 1);
-      }
-    })();
-  }
-
-  /** Fetching is paused for partitions still recovering, and for all while over budget. */
-  private syncPause(): void {
-    for (const st of this.partitions.values()) {
-      const want = this.globalPaused || !st.recovered;
-      if (want === st.fetchPaused) continue;
-      try {
-        if (want) this.consumer.pause([{ topic: st.topic, partitions: [st.partition] }]);
-        else this.consumer.resume([{ topic: st.topic, partitions: [st.partition] }]);
-        st.fetchPaused = want;
-      } catch (err) {
-        this.log.debug("pause/resume refused", { partition: st.key, error: err });
-      }
-    }
-  }
-
   // ---- buffering -----------------------------------------------------------------------------
 
   private async onBatch({ batch, resolveOffset, isStale, isRunning }: EachBatchPayload): Promise<void> {
@@ -397,10 +278,10 @@ class BronzeWriter implements BronzeWriterHandle {
     if (first === undefined) return;
     // The generation's table for this dataset; if a flush sealed the generation meanwhile, use the next one.
     let gen = this.gen as Generation;
-    let table = await this.tableFor(gen, first.ds);
+    let table = await tableFor(this.stage as BronzeStage, gen, first.ds);
     while (gen !== this.gen) {
       gen = this.gen as Generation;
-      table = await this.tableFor(gen, first.ds);
+      table = await tableFor(this.stage as BronzeStage, gen, first.ds);
     }
     // From here to the end: synchronous, so no flush can seal the generation under our feet.
     const st = this.partitions.get(tpKey(batch.topic, batch.partition));
@@ -467,7 +348,7 @@ class BronzeWriter implements BronzeWriterHandle {
     gen.bytes += bytes;
     if (gen.bytes + this.inFlightBytes >= this.budget && !this.globalPaused) {
       this.globalPaused = true;
-      this.syncPause();
+      this.partitions.syncPause();
       this.log.debug("memory budget reached, fetching paused", {
         buffered: gen.bytes,
         inFlight: this.inFlightBytes,
@@ -489,6 +370,17 @@ class BronzeWriter implements BronzeWriterHandle {
 
   private tick(): void {
     if (this.flushDue()) this.requestFlush();
+    // When the data stops, the last flushes still reach the table within one interval.
+    if (this.tableCommitDue()) void this.commitTables();
+  }
+
+  private tableCommitDue(): boolean {
+    return (
+      this.tableCommitMs > 0 &&
+      this.stopping === undefined &&
+      this.counters.commits !== this.commitsInTable &&
+      Date.now() - this.lastTableCommit >= this.tableCommitMs
+    );
   }
 
   private requestFlush(): void {
@@ -503,7 +395,7 @@ class BronzeWriter implements BronzeWriterHandle {
         this.flushing = undefined;
         if (this.globalPaused && (this.gen?.bytes ?? 0) < this.budget / 2 && this.stopping === undefined) {
           this.globalPaused = false;
-          this.syncPause();
+          this.partitions.syncPause();
         }
         if (this.stopping === undefined && (this.flushAgain || this.flushDue())) {
           this.flushAgain = false;
@@ -512,36 +404,13 @@ class BronzeWriter implements BronzeWriterHandle {
       });
   }
 
-  private newGeneration(): Generation {
-    this.genSeq += 1;
-    return {
-      id: this.genSeq,
-      tables: new Map(),
-      sealed: false,
-      tps: new Map(),
-      firstRowAt: 0,
-      rows: 0,
-      bytes: 0,
-      nextTpId: 0,
-    };
-  }
-
-  private tableFor(gen: Generation, ds: BronzeDataset): Promise<StageTable> {
-    let table = gen.tables.get(ds.topic);
-    if (table === undefined) {
-      table = (this.stage as BronzeStage).newTable(ds);
-      gen.tables.set(ds.topic, table);
-    }
-    return table;
-  }
-
   // ---- flush: stage → commit record → publish → Kafka offsets --------------------------------
 
   private async runFlush(): Promise<void> {
     const stage = this.stage as BronzeStage;
     // Swap and seal in one synchronous step: no batch can append in between.
     const sealed = this.gen as Generation;
-    this.gen = this.newGeneration();
+    this.gen = newGeneration(++this.genSeq);
     sealed.sealed = true;
     const included: GenTp[] = [];
     for (const gt of sealed.tps.values()) {
@@ -571,7 +440,7 @@ class BronzeWriter implements BronzeWriterHandle {
       this.counters.flushes += 1;
       this.counters.lastFlushSeconds = (performance.now() - started) / 1000;
       this.counters.lastFlushError = undefined;
-      this.lastFlushOkAt = Date.now();
+      if (included.length > 0) this.commitWatch.progressed();
     } catch (err) {
       this.counters.flushFailures += 1;
       this.counters.lastFlushError = err instanceof Error ? err.message : String(err);
@@ -583,14 +452,15 @@ class BronzeWriter implements BronzeWriterHandle {
         if (st !== undefined && st.epoch === gt.epoch)
           byTopic.set(st.topic, [...(byTopic.get(st.topic) ?? []), st]);
       }
-      for (const [topic, sts] of byTopic) this.recover(topic, sts, 500, 1);
+      for (const [topic, sts] of byTopic) this.partitions.recover(topic, sts, 500, 1);
       throw err;
     } finally {
       this.inFlightBytes = 0;
     }
+    if (this.tableCommitDue()) void this.commitTables();
     if (Date.now() - this.lastSweep >= (this.opts.sweepEveryMs ?? 30_000)) {
       this.lastSweep = Date.now();
-      await this.sweep().catch((err) => this.log.warn("staging sweep failed", { error: err }));
+      await this.partitions.sweep().catch((err) => this.log.warn("staging sweep failed", { error: err }));
     }
   }
 
@@ -598,13 +468,12 @@ class BronzeWriter implements BronzeWriterHandle {
     const stage = this.stage as BronzeStage;
     const ds = tps[0]?.ds as BronzeDataset;
     const attempt = `${this.writerId}-${gen.id}`;
-    const stagingKey = attemptDir(ds, attempt);
-    const local = this.store.kind === "local";
     // DuckDB writes into a directory private to this process (reaped by pid if it dies), so a
     // crash mid-COPY leaves nothing in the shared staging area.
-    const copyDir = local
-      ? this.store.url(`${this.lakeTmpKey}/${attempt}`)
-      : join(this.tmpRoot, "stage", attempt);
+    const copyDir =
+      this.store.kind === "local"
+        ? this.store.url(`${this.lakeTmpKey}/${attempt}`)
+        : join(this.tmpRoot, "stage", attempt);
     try {
       const disarm = this.faults.armDuring("mid-copy");
       let files: StagedFile[];
@@ -613,103 +482,9 @@ class BronzeWriter implements BronzeWriterHandle {
       } finally {
         disarm();
       }
-      const stagedKeyOf = (f: StagedFile): string => `${stagingKey}/${f.relPath}`;
-      if (local) {
-        const made = new Set<string>();
-        for (const f of files) {
-          const to = this.store.url(stagedKeyOf(f));
-          if (!made.has(dirname(to))) mkdirSync(dirname(to), { recursive: true });
-          made.add(dirname(to));
-          renameSync(f.localPath, to);
-        }
-      } else {
-        await mapBounded(files, PUBLISH_CONCURRENCY, (f) => this.store.putFile(f.localPath, stagedKeyOf(f)));
-      }
-      this.faults.hit("after-stage");
-
-      const records: AppendCommit[] = [];
-      for (const gt of tps) {
-        const mine = files.filter((f) => f.tpDir === gt.dir);
-        const rows = mine.reduce((n, f) => n + f.rows, 0);
-        if (rows !== gt.rows) throw new Error(`staged ${rows} rows for ${gt.key} but buffered ${gt.rows}`);
-        const committed: CommittedFile[] = mine.map((f, n) => ({
-          path: `${ds.layer}/${ds.name}/${f.hivePath}/${publishedFileName(gt.topic, gt.partition, gt.first, n)}`,
-          rows: f.rows,
-          bytes: f.bytes,
-          partition: f.partition,
-        }));
-        records.push({
-          v: COMMIT_LOG_VERSION,
-          id: appendCommitId(gt.topic, gt.partition, gt.first),
-          kind: "append",
-          layer: ds.layer,
-          dataset: ds.name,
-          topic: gt.topic,
-          partition: gt.partition,
-          first_offset: gt.first.toString(),
-          last_offset: String(gt.last),
-          rows,
-          files: committed,
-          committed_at: nowRfc3339(),
-          writer: attempt,
-          staged: mine.map(stagedKeyOf),
-        });
-      }
-
-      // Commit point: one exclusive record per topic-partition.
-      const outcomes = await Promise.allSettled(records.map((r) => this.commits.append(ds, r)));
-      const won: AppendCommit[] = [];
-      const failures: unknown[] = [];
-      for (let i = 0; i < records.length; i++) {
-        const r = records[i] as AppendCommit;
-        const o = outcomes[i] as PromiseSettledResult<void>;
-        const st = this.partitions.get(tpKey(r.topic, r.partition));
-        if (o.status === "fulfilled") {
-          won.push(r);
-          continue;
-        }
-        if (o.reason instanceof CommitConflictError) {
-          this.counters.conflicts += 1;
-          this.log.warn("another writer committed this range first; re-reading the partition from the lake", {
-            record: r.id,
-          });
-          await mapBounded(r.staged, PUBLISH_CONCURRENCY, (k) => this.store.delete(k));
-        } else {
-          failures.push(o.reason);
-        }
-        if (st !== undefined)
-          this.recover(st.topic, [st], o.reason instanceof CommitConflictError ? 0 : 500, 1);
-      }
-      this.faults.hit("after-commit-record");
-
-      // Publish: move every committed file into the tree.
-      let moved = 0;
-      await mapBounded(
-        won.flatMap((r) => r.files.map((f, i) => [r.staged[i] as string, f.path] as const)),
-        PUBLISH_CONCURRENCY,
-        async ([from, to]) => {
-          await this.store.move(from, to);
-          moved += 1;
-          if (moved === 1) this.faults.hit("mid-publish");
-        },
-      );
-      this.faults.hit("after-publish");
-
-      const offsets = won.map((r) => ({
-        topic: r.topic,
-        partition: r.partition,
-        offset: (BigInt(r.last_offset) + 1n).toString(),
-      }));
-      if (offsets.length > 0) {
-        // Kafka's offset is informative only (lag tools); the lake's log decides where to resume.
-        await this.consumer
-          .commitOffsets(offsets)
-          .catch((err) => this.log.debug("offset commit refused", { error: err }));
-      }
-      this.faults.hit("after-offset-commit");
-
+      const outcome = await this.protocol.commit(ds, attempt, files, tps);
       const now = Date.now();
-      for (const r of won) {
+      for (const r of outcome.committed) {
         const st = this.partitions.get(tpKey(r.topic, r.partition));
         this.counters.commits += 1;
         this.counters.files += r.files.length;
@@ -724,60 +499,75 @@ class BronzeWriter implements BronzeWriterHandle {
         }
         this.opts.onCommit?.(r);
       }
-      if (failures.length > 0) throw failures[0];
-      // Local: the staging dir now holds only empty directories. On any failure above it stays:
-      // committed files still staged there are rolled forward by recovery.
-      if (local) rmSync(this.store.url(stagingKey), { recursive: true, force: true });
+      this.counters.conflicts += outcome.conflicts.length;
+      // Ranges this writer did not commit are re-read from the lake (at once after a lost race).
+      for (const [r, delayMs] of [
+        ...outcome.conflicts.map((r) => [r, 0] as const),
+        ...outcome.failed.map((f) => [f.record, 500] as const),
+      ]) {
+        const st = this.partitions.get(tpKey(r.topic, r.partition));
+        if (st !== undefined) this.partitions.recover(st.topic, [st], delayMs, 1);
+      }
+      if (outcome.failed.length > 0) throw outcome.failed[0]?.error;
     } finally {
       rmSync(copyDir, { recursive: true, force: true });
     }
   }
 
   /** Periodic cleanup of staging garbage for the partitions this writer owns. */
-  private async sweep(): Promise<void> {
-    const byTopic = new Map<string, PartitionState[]>();
-    for (const st of this.partitions.values())
-      if (st.recovered) byTopic.set(st.topic, [...(byTopic.get(st.topic) ?? []), st]);
-    for (const [topic, sts] of byTopic) {
-      const ds = sts[0]?.ds as BronzeDataset;
-      await reconcilePartitions(
-        this.store,
-        this.commits,
-        ds,
-        topic,
-        sts.map((s) => s.partition),
-        this.log,
-        new Map(sts.map((s) => [s.partition, s.chainNext])),
-      );
-    }
+  /**
+   * Commits the log's new records to each dataset's Iceberg table (docs/exactly-once.md): in the
+   * background, one round at a time, so a slow catalog never holds up a flush.
+   */
+  private commitTables(): Promise<void> {
+    if (this.tableCommitting !== undefined) return this.tableCommitting;
+    this.lastTableCommit = Date.now();
+    const commits = this.counters.commits;
+    this.tableCommitting = (async () => {
+      for (const ds of this.datasets.values()) {
+        let committer = this.committers.get(ds.name);
+        if (committer === undefined) {
+          committer = new BronzeTableCommitter(this.store, this.commits, this.catalog, ds, ds.kind);
+          this.committers.set(ds.name, committer);
+        }
+        this.faults.hit("before-table-commit");
+        const result = await committer.commit();
+        if (result.appended !== undefined) {
+          this.counters.tableCommits += 1;
+          this.opts.onTableCommit?.(snapshotOffsets(result.appended));
+        }
+        this.faults.hit("after-table-commit");
+      }
+      this.commitsInTable = commits;
+    })()
+      .catch((err) => this.log.warn("Iceberg table commit failed; the next round retries", { error: err }))
+      .finally(() => {
+        this.tableCommitting = undefined;
+      });
+    return this.tableCommitting;
   }
 
   // ---- visibility and shutdown ---------------------------------------------------------------
 
   snapshot(): WriterSnapshot {
     const now = Date.now();
-    const partitions: PartitionSnapshot[] = [...this.partitions.values()]
-      .sort((a, b) => (a.key < b.key ? -1 : 1))
-      .map((st) => {
-        const old = st.samples.find(([t]) => now - t <= 10_000) ?? st.samples.at(-1);
-        const span = old === undefined ? 0 : (now - old[0]) / 1000;
-        const committed = Number(st.committedNext);
-        return {
-          topic: st.topic,
-          partition: st.partition,
-          dataset: st.ds.name,
-          committedNext: committed,
-          highWatermark: st.highWatermark,
-          lag: st.highWatermark < 0 || committed < 0 ? 0 : Math.max(0, st.highWatermark - committed),
-          rowsTotal: st.rowsTotal,
-          rowsPerSecond:
-            old === undefined || span <= 0 ? 0 : Math.round((st.rowsTotal - old[1]) / Math.max(span, 1)),
-          filesTotal: st.filesTotal,
-          lastCommitAgeSeconds: st.lastCommitAt === 0 ? -1 : (now - st.lastCommitAt) / 1000,
-        };
-      });
+    const partitions = this.partitions.snapshot(now);
     const g = this.gen;
-    const waiting = (g?.rows ?? 0) > 0 || this.inFlightBytes > 0;
+    const lag = partitions.reduce((sum, p) => sum + p.lag, 0);
+    const rows = (g?.rows ?? 0) + (this.inFlightBytes > 0 ? 1 : 0);
+    // A failed flush drops its rows to re-read them: the failure itself is work still waiting.
+    const failing = this.counters.lastFlushError !== undefined;
+    const commits = this.commitWatch
+      .waiting(rows > 0 || lag > 0 || failing)
+      .check(
+        failing
+          ? `flushes fail (${this.counters.lastFlushError?.slice(0, 200)})`
+          : `lag ${lag} records, ${g?.rows ?? 0} rows buffered`,
+      );
+    // A member with no partition assigned (more writers than partitions) has nothing to fetch.
+    const kafka = this.fetchWatch
+      .waiting(this.running && partitions.length > 0)
+      .check(`${partitions.length} partitions assigned`);
     return {
       running: this.running && this.stopping === undefined,
       groupId: this.groupId,
@@ -798,7 +588,7 @@ class BronzeWriter implements BronzeWriterHandle {
       eventTimeFallbacksTotal: this.counters.fallbacks,
       lastFlushSeconds: this.counters.lastFlushSeconds,
       lastFlushError: this.counters.lastFlushError,
-      stalledSeconds: waiting ? (now - this.lastFlushOkAt) / 1000 : 0,
+      health: healthReport({ commits, kafka }),
     };
   }
 
@@ -810,7 +600,7 @@ class BronzeWriter implements BronzeWriterHandle {
   private async shutdown(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.globalPaused = true;
-    this.syncPause();
+    this.partitions.syncPause();
     try {
       await this.flushing;
       if ((this.gen?.rows ?? 0) > 0) {
@@ -823,6 +613,10 @@ class BronzeWriter implements BronzeWriterHandle {
       });
     } finally {
       this.flushing = undefined;
+      if (this.tableCommitMs > 0) {
+        await this.tableCommitting;
+        await this.commitTables();
+      }
       await this.consumer
         .disconnect()
         .catch((err) => this.log.warn("consumer disconnect failed", { error: err }));
@@ -833,54 +627,5 @@ class BronzeWriter implements BronzeWriterHandle {
       this.log.info("bronze writer stopped", { rows: this.counters.rows, commits: this.counters.commits });
       this.resolveDone();
     }
-  }
-}
-
-function safeOffset(offset: bigint): number {
-  if (offset > BigInt(Number.MAX_SAFE_INTEGER))
-    throw new Error(`Kafka offset ${offset} is beyond 2^53; not supported`);
-  return Number(offset);
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight. */
-async function mapBounded<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let i = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (i < items.length) {
-      const item = items[i++] as T;
-      await fn(item);
-    }
-  });
-  await Promise.all(workers);
-}
-
-/** `<pid>-<writer>-<host>`: a writer's temporary directory, reapable once the process is gone. */
-function tmpDirName(writerId: string): string {
-  return `${process.pid}-${writerId}-${hostname().replace(/[^A-Za-z0-9.]/g, "_")}`;
-}
-
-/**
- * Removes temporary dirs of writer processes of this host that no longer run (a lake on a shared
- * disk may hold other hosts' dirs: those are left to their own writers).
- */
-function removeDeadTmpDirs(root: string): void {
-  if (!existsSync(root)) return;
-  const host = hostname().replace(/[^A-Za-z0-9.]/g, "_");
-  for (const name of readdirSync(root)) {
-    const [pidText, writer, ...rest] = name.split("-");
-    const pid = Number(pidText);
-    if (!Number.isSafeInteger(pid) || pid <= 0 || writer === undefined) continue;
-    if (rest.length > 0 && rest.join("-") !== host) continue;
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
-    }
-    if (!alive) rmSync(join(root, name), { recursive: true, force: true });
   }
 }

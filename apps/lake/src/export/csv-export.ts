@@ -18,19 +18,19 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:f
 import { dirname, join } from "node:path";
 import type { Config } from "@tributary/shared/config";
 import { formatMicros, parseRfc3339Micros } from "@tributary/shared/time";
-import { ChangeJournal } from "../silver/change-journal.ts";
+import { ChangeJournal } from "../runtime/change-journal.ts";
+import { type DuckSession, sqlStringList } from "../runtime/duckdb.ts";
+import { checkAborted, clock, type LakeJobEnv, openJobDuck } from "../runtime/env.ts";
+import { isRecord, loadJobState, saveJobState } from "../runtime/job-state.ts";
+import { LakeReader } from "../runtime/lake-reader.ts";
 import {
   HOUR_MICROS,
   type HourPartition,
   hourPartitionKey,
   partitionOfKey,
   SILVER,
+  SILVER_TRADES_JOB,
 } from "../silver/datasets.ts";
-import { type DuckSession, openDuckSession, sqlStringList } from "../silver/duckdb.ts";
-import { checkAborted, clock, type LakeJobEnv } from "../silver/env.ts";
-import { isRecord, loadJobState, saveJobState } from "../silver/job-state.ts";
-import { LakeReader } from "../silver/lake-reader.ts";
-import { SILVER_TRADES_JOB } from "../silver/trades.ts";
 import {
   checkPattern,
   csvRelativePath,
@@ -109,7 +109,7 @@ export async function runCsvExport(
   const sameNaming = loaded?.pattern === config.pattern && loaded?.timeZone === config.timeZone;
   const state = loaded && sameNaming ? loaded : undefined;
   const changes = await new ChangeJournal(env.store, SILVER_TRADES_JOB).since(state?.watermark ?? 0);
-  const reader = new LakeReader(env.store, env.scratchDir);
+  using reader = new LakeReader(env.store, env.scratchDir);
   const candidates = new Map<string, Candidate>();
   const add = (p: HourPartition): void => {
     for (const hour of localHoursOfUtcHour(p.hour, config.timeZone)) {
@@ -117,92 +117,84 @@ export async function runCsvExport(
       candidates.set(candidateId(c), c);
     }
   };
-  try {
-    for (const id of state?.pending ?? []) {
-      const [symbol = "", hour = ""] = id.split("|");
-      candidates.set(id, { symbol, hour: parseLocalHourId(hour) });
-    }
-    const full = opts.rebuild === true || changes.gap || state === undefined;
-    if (full) {
-      for (const p of await silverPartitions(reader)) add(p);
-    } else {
-      for (const e of changes.entries) {
-        for (const p of e.partitions) {
-          if (p.dataset === SILVER.trades) add({ symbol: p.symbol, hour: parseRfc3339Micros(p.hour) });
-        }
-      }
-    }
-    if (opts.range) {
-      const { from, to } = opts.range;
-      for (const p of await silverPartitions(reader)) if (p.hour + HOUR_MICROS > from && p.hour < to) add(p);
-    }
-
-    const now = clock(env);
-    const grace = BigInt(config.graceMinutes) * 60_000_000n;
-    const manifest: Record<string, ManifestEntry> = { ...(state?.manifest ?? {}) };
-    const pending: string[] = [];
-    let written = 0;
-    let unchanged = 0;
-    let deleted = 0;
-    let rows = 0;
-    const duck = await openDuckSession({ tempDir: `${env.scratchDir}/duckdb`, ...env.duck });
-    try {
-      for (const c of [...candidates.values()].sort((a, b) => (candidateId(a) < candidateId(b) ? -1 : 1))) {
-        checkAborted(env, "csv export");
-        const ranges = utcRangesOfLocalHour(c.hour, config.timeZone);
-        const closesAt = ranges.at(-1)?.to; // ranges are in time order
-        if (closesAt === undefined) continue; // a local hour skipped by a daylight-saving change
-        if (now < closesAt + grace) {
-          pending.push(candidateId(c));
-          continue;
-        }
-        const rel = csvRelativePath(config.pattern, c.hour, c.symbol);
-        const path = join(config.dir, rel);
-        const body = await renderCsv(duck, reader, c.symbol, ranges);
-        if (body === undefined) {
-          if (existsSync(path)) {
-            rmSync(path);
-            deleted += 1;
-          }
-          delete manifest[rel];
-          continue;
-        }
-        const sha256 = new Bun.CryptoHasher("sha256").update(body.text).digest("hex");
-        if (manifest[rel]?.sha256 === sha256 && existsSync(path)) {
-          unchanged += 1;
-          continue;
-        }
-        writeAtomically(path, body.text);
-        manifest[rel] = { sha256, rows: body.rows, writtenAt: formatMicros(now) };
-        written += 1;
-        rows += body.rows;
-      }
-    } finally {
-      duck.close();
-    }
-    const next: CsvExportState = {
-      v: 1,
-      watermark: changes.last,
-      pending,
-      manifest,
-      pattern: config.pattern,
-      timeZone: config.timeZone,
-      updatedAt: formatMicros(now),
-    };
-    await saveJobState(env.store, CSV_EXPORT_JOB, next);
-    const result = {
-      considered: candidates.size,
-      written,
-      unchanged,
-      deleted,
-      pending: pending.length,
-      rows,
-    };
-    env.log.info("csv export run", result);
-    return result;
-  } finally {
-    reader.dispose();
+  for (const id of state?.pending ?? []) {
+    const [symbol = "", hour = ""] = id.split("|");
+    candidates.set(id, { symbol, hour: parseLocalHourId(hour) });
   }
+  const full = opts.rebuild === true || changes.gap || state === undefined;
+  if (full) {
+    for (const p of await silverPartitions(reader)) add(p);
+  } else {
+    for (const e of changes.entries) {
+      for (const p of e.partitions) {
+        if (p.dataset === SILVER.trades) add({ symbol: p.symbol, hour: parseRfc3339Micros(p.hour) });
+      }
+    }
+  }
+  if (opts.range) {
+    const { from, to } = opts.range;
+    for (const p of await silverPartitions(reader)) if (p.hour + HOUR_MICROS > from && p.hour < to) add(p);
+  }
+
+  const now = clock(env);
+  const grace = BigInt(config.graceMinutes) * 60_000_000n;
+  const manifest: Record<string, ManifestEntry> = { ...(state?.manifest ?? {}) };
+  const pending: string[] = [];
+  let written = 0;
+  let unchanged = 0;
+  let deleted = 0;
+  let rows = 0;
+  using duck = await openJobDuck(env);
+  for (const c of [...candidates.values()].sort((a, b) => (candidateId(a) < candidateId(b) ? -1 : 1))) {
+    checkAborted(env, "csv export");
+    const ranges = utcRangesOfLocalHour(c.hour, config.timeZone);
+    const closesAt = ranges.at(-1)?.to; // ranges are in time order
+    if (closesAt === undefined) continue; // a local hour skipped by a daylight-saving change
+    if (now < closesAt + grace) {
+      pending.push(candidateId(c));
+      continue;
+    }
+    const rel = csvRelativePath(config.pattern, c.hour, c.symbol);
+    const path = join(config.dir, rel);
+    const body = await renderCsv(duck, reader, c.symbol, ranges);
+    if (body === undefined) {
+      if (existsSync(path)) {
+        rmSync(path);
+        deleted += 1;
+      }
+      delete manifest[rel];
+      continue;
+    }
+    const sha256 = new Bun.CryptoHasher("sha256").update(body.text).digest("hex");
+    if (manifest[rel]?.sha256 === sha256 && existsSync(path)) {
+      unchanged += 1;
+      continue;
+    }
+    writeAtomically(path, body.text);
+    manifest[rel] = { sha256, rows: body.rows, writtenAt: formatMicros(now) };
+    written += 1;
+    rows += body.rows;
+  }
+  const next: CsvExportState = {
+    v: 1,
+    watermark: changes.last,
+    pending,
+    manifest,
+    pattern: config.pattern,
+    timeZone: config.timeZone,
+    updatedAt: formatMicros(now),
+  };
+  await saveJobState(env.store, CSV_EXPORT_JOB, next);
+  const result = {
+    considered: candidates.size,
+    written,
+    unchanged,
+    deleted,
+    pending: pending.length,
+    rows,
+  };
+  env.log.info("csv export run", result);
+  return result;
 }
 
 /** The CSV text of one symbol's trades in the UTC ranges, or undefined when there are none. */

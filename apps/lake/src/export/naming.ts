@@ -55,7 +55,7 @@ export function checkPattern(pattern: string): void {
   }
 }
 
-/** The file's path relative to the export directory. `symbol` is the partition form (`BTC_USD`). */
+/** The file's path relative to the export directory. `symbol` is its pair form (`BTC_USD`, shared/src/lake/layout.ts). */
 export function csvRelativePath(pattern: string, h: LocalHour, symbol: string): string {
   const values: Record<(typeof PLACEHOLDERS)[number], string> = {
     HH: pad(h.hour),

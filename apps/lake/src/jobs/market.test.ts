@@ -7,8 +7,8 @@ import { CommitLog } from "@tributary/shared/lake/commit-log";
 import { createLakeStore } from "@tributary/shared/lake/store";
 import { createLogger } from "@tributary/shared/log";
 import type { JobContext } from "@tributary/shared/scheduler/job";
-import { validateJobs } from "@tributary/shared/scheduler/scheduler";
-import { commitBronze, tradeJson } from "../silver/testing/bronze-fixture.ts";
+import { validateJobs } from "@tributary/shared/scheduler/registry";
+import { commitBronze, tradeJson } from "../testing/bronze-fixture.ts";
 import { MARKET_MAINTENANCE_JOB, marketJobs } from "./market.ts";
 
 let dir: string | undefined;
@@ -40,11 +40,17 @@ describe("market jobs", () => {
     expect(jobs.map((j) => j.name)).toEqual([
       "silver.trades",
       "silver.ticker",
+      "silver.kraken_ohlc",
+      "silver.book",
       "gold.market",
       "export.csv",
       MARKET_MAINTENANCE_JOB,
     ]);
-    expect(jobs.find((j) => j.name === "gold.market")?.after).toEqual(["silver.trades", "silver.ticker"]);
+    expect(jobs.find((j) => j.name === "gold.market")?.after).toEqual([
+      "silver.trades",
+      "silver.ticker",
+      "silver.kraken_ohlc",
+    ]);
     // Hourly export at minute grace + 1 (default grace 5 minutes).
     expect(jobs.find((j) => j.name === "export.csv")?.pattern).toBe("0 6 * * * *");
   });
@@ -67,6 +73,6 @@ describe("market jobs", () => {
     expect(results["gold.market"]).toMatchObject({ rows: 1 });
     expect(results["export.csv"]).toMatchObject({ rows: 1 });
     expect(readdirSync(join(config.export.dir, "KRAKEN"))).toEqual(["14_11_04_22_BTC_USD.csv"]);
-    expect(await store.exists("gold/candles_1m/symbol=BTC_USD/2022-04-11.parquet")).toBe(true);
+    expect(await store.exists("gold/candles_1m/pair=BTC_USD/2022-04-11.parquet")).toBe(true);
   });
 });

@@ -1,47 +1,47 @@
 /**
  * The scheduled jobs of the market layers, for the lake's job registry:
  *
- *   silver.trades   every 5 s   bronze trades → silver (typed, deduplicated, quarantine)
- *   silver.ticker   every 5 s   bronze ticker → silver
- *   gold.market     every 5 s   after both silver jobs: candles, daily summary, quality, metrics, reconciliation
- *   export.csv      hourly      the challenge's CSV files, at minute EXPORT_GRACE_MINUTES + 1
- *   market.maintain hourly      prunes change journals, removes staging left by crashed runs
+ *   silver.trades       every 5 s   bronze trades → silver (typed, deduplicated, quarantine)
+ *   silver.ticker       every 5 s   bronze ticker → silver
+ *   silver.kraken_ohlc  every 5 s   Kraken's own candles from bronze → silver/kraken_ohlc_1m
+ *   silver.book         every 5 s   bronze book → silver book events, checkpoints and quarantine
+ *   gold.market         every 5 s   after the silver jobs: candles, daily summary, quality, metrics, reconciliation
+ *   export.csv          hourly      the challenge's CSV files, at minute EXPORT_GRACE_MINUTES + 1
+ *   market.maintain     hourly      prunes change journals, removes staging left by crashed runs
  *
  * The scheduler never overlaps a job with itself; every job is also safe to re-run (idempotent).
- * A backfill (`ctx.range`) re-reads bronze for silver and recomputes the days or hours for gold and CSV.
+ * A backfill (`ctx.range`) re-reads bronze for silver and recomputes the days or hours for gold and CSV:
+ * one run per hour (silver, CSV) or day (gold) in the range, not one per 5-second slot.
  */
-import { join } from "node:path";
 import type { Config } from "@tributary/shared/config";
-import { CommitLog } from "@tributary/shared/lake/commit-log";
-import { createLakeStore } from "@tributary/shared/lake/store";
 import type { JobContext, JobDefinition, JobResult } from "@tributary/shared/scheduler/job";
 import { PermanentJobError } from "@tributary/shared/scheduler/job";
 import { CSV_EXPORT_JOB, runCsvExport } from "../export/csv-export.ts";
 import { ExportPatternError } from "../export/naming.ts";
-import { GOLD_MARKET_JOB, runGoldMarket } from "../gold/market.ts";
-import type { LakeJobEnv } from "../silver/env.ts";
-import { JobStateError } from "../silver/job-state.ts";
-import { KRAKEN_OHLC_JOB } from "../silver/kraken-ohlc.ts";
-import { bySingleWatermark, byWatermarksMap, maintainMarketLayers } from "../silver/maintenance.ts";
-import { runSilverTicker, SILVER_TICKER_JOB } from "../silver/ticker.ts";
-import { runSilverTrades, SILVER_TRADES_JOB } from "../silver/trades.ts";
+import { GOLD_MARKET_JOB, runGoldMarket } from "../gold/market/market.ts";
+import type { LakeJobEnv } from "../runtime/env.ts";
+import { JobStateError } from "../runtime/job-state.ts";
+import { bySingleWatermark, byWatermarksMap, maintainMarketLayers } from "../runtime/maintenance.ts";
+import { runSilverBook } from "../silver/book.ts";
+import {
+  KRAKEN_OHLC_JOB,
+  SILVER_BOOK_JOB,
+  SILVER_TICKER_JOB,
+  SILVER_TRADES_JOB,
+} from "../silver/datasets.ts";
+import { runSilverKrakenOhlc } from "../silver/kraken-ohlc.ts";
+import { runSilverTicker } from "../silver/ticker.ts";
+import { runSilverTrades } from "../silver/trades.ts";
+import { lakeJobEnv } from "./job-env.ts";
 
 export const MARKET_MAINTENANCE_JOB = "market.maintain";
 
 /** DuckDB memory per job run; beyond it DuckDB spills to the scratch directory. */
 const JOB_MEMORY_MB = 2048;
 
-/** The job environment for one run, built from Config at the edge. */
+/** The job environment for one market run, built from Config at the edge. */
 export function marketJobEnv(config: Config, ctx: Pick<JobContext, "log" | "signal">): LakeJobEnv {
-  const store = createLakeStore(config);
-  return {
-    store,
-    commitLog: new CommitLog(store),
-    log: ctx.log,
-    signal: ctx.signal,
-    scratchDir: join(config.stateDir, "scratch", "market"),
-    duck: { memoryLimitMb: JOB_MEMORY_MB },
-  };
+  return lakeJobEnv(config, ctx, "market", JOB_MEMORY_MB);
 }
 
 function range(ctx: JobContext): { from: bigint; to: bigint } | undefined {
@@ -70,6 +70,7 @@ export function marketJobs(config: Config): JobDefinition[] {
   return [
     {
       name: SILVER_TRADES_JOB,
+      partitionedBy: "hour",
       pattern: "*/5 * * * * *",
       description:
         "Bronze trades → silver/kraken_trades (typed, deduplicated across all time), duplicates and quarantine",
@@ -83,6 +84,7 @@ export function marketJobs(config: Config): JobDefinition[] {
     },
     {
       name: SILVER_TICKER_JOB,
+      partitionedBy: "hour",
       pattern: "*/5 * * * * *",
       description: "Bronze ticker → silver/kraken_ticker (typed) and quarantine",
       timeoutMs: 15 * 60_000,
@@ -94,13 +96,42 @@ export function marketJobs(config: Config): JobDefinition[] {
       }),
     },
     {
+      name: KRAKEN_OHLC_JOB,
+      partitionedBy: "hour",
+      pattern: "*/5 * * * * *",
+      description:
+        "Bronze kraken_ohlc → silver/kraken_ohlc_1m (Kraken's own candles, latest fetch per minute) and quarantine",
+      timeoutMs: 15 * 60_000,
+      retries: 2,
+      run: run(async (env, ctx) => {
+        const rng = r(ctx);
+        const res = await runSilverKrakenOhlc(env, rng ? { range: rng } : {});
+        return { rows: res.validRows, detail: { ...res } };
+      }),
+    },
+    {
+      name: SILVER_BOOK_JOB,
+      partitionedBy: "hour",
+      pattern: "*/5 * * * * *",
+      description:
+        "Bronze kraken_book → silver/kraken_book_events (typed), kraken_book_checkpoints (full books each minute) and quarantine",
+      timeoutMs: 15 * 60_000,
+      retries: 2,
+      run: run(async (env, ctx) => {
+        const rng = r(ctx);
+        const res = await runSilverBook(env, rng ? { range: rng } : {});
+        return { rows: res.validRows, detail: { ...res } };
+      }),
+    },
+    {
       name: GOLD_MARKET_JOB,
+      partitionedBy: "day",
       pattern: "*/5 * * * * *",
       description:
         "Silver → gold candles (1m-1d), daily summary, data quality, market metrics, reconciliation",
       timeoutMs: 15 * 60_000,
       retries: 2,
-      after: [SILVER_TRADES_JOB, SILVER_TICKER_JOB],
+      after: [SILVER_TRADES_JOB, SILVER_TICKER_JOB, KRAKEN_OHLC_JOB],
       run: run(async (env, ctx) => {
         const rng = r(ctx);
         const res = await runGoldMarket(env, { graceMinutes: grace, ...(rng ? { range: rng } : {}) });
@@ -109,6 +140,7 @@ export function marketJobs(config: Config): JobDefinition[] {
     },
     {
       name: CSV_EXPORT_JOB,
+      partitionedBy: "hour",
       pattern: `0 ${(grace + 1) % 60} * * * *`,
       description: `Hourly CSV files ${config.export.pattern} (${config.export.timeZone}) under ${config.export.dir}`,
       timeoutMs: 30 * 60_000,

@@ -1,15 +1,13 @@
 /**
- * Every scheduled job of the lake, in one registry that `bun run jobs` and the lake process share.
- * A layer adds its jobs by exporting a factory from its own module (as `marketJobs(config)` in
- * `./market.ts` does for silver, gold, the CSV export and their maintenance) and listing it here.
+ * The lake's scheduled jobs (silver, gold, the CSV export, CDC silver/gold and their upkeep). A layer
+ * adds its jobs by exporting a factory from `jobs/` (as `marketJobs(config)` does) and listing it here.
+ * The lake's own scheduler (`bun run lake`) runs these; `apps/jobs` composes them with other apps' jobs.
  */
 import type { Config } from "@tributary/shared/config";
-import { pruneHistoryJob } from "@tributary/shared/scheduler/housekeeping";
 import type { JobDefinition } from "@tributary/shared/scheduler/job";
-import { cdcJobs } from "../cdc/jobs.ts";
+import { cdcJobs } from "./cdc.ts";
 import { marketJobs } from "./market.ts";
-import { notebookJobs } from "./notebooks.ts";
 
-export function registeredJobs(config: Config): JobDefinition[] {
-  return [...marketJobs(config), ...cdcJobs(config), ...notebookJobs(config), pruneHistoryJob(config)];
+export function lakeScheduledJobs(config: Config): JobDefinition[] {
+  return [...marketJobs(config), ...cdcJobs(config)];
 }

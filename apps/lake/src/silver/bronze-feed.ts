@@ -2,7 +2,8 @@
  * What a silver run reads from bronze: the append commits after its watermark (a CommitCursor),
  * resolved to files. A commit's own files are read whole when they are in the tree. When bronze
  * compaction has replaced them, their partition directory is read with an offset filter instead
- * (the compacted files hold the same rows). A commit whose files are still being moved in (the
+ * (the compacted files hold the same rows; a file moved by `bun run lake migrate` is found the same
+ * way, in its partition's directory of the current layout). A commit whose files are still being moved in (the
  * record exists, the files are staged) is left, with everything after it in its Kafka partition,
  * for the next run: the cursor stops just before it.
  */
@@ -13,6 +14,7 @@ import {
   type DatasetRef,
   EMPTY_CURSOR,
 } from "@tributary/shared/lake/commit-log";
+import { currentLayoutKey } from "@tributary/shared/lake/layout";
 
 export interface FilteredRead {
   /** Partition directory key (relative to the lake root), read as `<dir>/*.parquet`. */
@@ -106,7 +108,8 @@ async function planRecord(
     const staged = r.staged[i];
     if (staged !== undefined && (await log.store.exists(staged))) return "staged";
     filtered.push({
-      dirKey: f.path.slice(0, f.path.lastIndexOf("/")),
+      // The partition's directory in today's layout: `bun run lake migrate` may have moved it.
+      dirKey: currentLayoutKey(f.path.slice(0, f.path.lastIndexOf("/"))),
       topic: r.topic,
       partition: r.partition,
       first: BigInt(r.first_offset),

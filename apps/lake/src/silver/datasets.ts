@@ -1,10 +1,10 @@
 /**
  * Silver datasets and their partition layout. Every silver dataset of market data is partitioned by
- * the event's UTC hour and symbol (`year=/month=/day=/hour=/symbol=BTC_USD`), and each partition is
+ * the event's UTC hour and pair (`year=2024/month=5/day=3/hour=7/pair=BTC_USD`, shared/src/lake/layout.ts), and each partition is
  * exactly one file, `part-0.parquet`, replaced whole when the partition changes.
  */
-import { INTERNAL_DIR } from "@tributary/shared/lake/layout";
-import { formatMicros, parseRfc3339Micros, utcParts } from "@tributary/shared/time";
+import { hourPartitionOf, hourPartitionPath, INTERNAL_DIR, pairPath } from "@tributary/shared/lake/layout";
+import { formatMicros } from "@tributary/shared/time";
 
 export const SILVER = {
   trades: "kraken_trades",
@@ -13,7 +13,17 @@ export const SILVER = {
   ticker: "kraken_ticker",
   tickerQuarantine: "kraken_ticker_quarantine",
   krakenOhlc: "kraken_ohlc_1m",
+  krakenOhlcQuarantine: "kraken_ohlc_1m_quarantine",
+  bookEvents: "kraken_book_events",
+  bookCheckpoints: "kraken_book_checkpoints",
+  bookQuarantine: "kraken_book_events_quarantine",
 } as const;
+
+/** The jobs that write the market silver datasets: gold and the export follow their change journals. */
+export const SILVER_TRADES_JOB = "silver.trades";
+export const SILVER_TICKER_JOB = "silver.ticker";
+export const KRAKEN_OHLC_JOB = "silver.kraken_ohlc";
+export const SILVER_BOOK_JOB = "silver.book";
 
 export const PARTITION_FILE = "part-0.parquet";
 
@@ -23,7 +33,7 @@ export const UNKNOWN_SYMBOL = "UNKNOWN";
 export const HOUR_MICROS = 3_600_000_000n;
 export const DAY_MICROS = 86_400_000_000n;
 
-/** One silver partition: a symbol (partition value, `BTC_USD`) and the UTC hour it covers. */
+/** One silver partition: a symbol (its `pair=` path form, `BTC_USD`) and the UTC hour it covers. */
 export interface HourPartition {
   readonly symbol: string;
   /** Start of the hour, epoch microseconds. */
@@ -31,20 +41,17 @@ export interface HourPartition {
 }
 
 export function hourPartitionDir(dataset: string, p: HourPartition): string {
-  const parts = utcParts(p.hour);
-  return `silver/${dataset}/year=${parts.year}/month=${parts.month}/day=${parts.day}/hour=${parts.hour}/symbol=${p.symbol}`;
+  return `silver/${dataset}/${hourPartitionPath(p.hour, p.symbol)}`;
 }
 
 export function hourPartitionKey(dataset: string, p: HourPartition): string {
   return `${hourPartitionDir(dataset, p)}/${PARTITION_FILE}`;
 }
 
-/** Parses `silver/<dataset>/year=…/month=…/day=…/hour=…/symbol=…/…` back into a partition. */
+/** Parses `silver/<dataset>/year=…/month=…/day=…/hour=…/pair=…/…` back into a partition. */
 export function partitionOfKey(key: string): HourPartition | undefined {
-  const m = /year=(\d{4})\/month=(\d{2})\/day=(\d{2})\/hour=(\d{2})\/symbol=([^/]+)\//.exec(key);
-  if (!m) return undefined;
-  const [, y, mo, d, h, symbol] = m;
-  return { symbol: symbol as string, hour: parseRfc3339Micros(`${y}-${mo}-${d}T${h}:00:00Z`) };
+  const p = hourPartitionOf(key);
+  return p === undefined ? undefined : { symbol: p.pair, hour: p.hour };
 }
 
 export function partitionId(p: HourPartition): string {
@@ -63,7 +70,9 @@ export function hourIso(micros: bigint): string {
   return formatMicros(micros);
 }
 
-/** Where the trade key index lives (outside every dataset tree). */
+/** Where the trade key index lives (outside every dataset tree), one directory per pair. */
+export const KEY_INDEX_DIR = `${INTERNAL_DIR}/silver/${SILVER.trades}/keys`;
+
 export function keyIndexPrefix(symbol: string): string {
-  return `${INTERNAL_DIR}/silver/${SILVER.trades}/keys/symbol=${symbol}/`;
+  return `${KEY_INDEX_DIR}/${pairPath(symbol)}/`;
 }

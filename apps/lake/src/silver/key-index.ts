@@ -6,13 +6,14 @@
  * to look (the ranking over the loaded rows decides), so a crash between publishing silver and the
  * index cannot make it lie in a harmful way.
  *
- *   <LAKE_URI>/_tributary/silver/kraken_trades/keys/symbol=<BTC_USD>/bucket=<trade_id div 100000>.parquet
- *   columns: symbol (partition value), trade_id BIGINT, hour TIMESTAMPTZ.
+ *   <LAKE_URI>/_tributary/silver/kraken_trades/keys/pair=<BTC_USD>/bucket=<trade_id div 100000>.parquet
+ *   columns: symbol (the pair value), trade_id BIGINT, hour TIMESTAMPTZ.
  */
+
+import { type DuckSession, sqlString, sqlStringList } from "../runtime/duckdb.ts";
+import type { LakeReader } from "../runtime/lake-reader.ts";
+import type { Staging } from "../runtime/staging.ts";
 import { keyIndexPrefix } from "./datasets.ts";
-import { type DuckSession, sqlString, sqlStringList } from "./duckdb.ts";
-import type { LakeReader } from "./lake-reader.ts";
-import type { Staging } from "./staging.ts";
 
 export const KEY_BUCKET_SIZE = 100_000;
 

@@ -4,6 +4,7 @@
  * quoted, integers keep their digits. Decimals are checked as text and only then CAST to
  * DECIMAL(38,10), so a value is either exact or quarantined, never rounded.
  */
+import { PLAUSIBLE_FROM_MICROS, PLAUSIBLE_UNTIL_MICROS } from "@tributary/shared/contracts/trade-rules";
 
 export const DECIMAL_TOKEN = `"-?[0-9]+(\\.[0-9]+)?"`;
 export const RFC3339_TOKEN = `"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})"`;
@@ -46,6 +47,16 @@ export function decimalReason(
     WHEN regexp_full_match(${tok}, '"-?[0-9]+\\.[0-9]{11,}"') THEN '${field} has more than 10 fractional digits: ' || left(${tok}, 60)
     WHEN regexp_full_match(${tok}, '"-?0*[1-9][0-9]{${maxIntegerDigits},}(\\.[0-9]+)?"') THEN '${field} has more than ${maxIntegerDigits} integer digits: ' || left(${tok}, 60)
     ${signCheck}`;
+}
+
+/** Whether a TIMESTAMPTZ expression lies in the trade contract's plausible window (NULL: false). */
+export function plausible(expr: string): string {
+  return `coalesce(epoch_us(${expr}) >= ${PLAUSIBLE_FROM_MICROS} AND epoch_us(${expr}) < ${PLAUSIBLE_UNTIL_MICROS}, false)`;
+}
+
+/** The UTC hour an instant falls in, flooring (not truncating toward zero) before 1970 too. */
+export function hourOf(expr: string): string {
+  return `make_timestamptz(floor(epoch_us(${expr}) / 3600000000)::BIGINT * 3600000000)`;
 }
 
 /** CASE branches rejecting a timestamp field (RFC 3339, at most microseconds). */

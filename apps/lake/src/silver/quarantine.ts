@@ -5,11 +5,12 @@
  * counted under (`partition_hour`, `partition_symbol`): the message's own ts and symbol when they
  * parse, else bronze `event_ts` and the Kafka key. Idempotent: one row per (topic, partition, offset).
  */
+
+import { type DuckSession, sqlStringList } from "../runtime/duckdb.ts";
+import type { LakeReader } from "../runtime/lake-reader.ts";
+import type { Staging } from "../runtime/staging.ts";
 import { type HourPartition, hourPartitionKey, partitionId } from "./datasets.ts";
-import { type DuckSession, sqlStringList } from "./duckdb.ts";
-import type { LakeReader } from "./lake-reader.ts";
 import { type StagedPartitions, stageHourPartitions } from "./partition-writer.ts";
-import type { Staging } from "./staging.ts";
 import { QUARANTINE_COLUMNS } from "./trades.sql.ts";
 
 const COLS = [...QUARANTINE_COLUMNS, "partition_symbol", "partition_hour"].join(", ");

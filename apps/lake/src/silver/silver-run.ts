@@ -4,15 +4,16 @@
  * and the new watermark, saved only after every file is published.
  */
 import { type CommitCursor, EMPTY_CURSOR } from "@tributary/shared/lake/commit-log";
+import { hourPath } from "@tributary/shared/lake/layout";
 import { formatMicros } from "@tributary/shared/time";
+import { type ChangedPartition, ChangeJournal } from "../runtime/change-journal.ts";
+import type { DuckSession } from "../runtime/duckdb.ts";
+import { checkAborted, clock, type LakeJobEnv, openJobDuck } from "../runtime/env.ts";
+import { isRecord, loadJobState, saveJobState } from "../runtime/job-state.ts";
+import { LakeReader } from "../runtime/lake-reader.ts";
+import { createStaging, type Staging } from "../runtime/staging.ts";
 import { type BronzeBatch, nextBronzeBatch } from "./bronze-feed.ts";
-import { type ChangedPartition, ChangeJournal } from "./change-journal.ts";
 import { HOUR_MICROS, type HourPartition, hourIso, hourStart, partitionOfKey } from "./datasets.ts";
-import { type DuckSession, openDuckSession } from "./duckdb.ts";
-import { checkAborted, clock, type LakeJobEnv } from "./env.ts";
-import { isRecord, loadJobState, saveJobState } from "./job-state.ts";
-import { LakeReader } from "./lake-reader.ts";
-import { createStaging, type Staging } from "./staging.ts";
 import { bronzeSourceSql, createBronzeBatchSql } from "./trades.sql.ts";
 
 export interface SilverState {
@@ -74,61 +75,52 @@ export async function runSilverJob<C extends object>(
 ): Promise<SilverRunResult<C>> {
   const journal = new ChangeJournal(env.store, spec.job);
   const state = opts.rebuild ? undefined : await loadJobState(env.store, spec.job, isSilverState);
-  const reader = new LakeReader(env.store, env.scratchDir);
-  try {
-    const cursor = state?.cursor ?? EMPTY_CURSOR;
-    const ds = { layer: "bronze", name: spec.bronzeDataset } as const;
-    const batch: BronzeBatch = opts.range
-      ? {
-          files: await bronzeKeysInRange(reader, spec.bronzeDataset, opts.range),
-          filtered: [],
-          cursor,
-          commits: 0,
-          rows: 0,
-          deferred: 0,
-        }
-      : await nextBronzeBatch(env.commitLog, ds, cursor, {
-          maxRows: opts.rebuild ? Number.POSITIVE_INFINITY : (opts.maxRows ?? 5_000_000),
-        });
-    if (batch.files.length === 0 && batch.filtered.length === 0 && !opts.rebuild) {
-      if (!opts.range) await saveState(env, spec.job, batch.cursor);
-      return { ...spec.empty, commits: 0, deferredCommits: batch.deferred, changeSeq: await journal.head() };
-    }
-    checkAborted(env, `${spec.job}: loading bronze`);
-    const duck = await openDuckSession({ tempDir: `${env.scratchDir}/duckdb`, ...env.duck });
-    const staging = createStaging(env.store, spec.job, env.scratchDir);
-    try {
-      const filtered = [];
-      for (const f of batch.filtered) {
-        filtered.push({ ...f, paths: await reader.paths(await reader.parquetKeys(`${f.dirKey}/`)) });
+  using reader = new LakeReader(env.store, env.scratchDir);
+  const cursor = state?.cursor ?? EMPTY_CURSOR;
+  const ds = { layer: "bronze", name: spec.bronzeDataset } as const;
+  const batch: BronzeBatch = opts.range
+    ? {
+        files: await bronzeKeysInRange(reader, spec.bronzeDataset, opts.range),
+        filtered: [],
+        cursor,
+        commits: 0,
+        rows: 0,
+        deferred: 0,
       }
-      await duck.run(createBronzeBatchSql(bronzeSourceSql(await reader.paths(batch.files), filtered)));
-      const outcome = await spec.merge({
-        env,
-        duck,
-        reader,
-        staging,
-        batch,
-        rebuild: opts.rebuild === true,
-        mayRepeatOffsets: opts.range !== undefined || batch.filtered.length > 0,
+    : await nextBronzeBatch(env.commitLog, ds, cursor, {
+        maxRows: opts.rebuild ? Number.POSITIVE_INFINITY : (opts.maxRows ?? 5_000_000),
       });
-      const changeSeq = await journal.append(outcome.changed, formatMicros(clock(env)));
-      if (!opts.range) await saveState(env, spec.job, batch.cursor);
-      const result = {
-        ...outcome.counts,
-        commits: batch.commits,
-        deferredCommits: batch.deferred,
-        changeSeq,
-      };
-      env.log.info(`${spec.job} run`, result);
-      return result;
-    } finally {
-      staging.dispose();
-      duck.close();
-    }
-  } finally {
-    reader.dispose();
+  if (batch.files.length === 0 && batch.filtered.length === 0 && !opts.rebuild) {
+    if (!opts.range) await saveState(env, spec.job, batch.cursor);
+    return { ...spec.empty, commits: 0, deferredCommits: batch.deferred, changeSeq: await journal.head() };
   }
+  checkAborted(env, `${spec.job}: loading bronze`);
+  using duck = await openJobDuck(env);
+  using staging = createStaging(env.store, spec.job, env.scratchDir);
+  const filtered = [];
+  for (const f of batch.filtered) {
+    filtered.push({ ...f, paths: await reader.paths(await reader.parquetKeys(`${f.dirKey}/`)) });
+  }
+  await duck.run(createBronzeBatchSql(bronzeSourceSql(await reader.paths(batch.files), filtered)));
+  const outcome = await spec.merge({
+    env,
+    duck,
+    reader,
+    staging,
+    batch,
+    rebuild: opts.rebuild === true,
+    mayRepeatOffsets: opts.range !== undefined || batch.filtered.length > 0,
+  });
+  const changeSeq = await journal.append(outcome.changed, formatMicros(clock(env)));
+  if (!opts.range) await saveState(env, spec.job, batch.cursor);
+  const result = {
+    ...outcome.counts,
+    commits: batch.commits,
+    deferredCommits: batch.deferred,
+    changeSeq,
+  };
+  env.log.info(`${spec.job} run`, result);
+  return result;
 }
 
 async function saveState(env: LakeJobEnv, job: string, cursor: CommitCursor): Promise<void> {
@@ -160,9 +152,7 @@ export async function bronzeKeysInRange(
   const maxHours = 24 * 366 * 5;
   let n = 0;
   for (let h = hourStart(range.from); h < range.to && n < maxHours; h += HOUR_MICROS, n++) {
-    const iso = hourIso(h);
-    const prefix = `bronze/${dataset}/year=${iso.slice(0, 4)}/month=${iso.slice(5, 7)}/day=${iso.slice(8, 10)}/hour=${iso.slice(11, 13)}/`;
-    out.push(...(await reader.parquetKeys(prefix)));
+    out.push(...(await reader.parquetKeys(`bronze/${dataset}/${hourPath(h)}/`)));
   }
   return out;
 }

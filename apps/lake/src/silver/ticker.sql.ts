@@ -2,7 +2,8 @@
  * SQL of the silver ticker job (DuckDB): `bronze_batch` → `ticker_parsed` (typed values + reason) →
  * `ticker_new` / `ticker_bad` → merged with the affected partitions' rows → `ticker_merged`.
  */
-import { sqlStringList } from "./duckdb.ts";
+import { pairOfSymbolSql } from "@tributary/shared/lake/layout";
+import { sqlStringList } from "../runtime/duckdb.ts";
 import {
   decimalReason,
   decodeMessagesSql,
@@ -86,7 +87,7 @@ export function createTickerNewSql(): string {
   return `CREATE OR REPLACE TEMP TABLE ticker_new AS
 SELECT symbol, ${TICKER_DECIMALS.map(([f]) => f).join(", ")}, ts, received_at, source,
   topic AS kafka_topic, kafka_partition, kafka_offset, ingested_at,
-  replace(symbol, '/', '_') AS p_symbol,
+  ${pairOfSymbolSql("symbol")} AS p_symbol,
   make_timestamptz(epoch_us(ts) // 3600000000 * 3600000000) AS p_hour
 FROM ticker_parsed WHERE reason IS NULL`;
 }
@@ -98,7 +99,7 @@ FROM ticker_parsed WHERE reason IS NULL`;
 export function createTickerMergedSql(existingFiles: readonly string[]): string {
   const existing =
     existingFiles.length > 0
-      ? `SELECT ${COLS}, replace(symbol, '/', '_') AS p_symbol, make_timestamptz(epoch_us(ts) // 3600000000 * 3600000000) AS p_hour, 0 AS origin
+      ? `SELECT ${COLS}, ${pairOfSymbolSql("symbol")} AS p_symbol, make_timestamptz(epoch_us(ts) // 3600000000 * 3600000000) AS p_hour, 0 AS origin
 FROM read_parquet(${sqlStringList(existingFiles)}, hive_partitioning = false, union_by_name = true)
 UNION ALL BY NAME `
       : "";

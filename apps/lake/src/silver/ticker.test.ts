@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { parseRfc3339Micros } from "@tributary/shared/time";
-import { runGoldMarket } from "../gold/market.ts";
-import { type BronzeRecord, commitBronze } from "./testing/bronze-fixture.ts";
-import { createTempLake, type TempLake } from "./testing/temp-lake.ts";
+import { runGoldMarket } from "../gold/market/market.ts";
+import { type BronzeRecord, commitBronze } from "../testing/bronze-fixture.ts";
+import { createTempLake, type TempLake } from "../testing/temp-lake.ts";
 import { runSilverTicker } from "./ticker.ts";
 
 let lake: TempLake;

@@ -4,13 +4,19 @@
  * (typed values + rejection reason) → `trades_new` / `trades_bad` → merged with the existing rows
  * of the affected partitions → `trades_winners` / `trades_losers` (per trade key) → staged Parquet files.
  */
-import { sqlString, sqlStringList } from "./duckdb.ts";
+
+import { TRADE_ID_MAX, TRADE_RULE } from "@tributary/shared/contracts/trade-rules";
+import { pairOfSymbolSql } from "@tributary/shared/lake/layout";
+import { sqlString, sqlStringList } from "../runtime/duckdb.ts";
+import { UNKNOWN_SYMBOL } from "./datasets.ts";
 import {
   decimalReason,
   ENVELOPE_REASONS,
+  hourOf,
   jsonShape,
   MAX_NOTIONAL,
   MAX_PRICE_INTEGER_DIGITS,
+  plausible,
   SYMBOL_TEXT,
   SYMBOL_TOKEN,
   timeReason,
@@ -99,7 +105,7 @@ const DEC18 = "[0-9]{1,8}(?:\\.[0-9]{1,10})?";
  * (DECIMAL(18,10)); every other row, valid or not, takes the JSON path, which names the reason.
  */
 const CANONICAL_TRADE =
-  `^\\{"v":1,"exchange":"KRAKEN","symbol":"([A-Z0-9]{2,10}/[A-Z0-9]{2,10})","trade_id":([1-9][0-9]{0,17}),` +
+  `^\\{"v":1,"exchange":"KRAKEN","symbol":"([A-Z0-9]{2,10}/[A-Z0-9]{2,10})","trade_id":([1-9][0-9]{0,15}),` +
   `"price":"(${DEC18})","qty":"(${DEC18})","side":"(buy|sell)","ord_type":"(market|limit)",` +
   `"ts":"(${TS6})","received_at":"(${TS6})","source":"(ws|rest)"\\}$`;
 const CANONICAL_GROUPS = [
@@ -145,21 +151,26 @@ WITH d AS (
   FROM f
 ), r AS (
   SELECT *,
-    canonical AND f_price > 0 AND f_qty > 0 AND f_ts IS NOT NULL AND f_received_at IS NOT NULL
+    canonical AND f_price > 0 AND f_qty > 0 AND ${plausible("f_ts")} AND ${plausible("f_received_at")}
+      AND try_cast(nullif(x.trade_id, '') AS BIGINT) <= ${TRADE_ID_MAX}
       AND f_price::DOUBLE * f_qty::DOUBLE < ${MAX_NOTIONAL} AS fast
   FROM c
 ), v AS (
   SELECT *,
     CASE WHEN fast THEN NULL
     WHEN canonical THEN CASE
-      WHEN f_price <= 0 THEN 'price is not positive: ' || x.price
-      WHEN f_qty <= 0 THEN 'qty is not positive: ' || x.qty
+      WHEN try_cast(nullif(x.trade_id, '') AS BIGINT) > ${TRADE_ID_MAX} THEN '${TRADE_RULE.tradeIdRange}: ' || x.trade_id
+      WHEN f_price <= 0 THEN '${TRADE_RULE.pricePositive}: ' || x.price
+      WHEN f_qty <= 0 THEN '${TRADE_RULE.qtyPositive}: ' || x.qty
       WHEN f_price::DOUBLE * f_qty::DOUBLE >= ${MAX_NOTIONAL} THEN 'notional price*qty is not below ${MAX_NOTIONAL}'
       WHEN f_ts IS NULL THEN 'ts is not an RFC 3339 timestamp: ' || x.ts
-      ELSE 'received_at is not an RFC 3339 timestamp: ' || x.received_at END
+      WHEN f_received_at IS NULL THEN 'received_at is not an RFC 3339 timestamp: ' || x.received_at
+      WHEN NOT ${plausible("f_ts")} THEN '${TRADE_RULE.tsPlausible}: ' || x.ts
+      ELSE '${TRADE_RULE.receivedAtPlausible}: ' || x.received_at END
     ELSE CASE
     ${ENVELOPE_REASONS}
     WHEN m IS NULL THEN 'value is not valid JSON'
+    WHEN len(json_keys(raw_text)) <> len(list_distinct(json_keys(raw_text))) THEN '${TRADE_RULE.duplicateKey} in the JSON object'
     WHEN ${t("v")} IS NULL THEN 'missing field v'
     WHEN ${t("v")} <> '1' THEN 'unsupported contract version v=' || left(${t("v")}, 20)
     WHEN ${t("exchange")} IS NULL THEN 'missing field exchange'
@@ -167,7 +178,8 @@ WITH d AS (
     WHEN ${t("symbol")} IS NULL THEN 'missing field symbol'
     WHEN NOT regexp_full_match(${t("symbol")}, '${SYMBOL_TOKEN}') THEN 'symbol is not BASE/QUOTE: ' || left(${t("symbol")}, 40)
     WHEN ${t("trade_id")} IS NULL THEN 'missing field trade_id'
-    WHEN NOT regexp_full_match(${t("trade_id")}, '[1-9][0-9]{0,17}') THEN 'trade_id is not a positive integer: ' || left(${t("trade_id")}, 40)
+    WHEN NOT regexp_full_match(${t("trade_id")}, '[1-9][0-9]{0,15}') OR try_cast(${t("trade_id")} AS BIGINT) > ${TRADE_ID_MAX}
+      THEN '${TRADE_RULE.tradeIdRange}: ' || left(${t("trade_id")}, 40)
     ${decimalReason("price", t("price"), "positive", MAX_PRICE_INTEGER_DIGITS)}
     ${decimalReason("qty", t("qty"), "positive", MAX_PRICE_INTEGER_DIGITS)}
     WHEN try_cast(trim(${t("price")}, '"') AS DOUBLE) * try_cast(trim(${t("qty")}, '"') AS DOUBLE) >= ${MAX_NOTIONAL}
@@ -178,6 +190,9 @@ WITH d AS (
     WHEN ${t("ord_type")} NOT IN ('"market"', '"limit"') THEN 'ord_type is not market or limit: ' || left(${t("ord_type")}, 40)
     ${timeReason("ts", t("ts"))}
     ${timeReason("received_at", t("received_at"))}
+    WHEN NOT ${plausible(`try_cast(trim(${t("ts")}, '"') AS TIMESTAMPTZ)`)} THEN '${TRADE_RULE.tsPlausible}: ' || left(${t("ts")}, 60)
+    WHEN NOT ${plausible(`try_cast(trim(${t("received_at")}, '"') AS TIMESTAMPTZ)`)}
+      THEN '${TRADE_RULE.receivedAtPlausible}: ' || left(${t("received_at")}, 60)
     WHEN ${t("source")} IS NULL THEN 'missing field source'
     WHEN ${t("source")} NOT IN ('"ws"', '"rest"') THEN 'source is not ws or rest: ' || left(${t("source")}, 40)
     END END AS reason
@@ -200,7 +215,7 @@ SELECT topic, kafka_partition, kafka_offset, kafka_timestamp, ingested_at, event
     ELSE try_cast(trim(${t("received_at")}, '"') AS TIMESTAMPTZ) END AS received_at,
   CASE WHEN canonical THEN x.source ELSE trim(${t("source")}, '"') END AS source,
   CASE WHEN reason IS NULL THEN replace(CASE WHEN canonical THEN x.symbol ELSE ${unquote(t("symbol"))} END, '/', '_') END AS p_symbol,
-  CASE WHEN reason IS NULL THEN make_timestamptz(epoch_us(CASE WHEN canonical THEN f_ts ELSE try_cast(trim(${t("ts")}, '"') AS TIMESTAMPTZ) END) // 3600000000 * 3600000000) END AS p_hour
+  CASE WHEN reason IS NULL THEN ${hourOf(`CASE WHEN canonical THEN f_ts ELSE try_cast(trim(${t("ts")}, '"') AS TIMESTAMPTZ) END`)} END AS p_hour
 FROM v`;
 }
 
@@ -224,7 +239,7 @@ WITH k AS (
 SELECT topic, kafka_partition, kafka_offset, kafka_key, kafka_value AS raw, raw_text, reason,
   kafka_timestamp, ingested_at, event_ts,
   coalesce(symbol, CASE WHEN regexp_full_match(key_text, '${SYMBOL_TEXT}') THEN key_text END) AS symbol,
-  coalesce(regexp_replace(coalesce(symbol, CASE WHEN regexp_full_match(key_text, '${SYMBOL_TEXT}') THEN key_text END), '[^A-Za-z0-9]+', '_', 'g'), 'UNKNOWN') AS p_symbol,
+  coalesce(${pairOfSymbolSql(`coalesce(symbol, CASE WHEN regexp_full_match(key_text, '${SYMBOL_TEXT}') THEN key_text END)`)}, '${UNKNOWN_SYMBOL}') AS p_symbol,
   date_trunc('hour', coalesce(ts, event_ts, kafka_timestamp, ingested_at)) AS p_hour
 FROM k`;
 }
@@ -262,19 +277,23 @@ export function createTradesExistingSql(
   const body =
     parts.length > 0 ? parts.join(" UNION ALL ") : `SELECT ${TRADE_COLS} FROM trades_new WHERE false`;
   return `CREATE OR REPLACE TEMP TABLE trades_existing AS
-SELECT *, replace(symbol, '/', '_') AS p_symbol, make_timestamptz(epoch_us(ts) // 3600000000 * 3600000000) AS p_hour
+SELECT *, ${pairOfSymbolSql("symbol")} AS p_symbol, ${hourOf("ts")} AS p_hour
 FROM (${body})`;
 }
 
 /**
  * Every copy of every trade key touched by this run (`trades_cand`: one row per bronze offset) is
- * ranked per (exchange, symbol, trade_id) by first seen = lowest (topic, partition, offset). Rank 1 is
+ * ranked per (exchange, symbol, trade_id): the WebSocket's copy first (its µs is Kraken's own; a REST
+ * copy's may be 1 µs off), then first seen = lowest (topic, partition, offset). Rank 1 is
  * the silver row (`trades_winners`); the others are the removed duplicates (`trades_losers`), which
  * keep a pointer to the row kept. Only keys seen more than once are ranked by a window and
  * materialized; winners are a view, so a rebuild never copies all rows once more.
  * `dedupeOffsets`: the same bronze row may be present twice (existing partitions loaded alongside the
  * batch, a backfill, a compaction in flight); keep one row per Kafka offset first.
  */
+/** Which copy of a trade silver keeps: the WebSocket's, else the first seen. */
+const KEPT_COPY_ORDER = "(source <> 'ws'), kafka_topic, kafka_partition, kafka_offset";
+
 export function createTradesRankedSql(dedupeOffsets: boolean): string[] {
   const cand = dedupeOffsets
     ? `CREATE OR REPLACE TEMP TABLE trades_cand AS
@@ -298,7 +317,7 @@ SELECT c.*,
   first_value(kafka_partition) OVER w AS kept_kafka_partition,
   first_value(kafka_offset) OVER w AS kept_kafka_offset
 FROM trades_cand c SEMI JOIN trade_keys_contested m ON ${on}
-WINDOW w AS (PARTITION BY exchange, symbol, trade_id ORDER BY kafka_topic, kafka_partition, kafka_offset)`,
+WINDOW w AS (PARTITION BY exchange, symbol, trade_id ORDER BY ${KEPT_COPY_ORDER})`,
     `CREATE OR REPLACE TEMP VIEW trades_winners AS
 SELECT c.* FROM trades_cand c ANTI JOIN trade_keys_contested m ON ${on}
 UNION ALL BY NAME

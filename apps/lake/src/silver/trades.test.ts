@@ -1,17 +1,19 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { copyFileSync, statSync } from "node:fs";
+import { TRADE_RULE } from "@tributary/shared/contracts/trade-rules";
 import { parseRfc3339Micros } from "@tributary/shared/time";
-import { ChangeJournal } from "./change-journal.ts";
-import { deleteJobState } from "./job-state.ts";
+import { ChangeJournal } from "../runtime/change-journal.ts";
+import { deleteJobState } from "../runtime/job-state.ts";
 import {
   type BronzeRecord,
   commitBronze,
   compactBronzeDir,
   publishStaged,
   tradeJson,
-} from "./testing/bronze-fixture.ts";
-import { createTempLake, type TempLake } from "./testing/temp-lake.ts";
-import { runSilverTrades, SILVER_TRADES_JOB } from "./trades.ts";
+} from "../testing/bronze-fixture.ts";
+import { createTempLake, type TempLake } from "../testing/temp-lake.ts";
+import { SILVER_TRADES_JOB } from "./datasets.ts";
+import { runSilverTrades } from "./trades.ts";
 
 const T0 = parseRfc3339Micros("2024-03-10T13:59:59.999999Z");
 let lake: TempLake;
@@ -73,8 +75,8 @@ describe("silver trades", () => {
       `SELECT file FROM glob(${"'"}${lake.root}/silver/kraken_trades/**/*.parquet') ORDER BY file`,
     );
     expect(files.map((f) => String(f.file).slice(lake.root.length))).toEqual([
-      "/silver/kraken_trades/year=2024/month=03/day=10/hour=13/symbol=BTC_USD/part-0.parquet",
-      "/silver/kraken_trades/year=2024/month=03/day=10/hour=14/symbol=BTC_USD/part-0.parquet",
+      "/silver/kraken_trades/year=2024/month=3/day=10/hour=13/pair=BTC_USD/part-0.parquet",
+      "/silver/kraken_trades/year=2024/month=3/day=10/hour=14/pair=BTC_USD/part-0.parquet",
     ]);
   });
 
@@ -126,7 +128,7 @@ describe("silver trades", () => {
       [tradeJson({ trade_id: 3, ts, price: 100.5 }), "price is not a decimal string"],
       [tradeJson({ trade_id: 4, ts, qty: "-1" }), "qty is not positive"],
       [tradeJson({ trade_id: 5, ts, qty: "0" }), "qty is not positive"],
-      [tradeJson({ trade_id: 0, ts }), "trade_id is not a positive integer"],
+      [tradeJson({ trade_id: 0, ts }), TRADE_RULE.tradeIdRange],
       [
         tradeJson({ trade_id: 6, ts: "2024-03-10T13:00:00.1234567Z" }),
         "ts has more than 6 fractional digits",
@@ -160,6 +162,25 @@ describe("silver trades", () => {
     // Raw bytes are kept verbatim, even when they are not UTF-8.
     expect(q[1]?.raw).toBe("\\xFF\\xFE{");
     expect((await silverRows(lake)).map((r) => r.price)).toEqual(["42.5000000000"]);
+  });
+
+  test("a WebSocket copy wins over a REST copy seen earlier, even when the REST float put it 1 µs into the next hour", async () => {
+    lake = createTempLake();
+    await commitBronze(lake.commitLog, [
+      rec(0, tradeJson({ trade_id: 500, ts: "2024-03-10T14:00:00.000000Z", price: "10.0", source: "rest" })),
+    ]);
+    await runSilverTrades(lake.env);
+    await commitBronze(lake.commitLog, [
+      rec(1, tradeJson({ trade_id: 500, ts: "2024-03-10T13:59:59.999999Z", price: "10.0", source: "ws" })),
+    ]);
+    await runSilverTrades(lake.env);
+    expect((await silverRows(lake)).map((r) => [r.trade_id, r.ts, r.source])).toEqual([
+      ["500", "2024-03-10T13:59:59.999999Z", "ws"],
+    ]);
+    const dups = await lake.query(
+      `SELECT source, kept_kafka_offset::INT AS kept FROM ${lake.scan("silver", "kraken_trades_duplicates")}`,
+    );
+    expect(dups).toEqual([{ source: "rest", kept: 1 }]);
   });
 
   test("a duplicate arriving days later in another batch is caught and the first seen copy is kept", async () => {
@@ -262,7 +283,7 @@ describe("silver trades", () => {
       rec(1, tradeJson({ trade_id: 2, ts: "2024-03-10T11:00:00Z" })),
     ]);
     const first = await runSilverTrades(lake.env);
-    const untouched = `${lake.root}/silver/kraken_trades/year=2024/month=03/day=10/hour=10/symbol=BTC_USD/part-0.parquet`;
+    const untouched = `${lake.root}/silver/kraken_trades/year=2024/month=3/day=10/hour=10/pair=BTC_USD/part-0.parquet`;
     const inode = statSync(untouched).ino;
     await commitBronze(lake.commitLog, [rec(2, tradeJson({ trade_id: 3, ts: "2024-03-10T11:30:00Z" }))]);
     const second = await runSilverTrades(lake.env);
@@ -278,7 +299,7 @@ describe("silver trades", () => {
 
   test("reads commits whose files bronze compaction replaced, and waits for files not yet moved in", async () => {
     lake = createTempLake();
-    const dir = "bronze/kraken_trades/year=2024/month=03/day=10/hour=10/symbol=BTC_USD";
+    const dir = "bronze/kraken_trades/year=2024/month=3/day=10/hour=10/pair=BTC_USD";
     await commitBronze(lake.commitLog, [rec(0, tradeJson({ trade_id: 1, ts: "2024-03-10T10:00:00Z" }))]);
     await commitBronze(lake.commitLog, [rec(1, tradeJson({ trade_id: 2, ts: "2024-03-10T10:01:00Z" }))]);
     await compactBronzeDir(lake.commitLog, dir);
@@ -337,7 +358,7 @@ describe("silver trades", () => {
     expect((await silverRows(lake)).map((r) => r.trade_id)).toEqual(["1"]);
     expect(
       await lake.store.exists(
-        "silver/kraken_trades_duplicates/year=2024/month=03/day=10/hour=10/symbol=BTC_USD/part-0.parquet",
+        "silver/kraken_trades_duplicates/year=2024/month=3/day=10/hour=10/pair=BTC_USD/part-0.parquet",
       ),
     ).toBe(false);
   });

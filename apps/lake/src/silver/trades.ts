@@ -4,16 +4,17 @@
  * A run reads the bronze commits after its watermark (a CommitCursor in its state.json), parses
  * each Kafka value with DuckDB's JSON functions, sends invalid rows to the quarantine with a reason,
  * and rewrites only the affected hour partitions: the existing rows of each partition (silver and
- * removed duplicates) plus the new ones, ranked per (exchange, symbol, trade_id) by first seen (the
- * lowest Kafka coordinates). The result depends only on the set of bronze rows, not on the batches
- * they came in, so a re-run, a backfill and a full rebuild all give the same rows.
+ * removed duplicates) plus the new ones, ranked per (exchange, symbol, trade_id): a WebSocket copy
+ * first, then first seen (the lowest Kafka coordinates). The result depends only on the set of bronze
+ * rows, not on the batches they came in, so a re-run, a backfill and a full rebuild all give the same rows.
  */
 import { BRONZE_DATASETS } from "@tributary/shared/lake/layout";
-import type { ChangedPartition } from "./change-journal.ts";
-import { hourPartitionKey, keyIndexPrefix, SILVER } from "./datasets.ts";
-import { checkAborted, type LakeJobEnv } from "./env.ts";
+import type { ChangedPartition } from "../runtime/change-journal.ts";
+import { checkAborted, type LakeJobEnv } from "../runtime/env.ts";
+import { publishStaged } from "../runtime/staged-publish.ts";
+import { hourPartitionKey, KEY_INDEX_DIR, SILVER, SILVER_TRADES_JOB } from "./datasets.ts";
 import { bucketsOf, loadKeyIndex, stageKeyIndex } from "./key-index.ts";
-import { publishHourPartitions, stageHourPartitions } from "./partition-writer.ts";
+import { stageHourPartitions } from "./partition-writer.ts";
 import { distinctPartitions, stageQuarantine, unionPartitions } from "./quarantine.ts";
 import {
   changedOf,
@@ -33,8 +34,6 @@ import {
   duplicatesSelect,
   silverWinnersSelect,
 } from "./trades.sql.ts";
-
-export const SILVER_TRADES_JOB = "silver.trades";
 
 export interface SilverTradesCounts {
   readonly bronzeRows: number;
@@ -139,12 +138,12 @@ FROM key_index_old o JOIN trades_new n ON n.p_symbol = o.symbol AND n.trade_id =
   const c = counts[0] ?? {};
 
   // Publish: silver first, then its duplicates, the quarantine, and the key index (a hint only).
-  const s = await publishHourPartitions(env.store, staging, silverStaged);
-  const d = await publishHourPartitions(env.store, staging, dupStaged);
-  const q = await publishHourPartitions(env.store, staging, quarantineStaged);
+  const s = await publishStaged(env.store, staging, silverStaged);
+  const d = await publishStaged(env.store, staging, dupStaged);
+  const q = await publishStaged(env.store, staging, quarantineStaged);
   for (const [key, rel] of stagedIndex) await staging.publish(rel, key);
   if (rebuild) {
-    for (const key of await reader.parquetKeys(`${keyIndexPrefix("").split("/symbol=")[0]}/`)) {
+    for (const key of await reader.parquetKeys(`${KEY_INDEX_DIR}/`)) {
       if (!stagedIndex.has(key)) await env.store.delete(key);
     }
   }
@@ -152,7 +151,7 @@ FROM key_index_old o JOIN trades_new n ON n.p_symbol = o.symbol AND n.trade_id =
   const changed: ChangedPartition[] = [
     ...affected.map((p) => changedOf(SILVER.trades, p)),
     ...affected.map((p) => changedOf(SILVER.tradeDuplicates, p)),
-    ...quarantineStaged.affected.map((p) => changedOf(SILVER.tradeQuarantine, p)),
+    ...quarantineStaged.owned.map((p) => changedOf(SILVER.tradeQuarantine, p)),
   ];
   return {
     counts: {

@@ -1,0 +1,153 @@
+/**
+ * The writer's /health measures progress: with the lake's disk full (a small tmpfs) or its broker
+ * killed (a private Kafka, never the shared one) it turns 503 within HEALTH_STALL_AFTER_S, naming the
+ * cause, and 200 again once the fault is gone, with every record committed exactly once.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Config, loadConfig } from "@tributary/shared/config";
+import { createLakeStore } from "@tributary/shared/lake/store";
+import { uniqueName } from "@tributary/shared/testing/names";
+import { startPrivateStack } from "@tributary/stack/testing/private-stack";
+import { routedDataset } from "./datasets.ts";
+import {
+  createTestTopic,
+  expectedReport,
+  produceTrades,
+  readLakeExactlyOnce,
+  testProducer,
+  waitFor,
+} from "./testing.ts";
+import { type BronzeWriterHandle, startBronzeWriter } from "./writer.ts";
+
+const STALL_MS = 3000;
+const base = loadConfig();
+const scratch = mkdtempSync(join(tmpdir(), "bronze-health-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function configFor(b: Config, lakeUri: string): Config {
+  return {
+    ...b,
+    lake: { ...b.lake, uri: lakeUri, flushMs: 200, consumerGroup: uniqueName("group") },
+    health: { stallAfterMs: STALL_MS },
+  };
+}
+
+interface Health {
+  status: number;
+  body: { status: string; checks: Record<string, { ok: boolean; detail: string }> };
+}
+
+async function health(writer: BronzeWriterHandle): Promise<Health> {
+  const res = await fetch(`${writer.metricsUrl}/health`);
+  return { status: res.status, body: (await res.json()) as Health["body"] };
+}
+
+/** Polls /health until `want` (at most `ms`); returns the answer and how long it took. */
+async function healthBecomes(writer: BronzeWriterHandle, want: number, ms: number) {
+  const started = Date.now();
+  let last = await health(writer);
+  while (last.status !== want && Date.now() - started < ms) {
+    await Bun.sleep(250);
+    last = await health(writer);
+  }
+  return { ...last, afterMs: Date.now() - started };
+}
+
+const mountable = (() => {
+  if (process.getuid?.() !== 0) return false;
+  const probe = join(scratch, "probe");
+  mkdirSync(probe, { recursive: true });
+  const ok = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", probe]).exitCode === 0;
+  if (ok) Bun.spawnSync(["umount", probe]);
+  if (!ok) console.log("skipping the disk-full test: a tmpfs cannot be mounted here (needs root)");
+  return ok;
+})();
+
+describe("the bronze writer's /health", () => {
+  test.skipIf(!mountable)(
+    "disk full: 503 within the stall limit while flushes fail, 200 and exactly once after space is freed",
+    async () => {
+      const disk = join(scratch, "disk");
+      mkdirSync(disk, { recursive: true });
+      expect(Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", disk]).exitCode).toBe(0);
+      try {
+        const config = configFor(base, join(disk, "lake"));
+        const topic = uniqueName("trades");
+        await createTestTopic(config, topic, 1);
+        const writer = await startBronzeWriter(config, {
+          topics: [topic],
+          routes: new Map([[topic, routedDataset(topic, "kraken_trades", "kraken")]]),
+          metricsPort: 0,
+        });
+        // Fill the disk but a few KiB once the writer has checked that the lake is writable.
+        const filler = join(disk, "filler");
+        Bun.spawnSync(["dd", "if=/dev/zero", `of=${filler}`, "bs=64k", "count=200"], { stderr: "ignore" });
+        try {
+          const producer = await testProducer(config);
+          const sent = await produceTrades(producer, topic, 4_000, 1);
+          await producer.disconnect();
+          const down = await healthBecomes(writer, 503, STALL_MS + 20_000);
+          console.log(`disk full: /health 503 after ${down.afterMs} ms: ${down.body.checks.commits?.detail}`);
+          expect(down.status).toBe(503);
+          expect(down.body.checks.commits?.detail).toContain("flushes fail");
+          rmSync(filler);
+          const up = await healthBecomes(writer, 200, 60_000);
+          console.log(`space freed: /health 200 after ${up.afterMs} ms`);
+          expect(up.status).toBe(200);
+          const store = createLakeStore(config);
+          expect(
+            await waitFor(
+              async () => (await readLakeExactlyOnce(store, "kraken_trades")).total === 4_000,
+              30_000,
+            ),
+          ).toBe(true);
+          expect(await readLakeExactlyOnce(store, "kraken_trades")).toEqual(expectedReport(sent));
+        } finally {
+          await writer.stop();
+        }
+      } finally {
+        Bun.spawnSync(["umount", "-l", disk]);
+      }
+    },
+    120_000,
+  );
+
+  test("a private broker killed: 503 within the stall limit, naming Kafka; 200 once it is back", async () => {
+    await using stack = await startPrivateStack(["kafka"]);
+    const config = configFor(stack.config, join(scratch, uniqueName("lake")));
+    const topic = uniqueName("trades");
+    await createTestTopic(config, topic, 1);
+    const producer = await testProducer(config);
+    await produceTrades(producer, topic, 500, 1);
+    await producer.disconnect();
+    const writer = await startBronzeWriter(config, {
+      topics: [topic],
+      routes: new Map([[topic, routedDataset(topic, "kraken_trades", "kraken")]]),
+      metricsPort: 0,
+      sessionTimeoutMs: 6_000,
+    });
+    try {
+      const store = createLakeStore(config);
+      expect(
+        await waitFor(async () => (await readLakeExactlyOnce(store, "kraken_trades")).total === 500, 30_000),
+      ).toBe(true);
+      expect((await health(writer)).status).toBe(200);
+      const pid = stack.pid("kafka");
+      expect(pid).toBeNumber();
+      process.kill(pid as number, "SIGKILL");
+      const down = await healthBecomes(writer, 503, STALL_MS + 20_000);
+      console.log(`broker killed: /health 503 after ${down.afterMs} ms: ${JSON.stringify(down.body.checks)}`);
+      expect(down.status).toBe(503);
+      expect(down.body.checks.kafka?.detail).toContain("no fetch from Kafka");
+      await stack.up();
+      const up = await healthBecomes(writer, 200, 90_000);
+      console.log(`broker back: /health 200 after ${up.afterMs} ms`);
+      expect(up.status).toBe(200);
+    } finally {
+      await writer.stop();
+    }
+  }, 180_000);
+});

@@ -1,0 +1,70 @@
+/**
+ * CDC silver for a table without a primary key: a multiset, rebuilt from all of bronze by every run
+ * that has new commits (its rows have no identity to fold incrementally by). One current file and
+ * one history file (every image; valid_to stays null).
+ */
+import { sqlString } from "../../runtime/duckdb.ts";
+import { checkAborted } from "../../runtime/env.ts";
+import { deleteUnwritten, type FoldContext, type FoldOutcome } from "./fold-context.ts";
+import {
+  CREATE_LIVE_SQL,
+  CURRENT_COLUMNS_SQL,
+  createMultisetVersionsSql,
+  currentSelect,
+  historySelect,
+} from "./replay.sql.ts";
+import { currentPartKey, openHistoryKey } from "./silver-state.ts";
+import { type CdcColumn, cdcDatasetName, cdcHistoryDatasetName } from "./tables.ts";
+
+export async function runMultisetFold(ctx: FoldContext): Promise<FoldOutcome> {
+  const { env, table, duck, staging } = ctx;
+  const loaded = await ctx.loadBatch("all");
+  await duck.run("CREATE OR REPLACE TEMP TABLE cdc_events AS SELECT * FROM cdc_batch");
+  await duck.run(CREATE_LIVE_SQL);
+  const names = (await duck.rows(CURRENT_COLUMNS_SQL)).map((r) => String(r.name));
+  const current: readonly CdcColumn[] = table.columns ?? names.map((name) => ({ name, type: "VARCHAR" }));
+  if (current.length === 0) {
+    env.log.warn(
+      "no columns known for this CDC table yet (no rows, no declared schema): silver is written empty",
+      { table: `${table.schema}.${table.table}` },
+    );
+  }
+  // DuckDB needs at least one column to write a Parquet file.
+  const cols = current.length > 0 ? current : [{ name: "_no_columns", type: "VARCHAR" }];
+  await duck.run(createMultisetVersionsSql(cols));
+  checkAborted(env, "writing silver");
+  const currentKey = currentPartKey(cdcDatasetName(table), 0);
+  const historyKey = openHistoryKey(cdcHistoryDatasetName(table), 0);
+  for (const [rel, select] of [
+    ["current.parquet", currentSelect(cols)],
+    ["history.parquet", historySelect(cols)],
+  ] as const)
+    await duck.run(
+      `COPY (${select}) TO ${sqlString(`${staging.dir}/${rel}`)} (FORMAT parquet, COMPRESSION zstd)`,
+    );
+  await staging.publish("current.parquet", currentKey);
+  await staging.publish("history.parquet", historyKey);
+  await deleteUnwritten(ctx, new Set([currentKey, historyKey]));
+  const rows = Number(await duck.scalar("SELECT count(*) FROM cdc_versions WHERE is_current"));
+  return {
+    state: {
+      v: 1,
+      mode: "multiset",
+      cursor: loaded.cursor,
+      seq: (ctx.prior?.seq ?? 0) + 1,
+      snapshotLsn: null,
+      cut: null,
+      columns: names,
+      columnsAt: null,
+      allColumns: names,
+      columnTypes: null,
+      groups: [{ keys: rows, rows }],
+      updatedAt: "",
+    },
+    events: Number(await duck.scalar("SELECT count(*) FROM cdc_events")),
+    filesWritten: 2,
+    rebuilt: true,
+    bronzeFiles: loaded.files,
+    invalid: loaded.invalid,
+  };
+}

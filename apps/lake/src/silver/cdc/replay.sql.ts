@@ -1,0 +1,180 @@
+/**
+ * SQL for CDC silver (DuckDB). Events are read from bronze, parsed from the Debezium envelope,
+ * deduplicated on (LSN, key, op), put in commit order (shared/src/contracts/cdc.ts compareCdcOrder:
+ * commit LSN, a snapshot read before a change committed at its consistent point, then LSN), cut at
+ * the latest snapshot and the latest truncate, and folded per key (or, for a table without a
+ * primary key, as a multiset). Unchanged-TOAST placeholders take the key's last sent value.
+ */
+import { sqlString } from "../../runtime/duckdb.ts";
+import type { CdcColumn } from "./tables.ts";
+
+export const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+export const jsonPath = (name: string): string => sqlString(`$."${name.replaceAll('"', '\\"')}"`);
+
+/**
+ * `<name>`: one row per distinct change event of the bronze `files`, with its commit-order position
+ * `ord`, and `cdc_invalid_rows` (a count): bronze rows that are not change events (not JSON, no op or
+ * LSN) are counted, never silently used. Each envelope is parsed once. Returns the statements.
+ */
+export function createEventsSql(files: readonly string[], name = "cdc_events"): string[] {
+  const list = `[${files.map(sqlString).join(", ")}]`;
+  const parsed = `CREATE OR REPLACE TEMP TABLE cdc_parsed AS
+WITH raw AS (
+  SELECT kafka_partition, kafka_offset, try(decode(kafka_key)) AS k, try(decode(kafka_value)) AS v
+  FROM read_parquet(${list}, hive_partitioning = false)
+  WHERE kafka_value IS NOT NULL
+), f AS (
+  SELECT kafka_partition, kafka_offset, k,
+    try(json_extract(v, ['$.op', '$.source.lsn', '$.source.sequence', '$.source.ts_us', '$.after', '$.before'])) AS f
+  FROM raw
+)
+SELECT kafka_partition, kafka_offset, k,
+  json_extract_string(f[1], '$') AS op,
+  TRY_CAST(json_extract_string(f[2], '$') AS UBIGINT) AS lsn,
+  json_extract_string(json_extract_string(f[3], '$'), '$[0]') AS seq_commit,
+  TRY_CAST(json_extract_string(f[4], '$') AS BIGINT) AS ts_us,
+  f[5] AS after, f[6] AS before
+FROM f`;
+  const invalid = `CREATE OR REPLACE TEMP TABLE cdc_invalid_rows AS
+SELECT count(*) AS n FROM cdc_parsed WHERE op IS NULL OR op NOT IN ('r', 'c', 'u', 'd', 't') OR lsn IS NULL`;
+  const events = `CREATE OR REPLACE TEMP TABLE ${name} AS
+WITH valid AS (
+  SELECT * FROM cdc_parsed
+  WHERE op IN ('r', 'c', 'u', 'd', 't') AND lsn IS NOT NULL AND ts_us IS NOT NULL
+  -- A change is one WAL record: (LSN, key, op) identifies it across replays. Snapshot reads share
+  -- the consistent point's LSN, so keyless reads (equal rows are distinct rows) are told apart by
+  -- their Kafka record; the same record read twice (a compacted copy) is still one.
+  QUALIFY row_number() OVER (
+    PARTITION BY lsn, k, op,
+      CASE WHEN k IS NULL AND op = 'r' THEN kafka_partition END,
+      CASE WHEN k IS NULL AND op = 'r' THEN kafka_offset END
+    ORDER BY kafka_partition, kafka_offset) = 1
+)
+SELECT k, op, lsn, after, before, kafka_partition, kafka_offset,
+  COALESCE(TRY_CAST(seq_commit AS UBIGINT), lsn) AS commit_lsn,
+  make_timestamp(ts_us)::TIMESTAMPTZ AS commit_ts,
+  row_number() OVER (ORDER BY COALESCE(TRY_CAST(seq_commit AS UBIGINT), lsn), CASE WHEN op = 'r' THEN 0 ELSE 1 END, lsn, k) AS ord
+FROM valid`;
+  return [parsed, invalid, events, "DROP TABLE cdc_parsed"];
+}
+
+/**
+ * `cdc_live`: the events that make up the current table. A snapshot is a complete image at its
+ * consistent point, so the latest snapshot replaces everything before it (also the rows of an
+ * interrupted earlier attempt); a truncate empties the table.
+ */
+export const CREATE_LIVE_SQL = liveSql("cdc_events", "cdc_live");
+
+export function liveSql(from: string, to: string): string {
+  return `CREATE OR REPLACE TEMP TABLE ${to} AS
+WITH cut AS (SELECT (SELECT max(lsn) FROM ${from} WHERE op = 'r') AS snapshot_lsn)
+SELECT e.* FROM ${from} e, cut
+WHERE (cut.snapshot_lsn IS NULL OR (e.op = 'r' AND e.lsn = cut.snapshot_lsn) OR (e.op <> 'r' AND e.commit_lsn >= cut.snapshot_lsn))`;
+}
+
+/**
+ * The table's columns now: those of the newest row image (a dropped column is gone, an added one is
+ * there). For tables without a declared schema.
+ */
+export const currentColumnsSql = (from: string): string => `SELECT unnest(json_keys(after)) AS name FROM (
+  SELECT after FROM ${from} WHERE op IN ('r', 'c', 'u') ORDER BY ord DESC LIMIT 1
+)`;
+export const CURRENT_COLUMNS_SQL = currentColumnsSql("cdc_live");
+
+/** Every column any row image had, in the order first seen (the history keeps dropped columns). */
+export const allColumnsSql = (from: string): string => `SELECT name FROM (
+  SELECT name, min(ord) AS first_seen FROM (
+    SELECT unnest(json_keys(after)) AS name, ord FROM ${from} WHERE op IN ('r', 'c', 'u')
+  ) GROUP BY name
+) ORDER BY first_seen, name`;
+
+/** True when no event of the table carries a key: it has no primary key (and is a multiset). */
+export const KEYLESS_SQL = `SELECT count(*) FILTER (WHERE k IS NOT NULL) = 0 AND count(*) > 0 FROM cdc_live WHERE op <> 't'`;
+
+/**
+ * `cdc_versions` for a keyed table: every row version (r, c, u) of `cdc_live` (keyed.sql.ts: typed
+ * columns `c_<name>` and unchanged-TOAST flags `u_<name>`) with its columns filled: a placeholder
+ * takes the key's previous value (skipped when the events have no placeholder). Plus `valid_from`
+ * (commit time), `valid_to` (the key's next change or a later truncate) and `is_current`.
+ */
+export function createVersionsSql(columns: readonly CdcColumn[], placeholders: boolean): string {
+  const filled = columns.map((c) => {
+    const v = ident(`c_${c.name}`);
+    if (!placeholders) return `${v}`;
+    const u = ident(`u_${c.name}`);
+    return `CASE WHEN ${u} THEN last_value(CASE WHEN ${u} THEN NULL ELSE ${v} END IGNORE NULLS)
+      OVER (PARTITION BY k ORDER BY ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) ELSE ${v} END AS ${v}`;
+  });
+  return `CREATE OR REPLACE TEMP TABLE cdc_versions AS
+WITH truncates AS (SELECT ord, commit_ts FROM cdc_live WHERE op = 't'),
+keyed AS (
+  SELECT *,
+    lead(commit_ts) OVER (PARTITION BY k ORDER BY ord) AS next_change_ts,
+    row_number() OVER (PARTITION BY k ORDER BY ord DESC) AS newest
+  FROM cdc_live WHERE op <> 't'
+),
+filled AS (
+  SELECT k, op, lsn, ord, commit_lsn, p_read, commit_ts, next_change_ts, newest, absent_keys, pseudo,
+    ${filled.join(",\n    ")}
+  FROM keyed
+)
+SELECT f.*, commit_ts AS valid_from,
+  least(next_change_ts, (SELECT min(t.commit_ts) FROM truncates t WHERE t.ord > f.ord)) AS valid_to,
+  newest = 1 AND NOT EXISTS (SELECT 1 FROM truncates t WHERE t.ord > f.ord) AS is_current
+FROM filled f
+WHERE op IN ('r', 'c', 'u')`;
+}
+
+/**
+ * The current state: each key's newest version, unless its newest event is a delete or a truncate
+ * followed. `_absent_columns` names the columns the row's newest image did not carry (added to the
+ * table after the row last changed, e.g. ADD COLUMN … DEFAULT: PostgreSQL logs no change for such
+ * rows, so their value is unknown here and shown null) — silver says so instead of guessing.
+ */
+export function currentSelect(columns: readonly CdcColumn[]): string {
+  const names = `[${columns.map((c) => sqlString(c.name)).join(", ")}]::VARCHAR[]`;
+  return `SELECT ${columns.map((c) => ident(c.name)).join(", ")}, _op, _lsn, valid_from AS _commit_ts,
+  list_filter(${names}, c -> NOT list_contains(_after_keys, c)) AS _absent_columns
+FROM cdc_versions WHERE is_current ORDER BY _key, ${columns.map((c) => ident(c.name)).join(", ")}`;
+}
+
+export function historySelect(columns: readonly CdcColumn[]): string {
+  return `SELECT ${columns.map((c) => ident(c.name)).join(", ")}, _op, _lsn, valid_from, valid_to
+FROM cdc_versions WHERE in_history ORDER BY _key, _ord`;
+}
+
+/**
+ * `cdc_versions` for a table without a primary key: a multiset. Each row image adds one row with
+ * those values, each `before` (an update or delete under REPLICA IDENTITY FULL) removes one; the
+ * current state repeats each distinct row as often as it remains. Under REPLICA IDENTITY DEFAULT
+ * PostgreSQL allows only inserts on a published keyless table, so only images are added. Rows are
+ * compared on the current columns. History: every image; `valid_to` stays null (rows have no identity).
+ */
+export function createMultisetVersionsSql(columns: readonly CdcColumn[]): string {
+  const content = (side: "after" | "before") =>
+    `json_object(${columns.map((c) => `${sqlString(c.name)}, json_extract(${side}, ${jsonPath(c.name)})`).join(", ")})::VARCHAR`;
+  const typed = columns.map((c) =>
+    c.type === "VARCHAR"
+      ? `json_extract_string(row_json, ${jsonPath(c.name)}) AS ${ident(c.name)}`
+      : `CAST(json_extract_string(row_json, ${jsonPath(c.name)}) AS ${c.type}) AS ${ident(c.name)}`,
+  );
+  return `CREATE OR REPLACE TEMP TABLE cdc_versions AS
+WITH since AS (SELECT COALESCE((SELECT max(ord) FROM cdc_live WHERE op = 't'), -1) AS cut_ord),
+images AS (
+  SELECT ${content("after")} AS row_json, op, lsn, ord, commit_ts, 1 AS delta FROM cdc_live WHERE op IN ('r', 'c', 'u')
+  UNION ALL
+  SELECT ${content("before")} AS row_json, op, lsn, ord, commit_ts, -1 AS delta FROM cdc_live
+  WHERE op IN ('u', 'd') AND before IS NOT NULL AND json_type(before) = 'OBJECT'
+),
+remaining AS (
+  SELECT row_json, sum(delta)::BIGINT AS n, arg_max(op, ord) AS op, arg_max(lsn, ord) AS lsn,
+    max(ord) AS ord, arg_max(commit_ts, ord) AS commit_ts
+  FROM images, since WHERE images.ord > since.cut_ord GROUP BY row_json HAVING sum(delta) > 0
+)
+SELECT ${typed.join(", ")}, NULL::VARCHAR AS _key, op AS _op, lsn AS _lsn, ord AS _ord, commit_ts AS valid_from,
+  NULL::TIMESTAMPTZ AS valid_to, true AS is_current, false AS in_history, json_keys(row_json) AS _after_keys
+FROM remaining, range(n)
+UNION ALL
+SELECT ${typed.join(", ")}, NULL::VARCHAR, op, lsn, ord, commit_ts, NULL::TIMESTAMPTZ, false, true, json_keys(row_json)
+FROM images WHERE delta = 1`;
+}
