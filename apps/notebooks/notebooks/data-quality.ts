@@ -18,7 +18,7 @@ import {
   openLake,
   sqlList,
   table,
-} from "../src/kit/index.ts";
+} from "@tributary/notebooks/kit";
 
 const params = defineParams({
   symbols: ["BTC/USD", "ETH/USD"],
@@ -78,7 +78,7 @@ if (hasQuality) {
     SELECT symbol, hour, rows, missing_trades,
       round(100.0 * rows / nullif(rows + missing_trades, 0), 3) AS completeness_pct
     FROM gold.data_quality_hourly WHERE ${qualityWindow} AND missing_trades > 0
-    ORDER BY completeness_pct, hour LIMIT 10`);
+    ORDER BY completeness_pct, hour, symbol LIMIT 10`);
   display(
     worst.length === 0 ? md`Every hour in the window is complete.` : md`Least complete hours:`,
     ...(worst.length === 0 ? [] : [table(worst)]),
@@ -94,7 +94,7 @@ if (hasQuality) {
 // %% Gaps
 if (hasQuality) {
   const gaps = await lake.query<{ hour: string; symbol: string; missing_trades: bigint }>(`
-    SELECT hour, symbol, missing_trades FROM gold.data_quality_hourly WHERE ${qualityWindow} ORDER BY hour`);
+    SELECT hour, symbol, missing_trades FROM gold.data_quality_hourly WHERE ${qualityWindow} ORDER BY hour, symbol`);
   display(
     await barChart(
       gaps.map((g) => ({ x: g.hour, y: g.missing_trades, series: g.symbol })),
@@ -116,7 +116,7 @@ if (hasTrades) {
       WHERE symbol IN (${symbols}) AND ts > (SELECT max(ts) FROM silver.kraken_trades) - to_hours(${hours})
     )
     SELECT symbol, prev_id AS last_before_gap, trade_id AS first_after_gap, trade_id - prev_id - 1 AS missing, ts AS resumed_at
-    FROM t WHERE trade_id - prev_id > 1 ORDER BY resumed_at`);
+    FROM t WHERE trade_id - prev_id > 1 ORDER BY resumed_at, symbol`);
   const total = recount.reduce((n, r) => n + Number(r.missing as bigint), 0);
   display(
     md`**Silver recount:** ${recount.length} gap${recount.length === 1 ? "" : "s"}, ${total} missing trade id${total === 1 ? "" : "s"} in the window.`,
@@ -180,6 +180,50 @@ if (hasTrades) {
 }
 
 // %% [markdown]
+// ## Reconciliation with Kraken's own candles
+//
+// Kraken's committed 1-minute OHLC (the scheduled job `ingest.kraken_ohlc` → `silver/kraken_ohlc_1m`)
+// compared with our `candles_1m`, minute by minute (`gold/candle_reconciliation`): open, high, low,
+// close, volume and trade count exactly, vwap within Kraken's last printed digit.
+
+// %% Reconciliation
+if (hasQuality && lake.has("gold", "candle_reconciliation")) {
+  const perHour = await lake.query<{ hour: string; checked: bigint; mismatched: bigint }>(`
+    SELECT hour, sum(kraken_ohlc_minutes_checked) AS checked, sum(kraken_ohlc_minutes_mismatched) AS mismatched
+    FROM gold.data_quality_hourly WHERE ${qualityWindow} AND kraken_ohlc_minutes_checked > 0
+    GROUP BY hour ORDER BY hour`);
+  display(
+    await barChart(
+      perHour.flatMap((h) => [
+        { x: h.hour, y: h.checked - h.mismatched, series: "agree" },
+        { x: h.hour, y: h.mismatched, series: "disagree" },
+      ]),
+      {
+        title: "Minutes compared with Kraken's OHLC, per hour",
+        yTitle: "minutes",
+        intervalMs: 3_600_000,
+        height: 180,
+      },
+    ),
+  );
+  const disagreements = await lake.query(`
+    SELECT symbol, minute, mismatched_fields, kraken_high, high, kraken_low, low, kraken_volume, base_volume,
+      kraken_trade_count, trade_count
+    FROM gold.candle_reconciliation
+    WHERE status = 'disagree' AND symbol IN (${symbols})
+      AND minute > (SELECT max(minute) FROM gold.candle_reconciliation) - to_hours(${hours})
+    ORDER BY minute DESC LIMIT 20`);
+  display(
+    md`${disagreements.length === 0 ? "✓ Every compared minute agrees." : `Latest disagreements (at most 20), with the fields that differ:`}`,
+  );
+  if (disagreements.length > 0) display(table(disagreements));
+} else {
+  display(
+    md`> **No reconciliation.** \`gold/candle_reconciliation\` is not in this lake (no Kraken OHLC fetched yet).`,
+  );
+}
+
+// %% [markdown]
 // ## Freshness
 //
 // Per hour, the quality job's freshness (seconds from a trade's exchange time to its commit in
@@ -188,7 +232,7 @@ if (hasTrades) {
 // %% Freshness
 if (hasQuality) {
   const fresh = await lake.query<{ hour: string; symbol: string; freshness_s: number }>(`
-    SELECT hour, symbol, freshness_s FROM gold.data_quality_hourly WHERE ${qualityWindow} ORDER BY hour`);
+    SELECT hour, symbol, freshness_s FROM gold.data_quality_hourly WHERE ${qualityWindow} ORDER BY hour, symbol`);
   display(
     await lineChart(
       fresh.map((f) => ({ x: f.hour, y: f.freshness_s, series: f.symbol })),
@@ -197,21 +241,22 @@ if (hasQuality) {
   );
 }
 const ages: Record<string, unknown>[] = [];
-const newest: readonly (readonly ["silver" | "gold", string, string])[] = [
-  ["silver", "kraken_trades", "ts"],
-  ["silver", "kraken_ticker", "ts"],
-  ["gold", "candles_1m", "bucket_start"],
-  ["gold", "market_metrics_1m", "minute"],
-  ["gold", "data_quality_hourly", "hour"],
+// A bucketed dataset's newest row covers up to its bucket's end, not its start: age counts from the end.
+const newest: readonly (readonly ["silver" | "gold", string, string, number])[] = [
+  ["silver", "kraken_trades", "ts", 0],
+  ["silver", "kraken_ticker", "ts", 0],
+  ["gold", "candles_1m", "bucket_start", 60],
+  ["gold", "market_metrics_1m", "minute", 60],
+  ["gold", "data_quality_hourly", "hour", 3600],
 ];
-for (const [layer, dataset, column] of newest) {
+for (const [layer, dataset, column, bucketSeconds] of newest) {
   if (!lake.has(layer, dataset)) {
     ages.push({ dataset: `${layer}/${dataset}`, newest: null, age: "absent" });
     continue;
   }
   const [row] = await lake.query<{ newest: string | null; age_s: number | null }>(`
-    SELECT max(${column}) AS newest, date_diff('second', max(${column}), now())::DOUBLE AS age_s
-    FROM ${layer}.${dataset}`);
+    WITH m AS (SELECT max(${column}) + to_seconds(${bucketSeconds}) AS covered FROM ${layer}.${dataset})
+    SELECT covered AS newest, date_diff('second', covered, now())::DOUBLE AS age_s FROM m`);
   const age = row?.age_s ?? null;
   ages.push({
     dataset: `${layer}/${dataset}`,
@@ -226,4 +271,7 @@ for (const [layer, dataset, column] of newest) {
             : `${(age / 3600).toFixed(1)} h`,
   });
 }
-display(md`Newest record per dataset at run time:`, table(ages));
+display(
+  md`Newest data per dataset at run time (for bucketed datasets, the end of the newest bucket):`,
+  table(ages),
+);

@@ -18,7 +18,7 @@ import {
   sqlList,
   sqlString,
   table,
-} from "../src/kit/index.ts";
+} from "@tributary/notebooks/kit";
 
 const params = defineParams({
   symbols: ["BTC/USD", "ETH/USD"],

@@ -18,7 +18,7 @@ import {
   openLake,
   sqlList,
   table,
-} from "../src/kit/index.ts";
+} from "@tributary/notebooks/kit";
 
 const params = defineParams({
   symbols: ["BTC/USD", "ETH/USD"],

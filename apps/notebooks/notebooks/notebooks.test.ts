@@ -104,12 +104,17 @@ describe("notebooks on a full lake", () => {
     expect(t).toContain("✓ **Silver uniqueness:**");
   });
 
-  test("HTML pages are self-contained: no script, no external resource", () => {
+  test("HTML pages need nothing from the network: SVG inline, the chart runtime beside them", () => {
     for (const nb of full.notebooks) {
       const html = readFileSync(nb.htmlPath, "utf8");
-      expect(html).not.toMatch(/<script|<link |@import|src="http|href="http/);
+      expect(html).not.toMatch(/<link |@import|src="http|href="http/);
+      const scripts = [...html.matchAll(/<script([^>]*)>/g)].map((m) => m[1]);
+      expect(
+        scripts.filter((a) => !/type="application\/json"|src="tributary-charts\.js"/.test(a ?? "")),
+      ).toEqual([]);
       expect(html).toContain("<svg");
     }
+    expect(statSync(join(full.outDir, "tributary-charts.js")).size).toBeGreaterThan(100_000);
   });
 
   test("index.json lists the run for the console", () => {

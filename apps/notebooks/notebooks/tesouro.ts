@@ -8,7 +8,6 @@
 
 // %% Setup
 import {
-  barChart,
   defineParams,
   display,
   lineChart,
@@ -17,7 +16,7 @@ import {
   openLake,
   sqlList,
   table,
-} from "../src/kit/index.ts";
+} from "@tributary/notebooks/kit";
 
 const params = defineParams({
   /** Base dates (YYYY-MM-DD) to compare; empty picks the latest `latest` dates in the lake. */
@@ -164,13 +163,16 @@ if (!lake.has("gold", "tesouro_daily_change")) {
     display(md`> Only one base date so far: no day-over-day changes yet.`);
   } else {
     display(
-      await barChart(
-        changes.map((c) => ({ x: `${c.base_date}`, y: c.rate_change_bp, series: c.bond_type })),
+      // A line per bond type over dated days (a category per date would smear 8 × 360 labels).
+      await lineChart(
+        changes.map((c) => ({ x: c.base_date, y: c.rate_change_bp, series: c.bond_type })),
         {
           title: "Mean daily change of the buy rate",
           yTitle: "change (bp)",
           xTitle: "base date",
-          height: 200,
+          seriesTitle: "bond type",
+          intervalMs: 86_400_000,
+          height: 220,
         },
       ),
     );

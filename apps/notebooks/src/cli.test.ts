@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -35,6 +35,19 @@ describe("bun run notebooks", () => {
     expect(summary.notebooks[0].name).toBe("good");
     expect(existsSync(join(out, "good.ipynb"))).toBe(true);
     expect(existsSync(join(out, "good.html"))).toBe(true);
+  }, 60_000);
+
+  test("a notebook outside the repository imports the kit as a package", async () => {
+    const nb = join(dir, "elsewhere.ts");
+    writeFileSync(
+      nb,
+      '// %%\nimport { display, md } from "@tributary/notebooks/kit";\ndisplay(md`from the kit`);\n',
+    );
+    const out = join(dir, "out-elsewhere");
+    const r = await cli([nb, "--out", out]);
+    expect(r.stderr).not.toContain("Cannot find module");
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(out, "elsewhere.ipynb"), "utf8")).toContain("from the kit");
   }, 60_000);
 
   test("exits 1 when a notebook raises, naming the line", async () => {

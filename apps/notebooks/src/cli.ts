@@ -1,10 +1,12 @@
 /**
  * `bun run notebooks [name…] [--param key=value] [--timeout s] [--out dir] [--lake uri] [--json]`
  * Exit code: 0 when every notebook ran without an error output, 1 otherwise, 2 for bad usage.
+ * Subcommands: `kernel install …` (the Jupyter kernel), `import <file.ipynb>` (back to percent format).
  */
 import { basename, relative } from "node:path";
+import { commandLineOrExit } from "@tributary/shared/cli";
 import { loadConfigOrExit } from "@tributary/shared/config";
-import { parseArgs, USAGE, UsageError } from "./runner/args.ts";
+import { parseArgs, USAGE } from "./runner/args.ts";
 import type { ProgressEvent } from "./runner/execute.ts";
 import { listNotebooks, NotebookNotFoundError, runNotebooks } from "./runner/run-notebooks.ts";
 
@@ -17,20 +19,10 @@ function progressLine(e: ProgressEvent): string {
 }
 
 async function main(): Promise<number> {
-  let args: ReturnType<typeof parseArgs>;
-  try {
-    args = parseArgs(process.argv.slice(2));
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`${err.message}\n\n${USAGE}`);
-      return 2;
-    }
-    throw err;
-  }
-  if (args.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const [subcommand, ...rest] = process.argv.slice(2);
+  if (subcommand === "kernel") return (await import("./kernel/cli.ts")).kernelCli(rest);
+  if (subcommand === "import") return (await import("./format/import-cli.ts")).importCli(rest);
+  const args = commandLineOrExit("notebooks", USAGE, process.argv.slice(2), parseArgs);
   if (args.list) {
     for (const p of listNotebooks()) console.log(basename(p, ".ts"));
     return 0;

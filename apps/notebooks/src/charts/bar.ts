@@ -4,6 +4,18 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import { epochMs, type NumberLike, num, type TimeLike } from "../kit/values.ts";
+import {
+  bandDomain,
+  chartNumber,
+  countAxis,
+  notEnoughDataSpec,
+  SERIES_TOGGLE,
+  seriesLegend,
+  timeAxis,
+  utcDomain,
+  utcTooltip,
+  X_ZOOM,
+} from "./axes.ts";
 import { CHART_CONFIG, type Chart, COLORS, DEFAULT_WIDTH, renderChart, VEGA_LITE_SCHEMA } from "./chart.ts";
 
 export interface BarDatum {
@@ -30,8 +42,14 @@ export function barSpec(bars: readonly BarDatum[], options: BarOptions): TopLeve
   const temporal = options.intervalMs !== undefined;
   const interval = options.intervalMs ?? 0;
   const parsed = bars
-    .map((b) => ({ raw: b, y: b.y === null ? Number.NaN : num(b.y), series: b.series ?? "value" }))
+    .map((b) => ({
+      raw: b,
+      y: b.y === null ? Number.NaN : chartNumber(num(b.y)),
+      series: b.series ?? "value",
+    }))
     .filter((b) => Number.isFinite(b.y));
+  const width = options.width ?? DEFAULT_WIDTH;
+  if (parsed.length === 0) return notEnoughDataSpec(options.title, "no bars", width);
   const series = [...new Set(parsed.map((v) => v.series))];
   // Time bars span [start, start + interval] (x/x2), which makes Vega-Lite treat them as ranged in x;
   // their heights are explicit ranges too, stacked here: positives upwards, negatives downwards.
@@ -46,6 +64,7 @@ export function barSpec(bars: readonly BarDatum[], options: BarOptions): TopLeve
       const y0 = acc.get(t) ?? 0;
       acc.set(t, y0 + b.y);
       return {
+        t,
         x: t + interval * 0.08,
         x_end: t + interval * 0.92,
         y: b.y,
@@ -55,7 +74,8 @@ export function barSpec(bars: readonly BarDatum[], options: BarOptions): TopLeve
         sign,
       };
     })
-    .sort((a, b) => (temporal ? Number(a.x) - Number(b.x) : 0));
+    // Ties (one bucket, several series) in series order, so the spec is the same whatever order rows came in.
+    .sort((a, b) => (temporal ? Number(a.x) - Number(b.x) : 0) || a.series.localeCompare(b.series));
   const color = options.signColors
     ? {
         field: "sign",
@@ -64,16 +84,46 @@ export function barSpec(bars: readonly BarDatum[], options: BarOptions): TopLeve
         legend: null,
       }
     : series.length > 1
-      ? { field: "series", type: "nominal", title: options.seriesTitle ?? null, sort: series }
+      ? {
+          field: "series",
+          type: "nominal",
+          title: options.seriesTitle ?? null,
+          sort: series,
+          legend: seriesLegend(series.length),
+        }
       : { value: COLORS.accent };
-  const axis = options.yFormat ? { axis: { format: options.yFormat } } : {};
+  const axis = { axis: options.yFormat ? { format: options.yFormat } : countAxis(parsed.map((b) => b.y)) };
+  const starts = temporal ? values.map((v) => Number((v as { t?: number }).t)) : [];
+  const domain = bandDomain(starts, interval);
+  const many = series.length > 1 && !options.signColors;
+  const timeTip = utcTooltip("t", "bucket start (UTC)");
+  const tooltip = [
+    temporal ? timeTip.tooltip : { field: "x", type: "nominal", title: options.xTitle ?? "category" },
+    ...(series.length > 1
+      ? [{ field: "series", type: "nominal", title: options.seriesTitle ?? "series" }]
+      : []),
+    {
+      field: "y",
+      type: "quantitative",
+      title: options.yTitle,
+      ...(options.yFormat ? { format: options.yFormat } : {}),
+    },
+  ];
   const encoding = temporal
     ? {
-        x: { field: "x", type: "temporal", scale: { type: "utc" }, title: options.xTitle ?? "time (UTC)" },
+        x: {
+          field: "x",
+          type: "temporal",
+          scale: { type: "utc", domain: utcDomain(domain) },
+          title: options.xTitle ?? "time (UTC)",
+          axis: timeAxis(domain[1] - domain[0], width, interval),
+        },
         x2: { field: "x_end" },
         y: { field: "y1", type: "quantitative", title: options.yTitle, ...axis },
         y2: { field: "y0" },
         color,
+        tooltip,
+        ...(many ? { opacity: { condition: { param: "series_toggle", value: 1 }, value: 0.15 } } : {}),
       }
     : {
         x: {
@@ -85,15 +135,19 @@ export function barSpec(bars: readonly BarDatum[], options: BarOptions): TopLeve
         },
         y: { field: "y", type: "quantitative", title: options.yTitle, ...axis },
         color,
+        tooltip,
+        ...(many ? { opacity: { condition: { param: "series_toggle", value: 1 }, value: 0.15 } } : {}),
         ...(series.length > 1 ? { xOffset: { field: "series", sort: series } } : {}),
       };
   return {
     $schema: VEGA_LITE_SCHEMA,
     title: options.title,
     config: CHART_CONFIG,
-    width: options.width ?? DEFAULT_WIDTH,
+    width,
     height: options.height ?? 220,
     data: { values },
+    ...(temporal ? { transform: [timeTip.transform] } : {}),
+    params: [...(temporal ? [X_ZOOM] : []), ...(many ? [SERIES_TOGGLE] : [])],
     name: "bars",
     mark: { type: "bar" },
     encoding,
@@ -102,6 +156,8 @@ export function barSpec(bars: readonly BarDatum[], options: BarOptions): TopLeve
 
 export async function barChart(bars: readonly BarDatum[], options: BarOptions): Promise<Chart> {
   const spec = barSpec(bars, options);
-  const n = (spec as { data: { values: unknown[] } }).data.values.length;
+  const n = (spec as { data: { values: { y?: number }[] } }).data.values.filter(
+    (v) => v.y !== undefined,
+  ).length;
   return renderChart(spec, `Bar chart: ${options.title} (${n} bars)`);
 }

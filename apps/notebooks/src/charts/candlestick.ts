@@ -5,6 +5,15 @@
 import type { TopLevelSpec } from "vega-lite";
 import { epochMs, type NumberLike, num, type TimeLike } from "../kit/values.ts";
 import {
+  bandDomain,
+  chartNumber,
+  notEnoughDataSpec,
+  timeAxis,
+  utcDomain,
+  utcTooltip,
+  X_ZOOM,
+} from "./axes.ts";
+import {
   CHART_CONFIG,
   type Chart,
   COLORS,
@@ -36,35 +45,58 @@ export interface CandlestickOptions {
 }
 
 export function candlestickSpec(candles: readonly Candle[], options: CandlestickOptions): TopLevelSpec {
+  const width = options.width ?? DEFAULT_WIDTH;
+  if (candles.length === 0) return notEnoughDataSpec(options.title, "no candles", width);
   const pad = options.intervalMs * 0.15;
   const values = candles.map((c) => {
     const t = epochMs(c.start);
-    const open = num(c.open);
-    const close = num(c.close);
-    const vwap = c.vwap === null || c.vwap === undefined ? null : num(c.vwap);
+    const open = chartNumber(num(c.open));
+    const close = chartNumber(num(c.close));
+    const vwap = c.vwap === null || c.vwap === undefined ? null : chartNumber(num(c.vwap));
     return {
       t,
       t_body0: t + pad,
       t_body1: t + options.intervalMs - pad,
       t_mid: t + options.intervalMs / 2,
       open,
-      high: num(c.high),
-      low: num(c.low),
+      high: chartNumber(num(c.high)),
+      low: chartNumber(num(c.low)),
       close,
-      volume: num(c.volume),
+      volume: chartNumber(num(c.volume)),
       vwap,
       dir: close >= open ? "up" : "down",
     };
   });
-  const width = options.width ?? DEFAULT_WIDTH;
-  const x = { field: "t_mid", type: "temporal", scale: { type: "utc" }, title: null } as const;
+  // Bands keep the candle's width whatever the extent: one hourly candle is one hour wide.
+  const domain = bandDomain(
+    values.map((v) => v.t),
+    options.intervalMs,
+  );
+  const axis = timeAxis(domain[1] - domain[0], width, options.intervalMs);
+  // The domain is set once (on the wicks); the other views share the scale.
+  const x = {
+    field: "t_mid",
+    type: "temporal",
+    scale: { type: "utc", domain: utcDomain(domain) },
+    title: null,
+    axis,
+  } as const;
+  const scale = { type: "utc" } as const;
   const color = {
     field: "dir",
     type: "nominal",
     scale: { domain: ["up", "down"], range: [COLORS.up, COLORS.down] },
     legend: null,
   } as const;
-  const bodyX = { field: "t_body0", type: "temporal", scale: { type: "utc" }, title: null } as const;
+  const bodyX = { field: "t_body0", type: "temporal", scale, title: null, axis } as const;
+  const tooltip = [
+    utcTooltip("t", "start (UTC)").tooltip,
+    { field: "open", type: "quantitative" },
+    { field: "high", type: "quantitative" },
+    { field: "low", type: "quantitative" },
+    { field: "close", type: "quantitative" },
+    { field: "volume", type: "quantitative" },
+  ];
   const priceLayers: unknown[] = [
     {
       name: "wick",
@@ -84,7 +116,9 @@ export function candlestickSpec(candles: readonly Candle[], options: Candlestick
     {
       name: "body",
       mark: { type: "bar", minBandSize: 1 },
+      params: [X_ZOOM],
       encoding: {
+        tooltip,
         x: bodyX,
         x2: { field: "t_body1" },
         y: { field: "open", type: "quantitative" },
@@ -98,7 +132,7 @@ export function candlestickSpec(candles: readonly Candle[], options: Candlestick
       name: "vwap",
       mark: { type: "line", color: COLORS.vwap, strokeWidth: 1.5, strokeDash: [4, 2] },
       transform: [{ filter: "datum.vwap !== null" }],
-      encoding: { x, y: { field: "vwap", type: "quantitative" } },
+      encoding: { x: { ...x, scale }, y: { field: "vwap", type: "quantitative" } },
     });
   }
   return {
@@ -106,6 +140,7 @@ export function candlestickSpec(candles: readonly Candle[], options: Candlestick
     title: options.title,
     config: CHART_CONFIG,
     data: { values },
+    transform: [utcTooltip("t", "start (UTC)").transform],
     spacing: 4,
     vconcat: [
       { width, height: options.height ?? 260, layer: priceLayers },
@@ -125,11 +160,12 @@ export function candlestickSpec(candles: readonly Candle[], options: Candlestick
           },
           y2: { datum: 0 },
           color,
+          tooltip,
         },
       },
     ],
     resolve: { scale: { x: "shared" } },
-  } as TopLevelSpec;
+  } as unknown as TopLevelSpec;
 }
 
 export async function candlestick(candles: readonly Candle[], options: CandlestickOptions): Promise<Chart> {

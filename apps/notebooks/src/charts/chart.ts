@@ -3,7 +3,7 @@
  * canvas). Its display bundle carries the SVG for every viewer, the spec for Jupyter's Vega-Lite
  * renderer, and a text summary.
  */
-import { parse, View } from "vega";
+import { type LoggerInterface, parse, View } from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import { type Displayable, JUPYTER_DISPLAY, type MimeBundle } from "../kit/display.ts";
 
@@ -17,8 +17,20 @@ export interface Chart extends Displayable {
   readonly text: string;
 }
 
+/**
+ * Vega-Lite's compile warnings would land in the notebook's stderr output; the known one (a shared
+ * time domain written once as DateTime and once as a signal, merged to the same union) is noise.
+ */
+const QUIET: LoggerInterface = {
+  level: () => QUIET,
+  error: () => QUIET,
+  warn: () => QUIET,
+  info: () => QUIET,
+  debug: () => QUIET,
+} as unknown as LoggerInterface;
+
 export async function renderChart(spec: TopLevelSpec, text: string): Promise<Chart> {
-  const view = new View(parse(compile(spec).spec), { renderer: "none" });
+  const view = new View(parse(compile(structuredClone(spec), { logger: QUIET }).spec), { renderer: "none" });
   let svg: string;
   try {
     svg = await view.toSVG();

@@ -1,6 +1,7 @@
 /** Heatmap: one rect per (x, y) cell coloured by value, e.g. hour of day × weekday. */
 import type { TopLevelSpec } from "vega-lite";
 import { type NumberLike, num } from "../kit/values.ts";
+import { chartNumber, notEnoughDataSpec } from "./axes.ts";
 import { CHART_CONFIG, type Chart, DEFAULT_WIDTH, renderChart, VEGA_LITE_SCHEMA } from "./chart.ts";
 
 export interface HeatCell {
@@ -25,8 +26,14 @@ export interface HeatmapOptions {
 
 export function heatmapSpec(cells: readonly HeatCell[], options: HeatmapOptions): TopLevelSpec {
   const values = cells
-    .map((c) => ({ x: String(c.x), y: String(c.y), value: c.value === null ? Number.NaN : num(c.value) }))
+    .map((c) => ({
+      x: String(c.x),
+      y: String(c.y),
+      value: c.value === null ? Number.NaN : chartNumber(num(c.value)),
+    }))
     .filter((c) => Number.isFinite(c.value));
+  if (values.length === 0)
+    return notEnoughDataSpec(options.title, "no cells", options.width ?? DEFAULT_WIDTH);
   const order = (given: readonly (string | number)[] | undefined, key: "x" | "y"): string[] =>
     given ? given.map(String) : [...new Set(values.map((v) => v[key]))];
   const xs = order(options.xOrder, "x");
@@ -41,6 +48,16 @@ export function heatmapSpec(cells: readonly HeatCell[], options: HeatmapOptions)
     name: "cells",
     mark: { type: "rect", stroke: "white", strokeWidth: 1 },
     encoding: {
+      tooltip: [
+        { field: "x", type: "ordinal", title: options.xTitle },
+        { field: "y", type: "ordinal", title: options.yTitle },
+        {
+          field: "value",
+          type: "quantitative",
+          title: options.valueTitle,
+          ...(options.valueFormat ? { format: options.valueFormat } : {}),
+        },
+      ],
       x: { field: "x", type: "ordinal", sort: xs, title: options.xTitle, axis: { labelAngle: 0 } },
       y: { field: "y", type: "ordinal", sort: ys, title: options.yTitle },
       color: {
@@ -60,6 +77,8 @@ export function heatmapSpec(cells: readonly HeatCell[], options: HeatmapOptions)
 
 export async function heatmap(cells: readonly HeatCell[], options: HeatmapOptions): Promise<Chart> {
   const spec = heatmapSpec(cells, options);
-  const n = (spec as { data: { values: unknown[] } }).data.values.length;
+  const n = (spec as { data: { values: { value?: number }[] } }).data.values.filter(
+    (v) => v.value !== undefined,
+  ).length;
   return renderChart(spec, `Heatmap: ${options.title} (${n} cells)`);
 }

@@ -4,6 +4,7 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import { type NumberLike, num } from "../kit/values.ts";
+import { chartNumber, notEnoughDataSpec, seriesLegend } from "./axes.ts";
 import { CHART_CONFIG, type Chart, COLORS, DEFAULT_WIDTH, renderChart, VEGA_LITE_SCHEMA } from "./chart.ts";
 
 export interface HistogramOptions {
@@ -55,11 +56,13 @@ export function histogramSpec(
   const names = Object.keys(series);
   // One set of edges for all series so bars line up.
   const edges = binValues(all, options.bins ?? 40, logX);
+  if (edges.length === 0)
+    return notEnoughDataSpec(options.title, "no values", options.width ?? DEFAULT_WIDTH);
   const values = names.flatMap((name) => {
     const xs = (series[name] ?? []).map((v) => num(v));
     return edges.map((e, i) => ({
-      lo: e.lo,
-      hi: e.hi,
+      lo: chartNumber(e.lo),
+      hi: chartNumber(e.hi),
       series: name,
       count: xs.filter((x) => x >= e.lo && (x < e.hi || (i === edges.length - 1 && x <= e.hi))).length,
     }));
@@ -82,11 +85,23 @@ export function histogramSpec(
       },
       x2: { field: "hi" },
       // x/x2 make the bar ranged in x, so its height needs an explicit baseline.
-      y: { field: "count", type: "quantitative", title: options.yTitle ?? "count", stack: null },
+      y: {
+        field: "count",
+        type: "quantitative",
+        title: options.yTitle ?? "count",
+        stack: null,
+        axis: { format: "d", tickMinStep: 1 },
+      },
+      tooltip: [
+        { field: "lo", type: "quantitative", title: "from" },
+        { field: "hi", type: "quantitative", title: "to" },
+        ...(names.length > 1 ? [{ field: "series", type: "nominal" }] : []),
+        { field: "count", type: "quantitative", format: "d" },
+      ],
       y2: { datum: 0 },
       color:
         names.length > 1
-          ? { field: "series", type: "nominal", title: null, sort: names }
+          ? { field: "series", type: "nominal", title: null, sort: names, legend: seriesLegend(names.length) }
           : { value: COLORS.accent },
     },
   } as TopLevelSpec;
@@ -99,7 +114,8 @@ export async function histogram(
   const spec = histogramSpec(series, options);
   const total = Object.values(series).reduce((n, vs) => n + vs.length, 0);
   const bins =
-    (spec as { data: { values: unknown[] } }).data.values.length / Math.max(1, Object.keys(series).length);
+    (spec as { data: { values: { count?: number }[] } }).data.values.filter((v) => v.count !== undefined)
+      .length / Math.max(1, Object.keys(series).length);
   return renderChart(
     spec,
     `Histogram: ${options.title} (${total} values, ${bins} bins${options.logX ? ", log x" : ""})`,

@@ -1,3 +1,4 @@
+export { chartNumber } from "./axes.ts";
 export { type BarDatum, type BarOptions, barChart, barSpec } from "./bar.ts";
 export { type Candle, type CandlestickOptions, candlestick, candlestickSpec } from "./candlestick.ts";
 export { type Chart, countMarkItems, renderChart, VEGA_LITE_MIME } from "./chart.ts";

@@ -1,8 +1,12 @@
 /**
- * A self-contained HTML page of an executed notebook: inline CSS and SVG, no scripts, fonts or
- * network, so it opens offline in any browser. Code is folded; outputs are shown in full.
+ * An HTML page of an executed notebook: inline CSS and SVG, no fonts or network, so it opens
+ * offline in any browser. Charts are static SVG that `tributary-charts.js` (bundled vega-embed,
+ * written beside the page) turns interactive from the Vega-Lite spec embedded as JSON; without that
+ * file the SVG stays. Code is folded; outputs are shown in full.
  */
+import { VEGA_LITE_MIME } from "../charts/chart.ts";
 import { escapeHtml } from "../kit/table.ts";
+import { CHARTS_RUNTIME_FILE } from "./charts-runtime.ts";
 import type { CellOutput, ExecutedCell, MimeBundle, NotebookRunInfo } from "./ipynb.ts";
 
 export function renderHtml(cells: readonly ExecutedCell[], run: NotebookRunInfo): string {
@@ -53,7 +57,7 @@ export function renderHtml(cells: readonly ExecutedCell[], run: NotebookRunInfo)
 <main>
 ${body}
 </main>
-<footer>Executed with Bun · also available as <a href="${encodeURIComponent(run.name)}.ipynb">${escapeHtml(run.name)}.ipynb</a></footer>
+${/<figure class="chart"[^>]* data-spec="/.test(body) ? `<script src="${CHARTS_RUNTIME_FILE}" defer></script>\n` : ""}<footer>Executed with Bun · also available as <a href="${encodeURIComponent(run.name)}.ipynb">${escapeHtml(run.name)}.ipynb</a></footer>
 </body>
 </html>
 `;
@@ -77,7 +81,15 @@ export function renderBundle(bundle: MimeBundle, nextPrefix: () => string = () =
   const svg = bundle["image/svg+xml"];
   if (typeof svg === "string") {
     const alt = typeof bundle["text/plain"] === "string" ? bundle["text/plain"] : "chart";
-    return `<figure class="chart" role="img" aria-label="${escapeHtml(alt)}">${scopeSvgIds(svg, nextPrefix())}</figure>`;
+    const prefix = nextPrefix();
+    const spec = bundle[VEGA_LITE_MIME];
+    if (spec === undefined) {
+      return `<figure class="chart" role="img" aria-label="${escapeHtml(alt)}">${scopeSvgIds(svg, prefix)}</figure>`;
+    }
+    const id = `${prefix}spec`;
+    // JSON inside <script> must never contain "</script" or "<!--": every "<" becomes \u003c.
+    const json = JSON.stringify(spec).replaceAll("<", "\\u003c");
+    return `<figure class="chart" role="img" aria-label="${escapeHtml(alt)}" data-spec="${id}">${scopeSvgIds(svg, prefix)}</figure><script type="application/json" id="${id}">${json}</script>`;
   }
   const html = bundle["text/html"];
   if (typeof html === "string") return `<div class="html">${html}</div>`;
@@ -154,6 +166,7 @@ pre.stderr{background:#fff7ed;color:#9a3412}
 pre.error-output{margin:6px 0;padding:10px 12px;background:#fef2f2;color:var(--bad);border:1px solid #fecaca;border-radius:6px;overflow:auto;white-space:pre-wrap}
 figure.chart{margin:10px 0;overflow-x:auto}
 figure.chart svg{max-width:100%;height:auto;display:block}
+figure.chart.interactive svg{max-width:none}
 .display .md p{margin:6px 0}
 table.dataframe{border-collapse:collapse;font-size:13px;margin:6px 0;font-variant-numeric:tabular-nums}
 table.dataframe th,table.dataframe td{padding:4px 10px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}

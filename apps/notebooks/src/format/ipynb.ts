@@ -3,6 +3,7 @@
  * Sources are written as lists of lines and keys are sorted, as Jupyter does, so diffs stay small.
  */
 import { createHash } from "node:crypto";
+import { KERNEL_DISPLAY_NAME, KERNEL_LANGUAGE, KERNEL_NAME, LANGUAGE_INFO } from "../kernel/kernelspec.ts";
 import type { SourceCell } from "./percent.ts";
 
 /** A MIME bundle: JSON types (`application/json`, `*+json`) hold values, all others text. */
@@ -55,19 +56,6 @@ export interface Ipynb {
   readonly cells: readonly Record<string, unknown>[];
 }
 
-export const KERNELSPEC = {
-  name: "tslab",
-  display_name: "TypeScript (Bun)",
-  language: "typescript",
-} as const;
-
-export const LANGUAGE_INFO = {
-  name: "typescript",
-  file_extension: ".ts",
-  mimetype: "text/typescript",
-  codemirror_mode: { name: "javascript", typescript: true },
-} as const;
-
 /** Builds the executed notebook. Cell ids are stable: a hash of position and source. */
 export function toIpynb(cells: readonly ExecutedCell[], run: NotebookRunInfo): Ipynb {
   const ids = new Set<string>();
@@ -92,8 +80,9 @@ export function toIpynb(cells: readonly ExecutedCell[], run: NotebookRunInfo): I
     nbformat: 4,
     nbformat_minor: 5,
     metadata: {
-      kernelspec: { ...KERNELSPEC },
-      language_info: { ...LANGUAGE_INFO, version: Bun.version },
+      // The Tributary kernel: opening the notebook in Jupyter runs it live (see kernel/kernelspec.ts).
+      kernelspec: { name: KERNEL_NAME, display_name: KERNEL_DISPLAY_NAME, language: KERNEL_LANGUAGE },
+      language_info: { ...LANGUAGE_INFO },
       tributary: {
         notebook: run.name,
         started_at: run.startedAt,

@@ -35,11 +35,17 @@ describe("openLake", () => {
     expect(lake.path("gold", "candles_1m")).toBe(`${dir}/gold/candles_1m/**/*.parquet`);
   });
 
-  test("restores the contract symbol (BTC/USD) that the symbol=BTC_USD partition shadows", async () => {
-    const rows = await lake.query<{ symbol: string }>(
-      "SELECT DISTINCT symbol FROM silver.kraken_trades ORDER BY 1",
+  test("reads the contract symbol (BTC/USD) from the files, its path form as pair, hours as integers", async () => {
+    const rows = await lake.query<{ symbol: string; pair: string; hour: bigint }>(
+      "SELECT DISTINCT symbol, pair, hour FROM silver.kraken_trades ORDER BY ALL LIMIT 1",
     );
-    expect(rows.map((r) => r.symbol)).toEqual(["BTC/USD", "ETH/USD"]);
+    expect(rows[0]?.symbol).toBe("BTC/USD");
+    expect(rows[0]?.pair).toBe("BTC_USD");
+    expect(typeof rows[0]?.hour).toBe("bigint");
+    const symbols = await lake.query<{ symbol: string }>(
+      "SELECT DISTINCT symbol FROM gold.candles_1h ORDER BY 1",
+    );
+    expect(symbols.map((r) => r.symbol)).toEqual(["BTC/USD", "ETH/USD"]);
   });
 
   test("typed rows keep DECIMAL exact, BIGINT as bigint and timestamps in UTC with microseconds", async () => {

@@ -1,9 +1,8 @@
 /**
  * Read-only access to the lake through an in-memory DuckDB session (UTC). Every committed dataset
  * becomes a view `<layer>.<dataset>` over `read_parquet(<glob>, hive_partitioning = true,
- * union_by_name = true)`, so notebooks write `FROM gold.candles_1m`.
- * Hive partition values shadow file columns of the same name, and the `symbol=BTC_USD` partition
- * would turn `symbol` into `BTC_USD`; the view restores the contract's `BTC/USD`.
+ * union_by_name = true)`, so notebooks write `FROM gold.candles_1m`. No partition key repeats a file
+ * column (shared/src/lake/layout.ts), so `symbol` is the file's `BTC/USD` and `pair` its path form.
  */
 import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader } from "@duckdb/node-api";
 import type { Config } from "@tributary/shared/config";
@@ -151,11 +150,7 @@ export function scanSql(glob: string): string {
 async function createView(connection: DuckDBConnection, uri: string, d: DatasetRef): Promise<void> {
   if (!/^[a-z0-9_]+$/.test(d.dataset)) return;
   const scan = scanSql(datasetGlob(uri, d.layer, d.dataset));
-  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${scan}`);
-  const columns = described.getRows().map((r) => [String(r[0]), String(r[1])] as const);
-  const hasSymbol = columns.some(([name, type]) => name === "symbol" && type === "VARCHAR");
-  const select = hasSymbol ? "SELECT * REPLACE (replace(symbol, '_', '/') AS symbol)" : "SELECT *";
-  await connection.run(`CREATE OR REPLACE VIEW ${d.layer}.${d.dataset} AS ${select} FROM ${scan}`);
+  await connection.run(`CREATE OR REPLACE VIEW ${d.layer}.${d.dataset} AS SELECT * FROM ${scan}`);
 }
 
 async function configureS3(connection: DuckDBConnection, s3: LakeConfig["s3"]): Promise<void> {

@@ -1,4 +1,5 @@
 /** Command-line arguments of `bun run notebooks`. */
+import { UsageError as SharedUsageError } from "@tributary/shared/cli";
 import { parseParamArgs } from "../kit/params.ts";
 
 export interface CliArgs {
@@ -12,9 +13,8 @@ export interface CliArgs {
   readonly help: boolean;
 }
 
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-}
+/** A bad argument: `bun run notebooks` answers it in one line with exit 2 (shared/src/cli.ts). */
+export class UsageError extends SharedUsageError {}
 
 export const USAGE = `usage: bun run notebooks [name…] [options]
 
@@ -27,7 +27,12 @@ options:
   --lake <uri>        lake to read (sets LAKE_URI for the notebooks)
   --json              print a JSON summary on the last line of stdout
   --list              list the notebooks and exit
-  -h, --help          show this help`;
+  -h, --help          show this help
+
+subcommands:
+  kernel install [--user | --prefix <dir>]   install the Tributary Jupyter kernel
+  import <file.ipynb> [--out <file.ts>] [--force]
+                                             a Jupyter-edited notebook back to percent format`;
 
 export function parseArgs(argv: readonly string[]): CliArgs {
   const names: string[] = [];

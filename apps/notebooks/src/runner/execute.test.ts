@@ -99,8 +99,8 @@ describe("executeNotebook", () => {
   test("the timeout stops the child and marks the running cell", async () => {
     const path = notebook("slow", ["// %%", 'console.log("start");', "// %%", "await Bun.sleep(60_000);"]);
     const started = Date.now();
-    const result = await executeNotebook(path, { timeoutMs: 1500 });
-    expect(Date.now() - started).toBeLessThan(15_000);
+    const result = await executeNotebook(path, { timeoutMs: 5000 });
+    expect(Date.now() - started).toBeLessThan(30_000);
     expect(result.timedOut).toBe(true);
     expect(result.run.ok).toBe(false);
     expect(result.cells[0]?.status).toBe("ok");

@@ -2,24 +2,18 @@
  * Turns a percent notebook into the module the child process imports. All cells stay in one module
  * so they share variables and top-level await works; an exception ends module evaluation, so later
  * cells do not run. Only the `// %%` marker lines of code cells change (into a call that reports the
- * cell start), and relative import specifiers become absolute: every other line is kept where it
+ * cell start), and import specifiers become absolute (runner/specifiers.ts): every other line is kept where it
  * was, so stack traces point at the notebook's own line numbers.
  */
 import { dirname, resolve } from "node:path";
 import type { SourceCell } from "../format/percent.ts";
+import { resolveSpecifiers } from "./specifiers.ts";
 
 export const CELL_CALL = 'globalThis[Symbol.for("tributary.notebook.cell")]';
 
-const RELATIVE_IMPORT = /(\b(?:from|import)\s*\(?\s*)(["'])(\.{1,2}\/[^"']*)\2/g;
-
 export function buildProgram(text: string, cells: readonly SourceCell[], notebookPath: string): string {
-  const lines = text.replace(/\r\n?/g, "\n").split("\n");
   const base = dirname(resolve(notebookPath));
-  const out = lines.map((line) =>
-    line.replace(RELATIVE_IMPORT, (_m, head: string, quote: string, spec: string) => {
-      return `${head}${quote}${resolve(base, spec)}${quote}`;
-    }),
-  );
+  const out = resolveSpecifiers(text.replace(/\r\n?/g, "\n"), base).split("\n");
   cells.forEach((cell, index) => {
     if (cell.type !== "code") return;
     const call = `${CELL_CALL}(${index});`;

@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { nowRfc3339 } from "@tributary/shared/time";
+import { CHARTS_RUNTIME_FILE, chartsRuntime } from "../format/charts-runtime.ts";
 import { renderHtml } from "../format/html.ts";
 import { serializeIpynb, toIpynb } from "../format/ipynb.ts";
 import { validateNotebook } from "../format/validate.ts";
@@ -110,6 +111,11 @@ export async function runNotebooks(options: RunNotebooksOptions = {}): Promise<R
       errors,
     });
   }
+  // The pages' offline chart runtime (vega-embed), beside them; rewritten only when it changed.
+  const runtime = await chartsRuntime();
+  const runtimePath = join(outDir, CHARTS_RUNTIME_FILE);
+  if (!existsSync(runtimePath) || readFileSync(runtimePath, "utf8") !== runtime)
+    writeAtomic(runtimePath, runtime);
   writeIndex(outDir, outcomes);
   return { ok: outcomes.every((o) => o.ok), outDir, notebooks: outcomes };
 }

@@ -1,0 +1,147 @@
+/**
+ * What every chart shares so it reads well on any data: one 24-hour UTC time format, tick steps
+ * chosen from the span, the width and the data's own interval (never ticks finer than a bucket),
+ * time domains padded to whole bands, integer axes for counts, values rounded to what a chart can
+ * show (smaller files, and the same bytes whatever order a parallel SUM added them in), and the
+ * honest "not enough data" panel instead of an empty frame.
+ */
+import type { TopLevelSpec } from "vega-lite";
+import { CHART_CONFIG, DEFAULT_WIDTH, VEGA_LITE_SCHEMA } from "./chart.ts";
+
+export const NOT_ENOUGH_DATA = "not enough data for this chart";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const STEPS: readonly { readonly ms: number; readonly interval: string; readonly step: number }[] = [
+  { ms: MINUTE, interval: "minutes", step: 1 },
+  { ms: 5 * MINUTE, interval: "minutes", step: 5 },
+  { ms: 15 * MINUTE, interval: "minutes", step: 15 },
+  { ms: 30 * MINUTE, interval: "minutes", step: 30 },
+  { ms: HOUR, interval: "hours", step: 1 },
+  { ms: 3 * HOUR, interval: "hours", step: 3 },
+  { ms: 6 * HOUR, interval: "hours", step: 6 },
+  { ms: 12 * HOUR, interval: "hours", step: 12 },
+  { ms: DAY, interval: "day", step: 1 },
+  { ms: 2 * DAY, interval: "day", step: 2 },
+  { ms: 7 * DAY, interval: "week", step: 1 },
+  { ms: 14 * DAY, interval: "week", step: 2 },
+  { ms: 30 * DAY, interval: "month", step: 1 },
+  { ms: 91 * DAY, interval: "month", step: 3 },
+  { ms: 365 * DAY, interval: "year", step: 1 },
+];
+
+/** Roughly one label per this many pixels. */
+const PX_PER_LABEL = 90;
+
+/**
+ * A UTC time axis: labels `HH:MM` (24-hour) with the date `DD Mon` at midnight, or dates only
+ * when ticks are a day or more apart; ticks never finer than `intervalMs`.
+ */
+export function timeAxis(
+  spanMs: number,
+  width: number = DEFAULT_WIDTH,
+  intervalMs = 0,
+): Record<string, unknown> {
+  const maxLabels = Math.max(2, Math.floor(width / PX_PER_LABEL));
+  const wanted = Math.max(intervalMs, spanMs / maxLabels);
+  const step = STEPS.find((s) => s.ms >= wanted) ?? (STEPS[STEPS.length - 1] as (typeof STEPS)[number]);
+  const labelExpr =
+    step.ms >= DAY
+      ? "utcFormat(datum.value, '%d %b %Y')"
+      : "utcFormat(datum.value, utchours(datum.value) == 0 && utcminutes(datum.value) == 0 ? '%d %b' : '%H:%M')";
+  return {
+    tickCount: { interval: step.interval, step: step.step },
+    labelExpr,
+    labelOverlap: true,
+    labelFlush: true,
+    grid: true,
+  };
+}
+
+/** `[lo, hi]` covering every band `[t, t + interval]`, at least `minBands` intervals wide. */
+export function bandDomain(starts: readonly number[], intervalMs: number, minBands = 12): [number, number] {
+  if (starts.length === 0) return [0, intervalMs * minBands];
+  const lo = Math.min(...starts);
+  const hi = Math.max(...starts) + intervalMs;
+  const missing = minBands * intervalMs - (hi - lo);
+  // Too few bands to fill the width: keep each band its own width, the data at the right (latest).
+  return missing > 0 ? [lo - missing, hi] : [lo, hi];
+}
+
+/** Axis options for counts: integer ticks and labels when every value is a whole number. */
+export function countAxis(values: readonly number[]): Record<string, unknown> {
+  return values.length > 0 && values.every(Number.isInteger) ? { format: "d", tickMinStep: 1 } : {};
+}
+
+/** Seven significant digits: more than a chart can show, fewer bytes, and stable across runs. */
+export function chartNumber(x: number): number {
+  return Number.isFinite(x) ? Number(x.toPrecision(7)) : x;
+}
+
+/** The panel shown instead of a chart with nothing to draw. */
+export function notEnoughDataSpec(
+  title: string,
+  detail: string | undefined,
+  width: number = DEFAULT_WIDTH,
+): TopLevelSpec {
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title,
+    config: CHART_CONFIG,
+    width,
+    height: 60,
+    data: { values: [{ text: detail ? `${NOT_ENOUGH_DATA} (${detail})` : NOT_ENOUGH_DATA }] },
+    name: "empty",
+    mark: { type: "text", fontSize: 13, color: "#6b7280", align: "center" },
+    encoding: { text: { field: "text" }, x: { value: width / 2 }, y: { value: 30 } },
+  } as TopLevelSpec;
+}
+
+/** Legend layout that fits: a row on top for a few series, a scrolling-free column at the right for many. */
+export function seriesLegend(count: number): Record<string, unknown> {
+  return count > 5
+    ? { orient: "right", direction: "vertical", labelLimit: 220, columns: 1, symbolLimit: 40 }
+    : { orient: "top", direction: "horizontal", labelLimit: 220 };
+}
+
+/** Legend toggling: a click on a legend entry shows only that series (shift-click adds). */
+export const SERIES_TOGGLE = {
+  name: "series_toggle",
+  select: { type: "point", fields: ["series"] },
+  bind: "legend",
+};
+
+/** Zoom and pan on the x axis (drag, wheel); double-click resets. */
+export const X_ZOOM = { name: "x_zoom", select: { type: "interval", encodings: ["x"] }, bind: "scales" };
+
+/** A time domain as Vega-Lite DateTime objects (plain numbers conflict with the layers' own datetime domains). */
+export function utcDomain([lo, hi]: readonly [number, number]): Record<string, number | boolean>[] {
+  return [lo, hi].map((ms) => {
+    const d = new Date(ms);
+    return {
+      year: d.getUTCFullYear(),
+      month: d.getUTCMonth() + 1,
+      date: d.getUTCDate(),
+      hours: d.getUTCHours(),
+      minutes: d.getUTCMinutes(),
+      seconds: d.getUTCSeconds(),
+      milliseconds: d.getUTCMilliseconds(),
+      utc: true,
+    };
+  });
+}
+
+/**
+ * An instant for tooltips, as `YYYY-MM-DD HH:MM:SS` UTC text computed in the chart (a temporal
+ * tooltip with a UTC format shows NaN in vega-embed for epoch-ms fields).
+ */
+export function utcTooltip(
+  field: string,
+  title: string,
+): { transform: Record<string, string>; tooltip: Record<string, string> } {
+  return {
+    transform: { calculate: `utcFormat(datum.${field}, '%Y-%m-%d %H:%M:%S')`, as: `${field}_utc` },
+    tooltip: { field: `${field}_utc`, type: "nominal", title },
+  };
+}
