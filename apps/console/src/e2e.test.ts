@@ -18,6 +18,7 @@ import type { JobDefinition } from "@tributary/shared/scheduler/job";
 import { Scheduler } from "@tributary/shared/scheduler/scheduler";
 import { screenshot as shoot, withChromium } from "@tributary/shared/testing/browser";
 import { uniqueName } from "@tributary/shared/testing/names";
+import { checkMetrics } from "@tributary/shared/testing/promtool";
 import { type Admin, Partitioners } from "kafkajs";
 import { type RunningConsole, startConsole } from "./server.ts";
 
@@ -44,7 +45,7 @@ function rowCountJob(lakeRoot: string): JobDefinition {
   return {
     name: "lake.silver-row-count",
     pattern: "0 * * * *",
-    description: "Counts the rows of silver.trades",
+    description: "Counts the rows of silver.kraken_trades",
     timeoutMs: 30_000,
     async run(ctx) {
       const instance = await DuckDBInstance.create(":memory:");
@@ -55,7 +56,7 @@ function rowCountJob(lakeRoot: string): JobDefinition {
           ? ` WHERE ts >= '${ctx.range.from.toISOString()}'::TIMESTAMPTZ AND ts < '${ctx.range.to.toISOString()}'::TIMESTAMPTZ`
           : "";
         const r = await c.runAndReadAll(
-          `SELECT count(*) FROM read_parquet('${lakeRoot}/silver/trades/**/*.parquet', hive_partitioning = true)${where}`,
+          `SELECT count(*) FROM read_parquet('${lakeRoot}/silver/kraken_trades/**/*.parquet', hive_partitioning = true)${where}`,
         );
         ctx.progress(1, 1);
         return { rows: Number(r.getRows()[0]?.[0] ?? 0) };
@@ -219,7 +220,7 @@ describe("console in a browser against a running pipeline", () => {
 
       // Lake browser: datasets, then one dataset's schema, partitions and sample rows.
       await page.goto(`${running.url}/lake`);
-      expect(await page.locator("tr[data-dataset]").count()).toBe(4);
+      expect(await page.locator("tr[data-dataset]").count()).toBe(lake.datasets().length);
       shots.push(await screenshot(page, "lake"));
       await page.click('tr[data-dataset="bronze/kraken_trades"] a');
       await page.waitForSelector("#schema");
@@ -232,23 +233,23 @@ describe("console in a browser against a running pipeline", () => {
       await page.goto(`${running.url}/query`);
       await page.fill(
         "textarea[name=sql]",
-        "SELECT symbol, count(*) AS trades, sum(qty) AS volume FROM silver.trades GROUP BY symbol ORDER BY symbol",
+        "SELECT symbol, count(*) AS trades, sum(qty) AS volume FROM silver.kraken_trades GROUP BY symbol ORDER BY symbol",
       );
       await page.click("#run-query");
       await page.waitForSelector("#query-result");
       const cells = await page.locator("#query-result tbody tr").allInnerTexts();
       expect(cells).toHaveLength(2);
-      expect(cells[0]).toContain("BTC_USD");
+      expect(cells[0]).toContain("BTC/USD"); // the file's symbol, never the partition's path form
       expect(cells[0]).toContain("600");
       shots.push(await screenshot(page, "query"));
-      await page.fill("textarea[name=sql]", "COPY silver.trades TO '/tmp/x.csv'");
+      await page.fill("textarea[name=sql]", "COPY silver.kraken_trades TO '/tmp/x.csv'");
       await page.click("#run-query");
       expect(await page.locator("#query-error").textContent()).toContain("COPY is not allowed");
 
       // Notebooks: the gallery with the last run, and the rendered notebook.
       await page.goto(`${running.url}/notebooks`);
       const nb = page.locator('tr[data-notebook="market-overview"]');
-      expect(await nb.textContent()).toContain("2026-01-01 00:00:00 UTC");
+      expect(await nb.textContent()).toContain("2026-01-01T00:00:00Z");
       await nb.locator("a").first().click();
       const frame = page.frameLocator("iframe.notebook");
       expect(await frame.locator("h1").textContent()).toBe("Market overview");
@@ -257,8 +258,18 @@ describe("console in a browser against a running pipeline", () => {
       // Data quality: the gold quality data as charts.
       await page.goto(`${running.url}/quality`);
       const panel = page.locator('[data-quality="data_quality_hourly"]');
-      expect(await panel.locator("figure svg.chart").count()).toBe(5);
-      expect(await panel.locator('figure[data-metric="rows"] path.series').count()).toBe(2);
+      // One chart per numeric column of gold/data_quality_hourly.
+      expect(await panel.locator("figure svg").count()).toBe(13);
+      expect(await panel.locator('figure[data-metric="rows"] g.line_marks path').count()).toBe(2);
+      // Every chart stays inside its grid cell.
+      const overflow = await panel.locator("figure").evaluateAll(
+        (figures) =>
+          figures.filter((f) => {
+            const svg = f.querySelector("svg");
+            return svg && svg.getBoundingClientRect().right > f.getBoundingClientRect().right + 0.5;
+          }).length,
+      );
+      expect(overflow).toBe(0);
       shots.push(await screenshot(page, "quality"));
 
       expect(shots.length).toBe(7);
@@ -268,6 +279,7 @@ describe("console in a browser against a running pipeline", () => {
     const health = await fetch(`${running.url}/health`);
     expect(health.status).toBe(200);
     const metrics = await (await fetch(`${running.url}/metrics`)).text();
+    expect(checkMetrics(metrics)).toEqual({ exitCode: 0, problems: [] });
     expect(metrics).toContain("tributary_up 1");
     expect(metrics).toContain(`tributary_kafka_consumer_lag{topic="${topic}",partition="0"}`);
     expect(metrics).toMatch(
@@ -277,7 +289,7 @@ describe("console in a browser against a running pipeline", () => {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/vnd.apache.arrow.stream" },
       body: JSON.stringify({
-        sql: "SELECT symbol, price, ts FROM silver.trades ORDER BY trade_id, symbol LIMIT 3",
+        sql: "SELECT symbol, price, ts FROM silver.kraken_trades ORDER BY trade_id, symbol LIMIT 3",
       }),
     });
     expect(arrow.headers.get("content-type")).toBe("application/vnd.apache.arrow.stream");
@@ -286,7 +298,7 @@ describe("console in a browser against a running pipeline", () => {
     expect(table.numRows).toBe(3);
     expect(table.schema.fields.map((f) => String(f.type))).toEqual([
       "Utf8",
-      "Decimal[18e+8]",
+      "Decimal[38e+10]",
       "Timestamp<MICROSECOND, UTC>",
     ]);
   }, 120_000);

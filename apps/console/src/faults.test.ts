@@ -4,11 +4,12 @@
  * The shared Kafka is never stopped: a second console points at a port where nothing listens.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Config, loadConfig } from "@tributary/shared/config";
 import { createLogger } from "@tributary/shared/log";
+import { freePort } from "@tributary/shared/net/ports";
 import { historyPath, RunHistory } from "@tributary/shared/scheduler/history";
 import { screenshot as shoot, withChromium } from "@tributary/shared/testing/browser";
 import type { HealthPart } from "./health/overview.ts";
@@ -17,7 +18,6 @@ import { type RunningConsole, startConsole } from "./server.ts";
 const screenshot = (page: Parameters<typeof shoot>[0], name: string) => shoot(page, "console", name);
 
 import { createLakeFixture, type LakeFixture } from "./testing/lake-fixture.ts";
-import { freePort } from "./testing/source-stand-in.ts";
 
 const REFRESH_MS = 1000;
 const quiet = createLogger("console-faults", "error", () => true);
@@ -25,6 +25,8 @@ let lake: LakeFixture;
 let scratch: string;
 let config: Config;
 let running: RunningConsole;
+/** How far the console's clock runs ahead of the wall clock (ages datasets judged by their commits). */
+let clockAheadMs = 0;
 
 beforeAll(async () => {
   lake = await createLakeFixture({ hours: 1 });
@@ -37,7 +39,7 @@ beforeAll(async () => {
     CONSOLE_REFRESH_MS: String(REFRESH_MS),
     CONSOLE_NOTEBOOKS_DIR: join(scratch, "notebooks"),
   });
-  running = await startConsole(config, { port: 0, log: quiet });
+  running = await startConsole(config, { port: 0, log: quiet, now: () => Date.now() + clockAheadMs });
 }, 60_000);
 
 afterAll(async () => {
@@ -105,24 +107,28 @@ describe("faults show within one refresh", () => {
   }, 60_000);
 
   test("a stale dataset: its newest commit is older than its layer's limit", async () => {
-    lake.age("silver", "trades", config.console.staleAfterS.silver + 600);
+    lake.age("silver", "kraken_trades", config.console.staleAfterS.silver + 600);
     await Bun.sleep(REFRESH_MS);
     const after = await health(running.url);
     expect(after.status).toBe(503);
-    const part = after.parts.find((p) => p.part === "dataset:silver/trades");
+    const part = after.parts.find((p) => p.part === "dataset:silver/kraken_trades");
     expect(part?.ok).toBe(false);
     expect(part?.detail).toBe("stale: last commit 70 min ago, limit 60 min");
     expect(after.parts.find((p) => p.part === "dataset:bronze/kraken_trades")?.ok).toBe(true);
     await withChromium(async (context) => {
       const page = await context.newPage();
       await page.goto(`${running.url}/`);
-      expect(await page.locator('#lake tr[data-dataset="silver/trades"]').textContent()).toContain("stale");
-      lake.age("bronze", "kraken_trades", config.console.staleAfterS.bronze + 60);
+      expect(await page.locator('#lake tr[data-dataset="silver/kraken_trades"]').textContent()).toContain(
+        "stale",
+      );
+      // Bronze's freshness is its newest commit record: time passes on the console's clock.
+      clockAheadMs = (config.console.staleAfterS.bronze + 60) * 1000;
       // The open page refreshes itself: the bronze dataset turns stale without a reload.
       await page
         .locator('#lake tr[data-dataset="bronze/kraken_trades"] .badge.bad')
         .waitFor({ timeout: REFRESH_MS * 2 + 1000 });
       await screenshot(page, "fault-stale-dataset");
+      clockAheadMs = 0;
     });
   }, 60_000);
 
@@ -157,6 +163,54 @@ describe("faults show within one refresh", () => {
       });
     } finally {
       await offline.stop();
+    }
+  }, 60_000);
+
+  test("bad entries in a layer mark only their dataset unreadable, with the reason", async () => {
+    const outside = mkdtempSync(join(tmpdir(), "console-outside-"));
+    mkdirSync(join(outside, "x"), { recursive: true });
+    writeFileSync(join(outside, "x", "part-0.parquet"), "not parquet");
+    const silver = join(lake.root, "silver");
+    const bad = {
+      dangling: "is a link to something that does not exist",
+      escaped: "is a link out of the silver layer",
+      stray: "is not a directory",
+      broken: "its files cannot be read as one table",
+    };
+    symlinkSync(join(scratch, "nowhere"), join(silver, "dangling"));
+    symlinkSync(join(outside, "x"), join(silver, "escaped"));
+    writeFileSync(join(silver, "stray"), "a file where a dataset belongs");
+    mkdirSync(join(silver, "broken"));
+    writeFileSync(join(silver, "broken", "part-0.parquet"), "not parquet either");
+    symlinkSync(join(silver, "kraken_trades"), join(silver, "trades_alias"));
+    try {
+      await Bun.sleep(REFRESH_MS);
+      const result = await health(running.url);
+      expect(result.status).toBe(503);
+      for (const [name, reason] of Object.entries(bad)) {
+        const part = result.parts.find((p) => p.part === `dataset:silver/${name}`);
+        expect([name, part?.ok, part?.detail]).toEqual([name, false, expect.stringContaining(reason)]);
+      }
+      const lakePart = result.parts.find((p) => p.part === "lake");
+      expect(lakePart?.ok).toBe(true);
+      // Everything else stays listed and queryable, the link inside the layer included.
+      const ask = async (sql: string) =>
+        (await (
+          await fetch(`${running.url}/api/query`, {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ sql }),
+          })
+        ).json()) as { rows: unknown[][] };
+      expect((await ask("SELECT count(*) FROM silver.kraken_trades")).rows).toEqual([["1200"]]);
+      expect((await ask("SELECT count(*) FROM silver.trades_alias")).rows).toEqual([["1200"]]);
+      const page = await (await fetch(`${running.url}/lake`)).text();
+      expect(page).toContain("unreadable");
+      expect(page).toContain('data-dataset="bronze/kraken_trades"');
+    } finally {
+      for (const name of [...Object.keys(bad), "trades_alias"])
+        rmSync(join(silver, name), { recursive: true, force: true });
+      rmSync(outside, { recursive: true, force: true });
     }
   }, 60_000);
 });

@@ -1,4 +1,5 @@
 /** `/metrics` in Prometheus text: pipeline health as the console sees it, job runs and SQL box use. */
+import { MetricsRegistry, type Sample } from "@tributary/shared/metrics";
 import type { RunHistory } from "@tributary/shared/scheduler/history";
 import type { Overview } from "./health/overview.ts";
 
@@ -15,105 +16,99 @@ export class QueryCounters {
   }
 }
 
-const label = (v: string): string => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-
-export function renderMetrics(overview: Overview, history: RunHistory, queries: QueryCounters): string {
-  const lines: string[] = [];
-  const metric = (
-    name: string,
-    type: "gauge" | "counter",
-    help: string,
-    samples: [string, number][],
-  ): void => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples)
-      lines.push(`${name}${labels} ${Number.isFinite(value) ? value : "NaN"}`);
-  };
-  metric("tributary_up", "gauge", "1 when every part of the pipeline is healthy.", [
-    ["", overview.ok ? 1 : 0],
-  ]);
-  metric(
+/** The console's metrics in the Prometheus text format, from one overview. */
+export function renderMetrics(
+  overview: Overview,
+  history: RunHistory,
+  queries: QueryCounters,
+): Promise<string> {
+  const m = new MetricsRegistry();
+  const gauge = (name: string, help: string, labelNames: readonly string[], samples: Sample[]): void =>
+    m.gaugeOf(name, help, labelNames, () => samples);
+  const counter = (name: string, help: string, labelNames: readonly string[], samples: Sample[]): void =>
+    m.counterOf(name, help, labelNames, () => samples);
+  gauge("tributary_up", "1 when every part of the pipeline is healthy.", [], [[{}, overview.ok ? 1 : 0]]);
+  gauge(
     "tributary_health_part_up",
-    "gauge",
     "1 when the part is healthy.",
-    overview.parts.map((p) => [`{part="${label(p.part)}"}`, p.ok ? 1 : 0]),
+    ["part"],
+    overview.parts.map((p) => [{ part: p.part }, p.ok ? 1 : 0]),
   );
-  metric("tributary_kafka_up", "gauge", "1 when the brokers answer.", [["", overview.kafka.up ? 1 : 0]]);
-  metric(
+  gauge("tributary_kafka_up", "1 when the brokers answer.", [], [[{}, overview.kafka.up ? 1 : 0]]);
+  gauge(
     "tributary_kafka_consumer_lag",
-    "gauge",
     "Messages not yet committed by the lake consumer group, per partition.",
+    ["topic", "partition"],
     overview.kafka.topics.flatMap((t) =>
-      t.partitions.map((p): [string, number] => [
-        `{topic="${label(t.topic)}",partition="${p.partition}"}`,
-        Number(p.lag),
-      ]),
+      t.partitions.map((p): Sample => [{ topic: t.topic, partition: p.partition }, Number(p.lag)]),
     ),
   );
-  metric(
+  gauge(
     "tributary_source_up",
-    "gauge",
     "1 when the source's /health answers 200.",
-    overview.sources.map((s) => [`{source="${s.name}"}`, s.up ? 1 : 0]),
+    ["source"],
+    overview.sources.map((s) => [{ source: s.name }, s.up ? 1 : 0]),
   );
   const ds = overview.lake.datasets;
-  const dsLabel = (d: (typeof ds)[number]): string => `{layer="${d.layer}",dataset="${label(d.name)}"}`;
-  metric(
+  const perDataset = (f: (d: (typeof ds)[number]) => number): Sample[] =>
+    ds.map((d) => [{ layer: d.layer, dataset: d.name }, f(d)]);
+  const datasetLabels = ["layer", "dataset"];
+  gauge(
     "tributary_dataset_rows",
-    "gauge",
     "Committed rows per dataset.",
-    ds.map((d) => [dsLabel(d), d.rows ?? Number.NaN]),
+    datasetLabels,
+    perDataset((d) => d.rows ?? Number.NaN),
   );
-  metric(
+  gauge(
     "tributary_dataset_files",
-    "gauge",
     "Committed Parquet files per dataset.",
-    ds.map((d) => [dsLabel(d), d.files]),
+    datasetLabels,
+    perDataset((d) => d.files),
   );
-  metric(
+  gauge(
     "tributary_dataset_freshness_seconds",
-    "gauge",
     "Seconds since the dataset's newest commit.",
-    ds.map((d) => [dsLabel(d), d.freshnessS ?? Number.NaN]),
+    datasetLabels,
+    perDataset((d) => d.freshnessS ?? Number.NaN),
   );
-  metric(
+  gauge(
     "tributary_dataset_stale",
-    "gauge",
     "1 when the dataset is older than its layer's limit.",
-    ds.map((d) => [dsLabel(d), d.stale ? 1 : 0]),
+    datasetLabels,
+    perDataset((d) => (d.stale ? 1 : 0)),
   );
-  metric(
+  counter(
     "tributary_job_runs_total",
-    "counter",
     "Job attempts in the run history by final status.",
-    history.countsByStatus().map((c) => [`{job="${label(c.job)}",status="${c.status}"}`, c.count]),
+    ["job", "status"],
+    history.countsByStatus().map((c) => [{ job: c.job, status: c.status }, c.count]),
   );
-  metric(
+  gauge(
     "tributary_job_last_success_age_seconds",
-    "gauge",
     "Seconds since the job last succeeded.",
+    ["job"],
     overview.jobs.jobs
       .filter((j) => j.lastSuccessAt !== null)
       .map((j) => [
-        `{job="${label(j.spec.name)}"}`,
+        { job: j.spec.name },
         Math.max(0, (overview.atMs - (j.lastSuccessAt ?? 0) / 1000) / 1000),
       ]),
   );
-  metric(
+  gauge(
     "tributary_scheduler_processes",
-    "gauge",
     "Scheduler processes by state.",
-    (["running", "stopped", "dead"] as const).map((s) => [
-      `{state="${s}"}`,
-      overview.jobs.processes.filter((p) => p.state === s).length,
+    ["state"],
+    (["running", "stopped", "dead"] as const).map((state) => [
+      { state },
+      overview.jobs.processes.filter((p) => p.state === state).length,
     ]),
   );
-  metric("tributary_console_queries_total", "counter", "SQL box queries answered.", [["", queries.ok.count]]);
-  metric(
+  counter("tributary_console_queries_total", "SQL box queries answered.", [], [[{}, queries.ok.count]]);
+  counter(
     "tributary_console_queries_refused_total",
-    "counter",
     "SQL box queries refused, by rule.",
-    [...queries.refused.entries()].map(([rule, n]) => [`{rule="${label(rule)}"}`, n]),
+    ["rule"],
+    [...queries.refused.entries()].map(([rule, n]) => [{ rule }, n]),
   );
-  return `${lines.join("\n")}\n`;
+  return m.text();
 }

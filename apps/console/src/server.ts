@@ -3,6 +3,7 @@
  * and the tests call: it checks the bind address, opens the run history, the lake catalog and the
  * query engine, and returns the URL and a `stop` that releases every resource.
  */
+import { rmSync } from "node:fs";
 import type { Config } from "@tributary/shared/config";
 import { createLakeStore } from "@tributary/shared/lake/store";
 import { createLogger, type Logger } from "@tributary/shared/log";
@@ -12,10 +13,12 @@ import { KafkaMonitor } from "./health/kafka.ts";
 import { OverviewService } from "./health/overview.ts";
 import { JobBoard } from "./jobs/board.ts";
 import { LakeCatalog } from "./lake/catalog.ts";
+import { MessageReader } from "./messages/reader.ts";
 import { QueryCounters } from "./metrics.ts";
 import { NotebookGallery } from "./notebooks/gallery.ts";
 import { checkBind } from "./security/auth.ts";
 import { QueryEngine } from "./sql/engine.ts";
+import { claimSpillDir } from "./sql/spill.ts";
 
 export interface RunningConsole {
   readonly url: string;
@@ -30,6 +33,8 @@ export interface ConsoleOptions {
   readonly log?: Logger;
   /** How long a scheduler heartbeat may be silent before its process counts as dead. */
   readonly ownerStaleAfterMs?: number;
+  /** Clock (epoch ms) the lake's freshness is judged by; tests move it forward. */
+  readonly now?: () => number;
 }
 
 export async function startConsole(config: Config, options: ConsoleOptions = {}): Promise<RunningConsole> {
@@ -39,7 +44,12 @@ export async function startConsole(config: Config, options: ConsoleOptions = {})
   let engine: QueryEngine | undefined;
   let engineUnavailable: string | undefined;
   if (store.kind === "local") {
-    engine = await QueryEngine.create({ lakeRoot: store.root });
+    engine = await QueryEngine.create({
+      lakeRoot: store.root,
+      maxAnswerBytes: config.console.queryMaxBytes,
+      spillDir: claimSpillDir(config.stateDir),
+      spillLimitMb: config.console.querySpillMb,
+    });
   } else {
     engineUnavailable =
       "The SQL box, schemas, samples and quality charts need a local lake: DuckDB's httpfs extension cannot be installed here, so an s3:// lake is listed from its commit log only.";
@@ -47,6 +57,7 @@ export async function startConsole(config: Config, options: ConsoleOptions = {})
   const catalog = new LakeCatalog({
     store,
     staleAfterS: config.console.staleAfterS,
+    ...(options.now ? { now: options.now } : {}),
     ...(engine
       ? { footerRows: (paths: readonly string[]) => (engine as QueryEngine).parquetRows(paths) }
       : {}),
@@ -60,6 +71,7 @@ export async function startConsole(config: Config, options: ConsoleOptions = {})
   });
   const overview = new OverviewService({ config, catalog, engine, kafka, board });
   const gallery = new NotebookGallery(config.console.notebooksDir);
+  const messages = new MessageReader(config.kafka);
   const app = createConsoleApp({
     config,
     catalog,
@@ -69,6 +81,7 @@ export async function startConsole(config: Config, options: ConsoleOptions = {})
     board,
     history,
     gallery,
+    messages,
     queries: new QueryCounters(),
     log,
   });
@@ -92,7 +105,9 @@ export async function startConsole(config: Config, options: ConsoleOptions = {})
       stopped = true;
       await server.stop(true);
       await kafka.close();
+      await messages.close();
       engine?.close();
+      if (engine?.spillDir) rmSync(engine.spillDir, { recursive: true, force: true });
       history.close();
     },
   };

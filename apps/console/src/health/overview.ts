@@ -91,9 +91,9 @@ export class OverviewService {
     const { catalog, engine } = this.deps;
     const base = { uri: catalog.store.root, kind: catalog.store.kind };
     try {
-      const datasets = await catalog.datasets();
+      let datasets = await catalog.datasets();
       if (engine) {
-        await engine.setViews(
+        const failed = await engine.setViews(
           datasets
             .filter((d) => d.files > 0)
             .map((d) => ({
@@ -102,6 +102,10 @@ export class OverviewService {
               glob: `${catalog.store.url(`${d.layer}/${d.name}`)}/**/*.parquet`,
             })),
         );
+        datasets = datasets.map((d) => {
+          const reason = failed.get(`${d.layer}.${d.name}`);
+          return reason ? { ...catalog.unreadable(d.layer, d.name, reason), files: d.files } : d;
+        });
       }
       return { ...base, error: null, datasets };
     } catch (err) {
@@ -144,6 +148,10 @@ export function healthParts(
     detail: lake.error ?? `${lake.datasets.length} datasets at ${lake.uri}`,
   });
   for (const d of lake.datasets) {
+    if (d.error !== null) {
+      parts.push({ part: `dataset:${d.layer}/${d.name}`, ok: false, detail: `unreadable: ${d.error}` });
+      continue;
+    }
     if (d.files === 0) continue;
     parts.push({
       part: `dataset:${d.layer}/${d.name}`,

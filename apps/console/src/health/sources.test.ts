@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { freePort, startSourceStandIn } from "../testing/source-stand-in.ts";
-import { parsePrometheus, probeSource } from "./sources.ts";
+import { freePort } from "@tributary/shared/net/ports";
+import { startSourceStandIn } from "../testing/source-stand-in.ts";
+import { healthReason, parsePrometheus, probeSource } from "./sources.ts";
 
 const standIn = startSourceStandIn("tributary_ingest");
 afterAll(() => standIn.stop());
@@ -22,14 +23,32 @@ describe("source probes", () => {
     expect(s.metrics.map((m) => m.name)).toEqual(["tributary_ingest_records_total", "tributary_ingest_up"]);
   });
 
-  test("a source answering 503 is down, naming the status", async () => {
+  test("a source answering 503 is down, naming the status and the app's own reason", async () => {
     standIn.setHealthy(false);
     try {
       const s = await probeSource("ingest", standIn.port);
-      expect([s.up, s.error]).toEqual([false, "/health answered HTTP 503"]);
+      expect([s.up, s.error]).toEqual([
+        false,
+        "/health answered HTTP 503: kafka: stalled: 12 records wait and no Kafka acknowledgement for 61 s (limit 60 s)",
+      ]);
     } finally {
       standIn.setHealthy(true);
     }
+  });
+
+  test("the reason is read from each app's answer: failing checks, else reason, error or a flush error", () => {
+    expect(
+      healthReason({
+        ok: false,
+        checks: { a: { ok: true, detail: "fine" }, b: { ok: false, detail: "stuck" } },
+      }),
+    ).toBe("b: stuck");
+    expect(healthReason({ ok: false, stuck: true, reason: "stalled: 400 bytes of WAL wait" })).toBe(
+      "stalled: 400 bytes of WAL wait",
+    );
+    expect(healthReason({ status: "unhealthy", checks: {}, last_flush_error: "ENOSPC" })).toBe("ENOSPC");
+    expect(healthReason({ ok: false })).toBeNull();
+    expect(healthReason(null)).toBeNull();
   });
 
   test("a source that does not listen is down with a reason, without throwing", async () => {

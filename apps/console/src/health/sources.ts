@@ -28,14 +28,17 @@ export const SOURCE_LABELS: Record<ConsoleSource, string> = {
   ingest: "Kraken ingester",
   cdc: "PostgreSQL CDC",
   lake: "Lake writer",
+  jobs: "Scheduler",
 };
 
 export function sourcePort(config: Pick<Config, "ports">, source: ConsoleSource): number {
-  return source === "ingest"
-    ? config.ports.ingestMetrics
-    : source === "cdc"
-      ? config.ports.cdcMetrics
-      : config.ports.lakeMetrics;
+  const ports: Record<ConsoleSource, number> = {
+    ingest: config.ports.ingestMetrics,
+    cdc: config.ports.cdcMetrics,
+    lake: config.ports.lakeMetrics,
+    jobs: config.ports.jobsMetrics,
+  };
+  return ports[source];
 }
 
 /** Parses Prometheus text exposition into samples (comments and malformed lines skipped). */
@@ -59,6 +62,30 @@ async function fetchWithTimeout(url: string, timeoutMs: number): Promise<Respons
 async function boundedText(res: Response, maxBytes: number): Promise<string> {
   const buf = await res.arrayBuffer();
   return new TextDecoder().decode(buf.byteLength > maxBytes ? buf.slice(0, maxBytes) : buf);
+}
+
+const reasonText = (reason: string | null): string => (reason ? `: ${reason}` : "");
+
+/**
+ * Why an app's /health says unhealthy, from its JSON: the failing checks of the shared health report
+ * (`{"checks": {"kafka": {"ok": false, "detail": "…"}}}`), else its `reason`, `error` or
+ * `last_flush_error`; null when the answer says nothing readable.
+ */
+export function healthReason(body: unknown): string | null {
+  if (typeof body !== "object" || body === null)
+    return typeof body === "string" && body ? body.slice(0, 300) : null;
+  const b = body as Record<string, unknown>;
+  if (typeof b.checks === "object" && b.checks !== null) {
+    const failing = Object.entries(b.checks as Record<string, { ok?: unknown; detail?: unknown }>)
+      .filter(([, c]) => c?.ok === false)
+      .map(([name, c]) => `${name}: ${typeof c.detail === "string" ? c.detail : "not ok"}`);
+    if (failing.length > 0) return failing.join("; ").slice(0, 500);
+  }
+  for (const key of ["reason", "error", "last_flush_error"]) {
+    const v = b[key];
+    if (typeof v === "string" && v) return v.slice(0, 500);
+  }
+  return null;
 }
 
 export async function probeSource(
@@ -93,7 +120,8 @@ export async function probeSource(
       up: res.status === 200,
       httpStatus: res.status,
       latencyMs,
-      error: res.status === 200 ? null : `/health answered HTTP ${res.status}`,
+      error:
+        res.status === 200 ? null : `/health answered HTTP ${res.status}${reasonText(healthReason(health))}`,
       health,
       metrics,
     };

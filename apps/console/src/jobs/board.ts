@@ -5,17 +5,21 @@
  * picks it up within a second (see shared/src/scheduler/scheduler.ts), so the console never runs a
  * job itself and the job runs where its code and resources live.
  */
+
+import { backfillPlan } from "@tributary/shared/scheduler/backfill";
 import { parseUtcTime, UsageError } from "@tributary/shared/scheduler/cli";
 import type {
   JobSpec,
   OwnerLiveness,
   OwnerRecord,
   RequestRecord,
+  RunFilter,
   RunHistory,
+  RunLogLine,
   RunRecord,
   RunStatus,
 } from "@tributary/shared/scheduler/history";
-import { backfillRanges, cronFor, nextSlot } from "@tributary/shared/scheduler/slots";
+import { cronFor, nextSlot } from "@tributary/shared/scheduler/slots";
 
 export type ProcessState = "running" | "stopped" | "dead";
 
@@ -34,6 +38,13 @@ export interface RunView extends RunRecord {
   /** `running` attempts whose process died read `abandoned` even before a scheduler reaps them. */
   readonly effectiveStatus: RunStatus;
   readonly durationMs: number | null;
+}
+
+export interface RunPage {
+  readonly runs: readonly RunView[];
+  readonly total: number;
+  /** Set when older runs match: the `before` of the next page. */
+  readonly nextBefore?: number;
 }
 
 export interface JobView {
@@ -65,12 +76,12 @@ export class JobBoard {
   ) {}
 
   processes(): ProcessView[] {
-    return this.history.owners(50).map((o) => this.processView(o));
+    return this.history.owners.list(50).map((o) => this.processView(o));
   }
 
   private processView(o: OwnerRecord): ProcessView {
     const state: ProcessState =
-      o.stoppedAt !== null ? "stopped" : this.history.ownerAlive(o, this.liveness) ? "running" : "dead";
+      o.stoppedAt !== null ? "stopped" : this.history.owners.alive(o, this.liveness) ? "running" : "dead";
     return {
       id: o.id,
       pid: o.pid,
@@ -100,7 +111,7 @@ export class JobBoard {
   specs(
     processes: readonly ProcessView[] = this.processes(),
   ): Map<string, { spec: JobSpec; owned: boolean }> {
-    const owners = this.history.owners(50);
+    const owners = this.history.owners.list(50);
     const out = new Map<string, { spec: JobSpec; owned: boolean }>();
     for (const o of owners) {
       const live = processes.find((p) => p.id === o.id)?.state === "running";
@@ -169,20 +180,41 @@ export class JobBoard {
     return { jobs, processes, abandoned: runningViews.filter((r) => r.effectiveStatus === "abandoned") };
   }
 
-  runs(options: { job?: string; limit?: number } = {}): RunView[] {
+  runs(options: RunFilter & { limit?: number; beforeId?: number } = {}): RunView[] {
     const processes = this.processes();
     return this.history.recentRuns(options).map((r) => this.runView(r, processes));
   }
 
+  /** One page of the history: the runs, how many match, and the id the next (older) page starts before. */
+  page(filter: RunFilter, limit: number, beforeId?: number): RunPage {
+    const runs = this.runs({ ...filter, limit, ...(beforeId ? { beforeId } : {}) });
+    const oldest = runs.at(-1);
+    const more =
+      oldest !== undefined &&
+      this.history.recentRuns({ ...filter, limit: 1, beforeId: oldest.id }).length > 0;
+    return {
+      runs,
+      total: this.history.countRuns(filter),
+      ...(more && oldest ? { nextBefore: oldest.id } : {}),
+    };
+  }
+
+  /** A run with its log lines, or undefined. */
+  run(id: number): { run: RunView; logs: RunLogLine[] } | undefined {
+    const run = this.history.run(id);
+    if (!run) return undefined;
+    return { run: this.runView(run, this.processes()), logs: this.history.runLogs(id) };
+  }
+
   requests(limit = 20): RequestRecord[] {
-    return this.history.requests({ limit });
+    return this.history.requests.list({ limit });
   }
 
   /** Queues a manual run for the owning scheduler process. */
   requestRun(job: string, requestedBy: string): { id: number; owned: boolean } {
     const known = this.specs().get(job);
     if (!known) throw new JobRequestError(`no job named ${JSON.stringify(job)} is registered`);
-    return { id: this.history.request({ job, kind: "run", requestedBy }), owned: known.owned };
+    return { id: this.history.requests.add({ job, kind: "run", requestedBy }), owned: known.owned };
   }
 
   /** Queues a backfill over [from, to) (UTC; RFC 3339, a date, or a date and hour). */
@@ -207,11 +239,11 @@ export class JobBoard {
       throw new JobRequestError(`job ${job} has no known cron pattern to split the range`);
     let ranges: number;
     try {
-      ranges = backfillRanges(cronFor(known.spec.pattern), from, to, this.maxBackfillRanges).length;
+      ranges = backfillPlan(known.spec, from, to, this.maxBackfillRanges).length;
     } catch (err) {
       throw new JobRequestError((err as Error).message);
     }
-    const id = this.history.request({
+    const id = this.history.requests.add({
       job,
       kind: "backfill",
       rangeFrom: from.getTime() * 1000,

@@ -26,7 +26,7 @@ function lakeDir(): string {
 const ds = { layer: "bronze", name: "kraken_trades" } as const;
 
 function append(first: bigint, last: bigint, at: string, hour: string, rows: number): AppendCommit {
-  const path = `bronze/kraken_trades/year=2024/month=05/day=01/hour=${hour}/symbol=BTC_USD/kraken.trades-0-${first}.parquet`;
+  const path = `bronze/kraken_trades/year=2024/month=5/day=1/hour=${hour}/pair=BTC_USD/kraken.trades-0-${first}.parquet`;
   return {
     v: 1,
     kind: "append",
@@ -43,7 +43,7 @@ function append(first: bigint, last: bigint, at: string, hour: string, rows: num
         path,
         rows,
         bytes: 1000,
-        partition: { year: "2024", month: "05", day: "01", hour, symbol: "BTC_USD" },
+        partition: { year: "2024", month: "5", day: "1", hour, pair: "BTC_USD" },
       },
     ],
     committed_at: at,
@@ -79,12 +79,11 @@ describe("lake catalog from the commit log", () => {
       freshnessS: 600,
       stale: false,
     });
-    expect(first?.partitionKeys).toEqual(["year", "month", "day", "hour", "symbol"]);
+    expect(first?.partitionKeys).toEqual(["year", "month", "day", "hour", "pair"]);
 
     // A later append and a compaction of hour 14 are picked up on the next refresh.
     await log.append(ds, append(25n, 29n, "2024-05-01T15:14:00.000000Z", "15", 5));
-    const compacted =
-      "bronze/kraken_trades/year=2024/month=05/day=01/hour=14/symbol=BTC_USD/compacted.parquet";
+    const compacted = "bronze/kraken_trades/year=2024/month=5/day=1/hour=14/pair=BTC_USD/compacted.parquet";
     await log.compaction(ds, {
       v: 1,
       kind: "compaction",
@@ -97,11 +96,11 @@ describe("lake catalog from the commit log", () => {
           path: compacted,
           rows: 10,
           bytes: 800,
-          partition: { year: "2024", month: "05", day: "01", hour: "14", symbol: "BTC_USD" },
+          partition: { year: "2024", month: "5", day: "1", hour: "14", pair: "BTC_USD" },
         },
       ],
       replaces: [
-        "bronze/kraken_trades/year=2024/month=05/day=01/hour=14/symbol=BTC_USD/kraken.trades-0-0.parquet",
+        "bronze/kraken_trades/year=2024/month=5/day=1/hour=14/pair=BTC_USD/kraken.trades-0-0.parquet",
       ],
       committed_at: "2024-05-01T15:14:30.000000Z",
       writer: "c1",
@@ -112,8 +111,8 @@ describe("lake catalog from the commit log", () => {
     expect(again.lastCommitMs).toBe(Date.parse("2024-05-01T15:14:30Z"));
     const partitions = await catalog.partitions("bronze", "kraken_trades");
     expect(partitions.map((p) => [p.path, p.files, p.rows])).toEqual([
-      ["year=2024/month=05/day=01/hour=15/symbol=BTC_USD", 2, 20],
-      ["year=2024/month=05/day=01/hour=14/symbol=BTC_USD", 1, 10],
+      ["year=2024/month=5/day=1/hour=15/pair=BTC_USD", 2, 20],
+      ["year=2024/month=5/day=1/hour=14/pair=BTC_USD", 1, 10],
     ]);
   });
 
@@ -131,7 +130,7 @@ describe("lake catalog from the commit log", () => {
   });
 
   test("hive partition values are read from paths", () => {
-    expect(partitionOf("year=2024/symbol=BTC_USD/x.parquet")).toEqual({ year: "2024", symbol: "BTC_USD" });
+    expect(partitionOf("year=2024/pair=BTC_USD/x.parquet")).toEqual({ year: "2024", pair: "BTC_USD" });
     expect(partitionOf("x.parquet")).toEqual({});
   });
 });

@@ -3,18 +3,21 @@
  * The commit log (`_tributary/commits/…`) is the source of truth when a dataset has one: it is read
  * incrementally (a cursor per dataset), so a refresh costs only the new records. A dataset without
  * commit records (written by a job that does not log yet) is listed from its files: rows from the
- * Parquet footers (local lakes) and the newest file's time as its last commit.
+ * Parquet footers (local lakes) and the newest file's time as its last commit. A dataset that cannot
+ * be read (a dangling link, a link out of the lake, a file where a directory belongs, an unreadable
+ * entry) is listed with the reason and nothing else is affected.
  */
-import { statSync } from "node:fs";
+import { lstatSync, realpathSync, statSync } from "node:fs";
 import {
   type CommitCursor,
   CommitLog,
   type CommittedFile,
   EMPTY_CURSOR,
 } from "@tributary/shared/lake/commit-log";
-import { LAYERS, type Layer } from "@tributary/shared/lake/layout";
+import { LAYERS, type Layer, partitionValues } from "@tributary/shared/lake/layout";
 import type { LakeStore } from "@tributary/shared/lake/store";
 import { parseRfc3339Micros } from "@tributary/shared/time";
+import { isInside } from "./paths.ts";
 
 export interface DatasetInfo {
   readonly layer: Layer;
@@ -32,6 +35,8 @@ export interface DatasetInfo {
   readonly freshnessS: number | null;
   readonly stale: boolean;
   readonly staleAfterS: number;
+  /** Why the dataset cannot be read; null when it can. */
+  readonly error: string | null;
 }
 
 export interface PartitionInfo {
@@ -97,7 +102,54 @@ export class LakeCatalog {
     return out;
   }
 
+  /** The dataset's summary; an unreadable one carries the reason in `error` instead of throwing. */
   async dataset(layer: Layer, name: string): Promise<DatasetInfo> {
+    try {
+      this.checkEntry(layer, name);
+      return await this.readDataset(layer, name);
+    } catch (err) {
+      return this.unreadable(layer, name, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** Marks a readable dataset unreadable after the fact (its view could not be built). */
+  unreadable(layer: Layer, name: string, reason: string): DatasetInfo {
+    return {
+      layer,
+      name,
+      files: 0,
+      bytes: 0,
+      rows: null,
+      partitions: 0,
+      partitionKeys: [],
+      lastCommitMs: null,
+      source: "files",
+      freshnessS: null,
+      stale: false,
+      staleAfterS: this.options.staleAfterS[layer],
+      error: reason.slice(0, 500),
+    };
+  }
+
+  /** A local dataset must be a directory whose real path stays inside its layer. */
+  private checkEntry(layer: Layer, name: string): void {
+    const store = this.options.store;
+    if (store.kind !== "local") return;
+    const path = store.url(`${layer}/${name}`);
+    const link = lstatSync(path).isSymbolicLink();
+    let real: string;
+    try {
+      real = realpathSync(path);
+    } catch {
+      throw new Error(`${layer}/${name} is a link to something that does not exist`);
+    }
+    const layerRoot = realpathSync(store.url(layer));
+    if (link && (!isInside(layerRoot, real) || real === layerRoot))
+      throw new Error(`${layer}/${name} is a link out of the ${layer} layer (to ${real})`);
+    if (!statSync(real).isDirectory()) throw new Error(`${layer}/${name} is not a directory`);
+  }
+
+  private async readDataset(layer: Layer, name: string): Promise<DatasetInfo> {
     const files = await this.files(layer, name);
     const source = this.commits.get(`${layer}/${name}`)?.live.size ? "commit-log" : "files";
     const lastCommitMs =
@@ -127,6 +179,7 @@ export class LakeCatalog {
       // Unknown freshness (an S3 listing without commit records) is shown as such, not reported stale.
       stale: freshnessS !== null && freshnessS > staleAfterS,
       staleAfterS,
+      error: null,
     };
   }
 
@@ -224,15 +277,10 @@ export class LakeCatalog {
   }
 }
 
-/** Hive partition values from a path relative to the dataset: `year=2024/month=05/x.parquet`. */
+/** Hive partition values from a path relative to the dataset: `year=2024/month=5/x.parquet`. */
 export function partitionOf(relativeKey: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const segments = relativeKey.split("/").slice(0, -1);
-  for (const s of segments) {
-    const eq = s.indexOf("=");
-    if (eq > 0) out[s.slice(0, eq)] = decodeURIComponent(s.slice(eq + 1));
-  }
-  return out;
+  const values = partitionValues(relativeKey.slice(0, relativeKey.lastIndexOf("/") + 1));
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, decodeURIComponent(v)]));
 }
 
 export function partitionPath(values: Readonly<Record<string, string>>): string {

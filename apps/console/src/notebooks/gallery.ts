@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { CHARTS_RUNTIME_FILE } from "@tributary/notebooks/charts-runtime";
 import { confine, PathError } from "../lake/paths.ts";
 
 export interface NotebookEntry {
@@ -29,6 +30,11 @@ interface IndexEntry {
 }
 
 const FILE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}\.(html|ipynb)$/;
+const TYPES: Readonly<Record<string, string>> = {
+  html: "text/html; charset=utf-8",
+  ipynb: "application/x-ipynb+json",
+  js: "text/javascript; charset=utf-8",
+};
 
 export class NotebookGallery {
   constructor(readonly dir: string) {}
@@ -91,13 +97,14 @@ export class NotebookGallery {
 
   /** The bytes of one output file, by its plain file name (no directories). */
   read(file: string): { body: Uint8Array; type: string } {
-    if (!FILE.test(file))
+    // Besides the notebooks' own files, the chart runtime the reports load from beside them.
+    if (!FILE.test(file) && file !== CHARTS_RUNTIME_FILE)
       throw new PathError(`notebook file ${JSON.stringify(file.slice(0, 80))} is not a valid name`);
     const path = confine(this.dir, [file], "notebook file");
     if (!existsSync(path)) throw new PathError(`no notebook file named ${file}`);
     return {
       body: readFileSync(path),
-      type: file.endsWith(".html") ? "text/html; charset=utf-8" : "application/x-ipynb+json",
+      type: TYPES[file.slice(file.lastIndexOf(".") + 1)] ?? "application/octet-stream",
     };
   }
 }

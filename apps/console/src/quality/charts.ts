@@ -1,11 +1,14 @@
 /**
  * The data-quality page: gold datasets whose name contains `quality` (e.g. data_quality_hourly),
  * one line chart per numeric measure over the dataset's time column, one line per series (the
- * first text column, e.g. symbol). Nothing is assumed about the columns beyond their types.
+ * first text column, e.g. symbol). Nothing is assumed about the columns beyond their types. The
+ * charts are the notebooks' own line charts (Vega-Lite rendered to SVG on the server).
  */
+
+import { chartNumber, type LinePoint, lineChart } from "@tributary/notebooks/charts";
+import { scopeSvgIds } from "@tributary/notebooks/format/html";
 import type { DatasetInfo } from "../lake/catalog.ts";
 import type { QueryEngine, QueryLimits } from "../sql/engine.ts";
-import { lineChart, type Series } from "../views/svg.ts";
 
 export interface QualityChart {
   readonly metric: string;
@@ -25,6 +28,9 @@ export interface QualityPanel {
 const NUMERIC =
   /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL)/;
 const TIME = /^(TIMESTAMP|DATE)/;
+/** A chart's size, to fit one cell of the page's grid (CSS scales it down, never up). */
+const CHART_WIDTH = 340;
+const CHART_HEIGHT = 170;
 const PARTITION_KEYS = new Set(["year", "month", "day", "hour", "minute"]);
 const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
@@ -32,15 +38,41 @@ export function isQualityDataset(d: DatasetInfo): boolean {
   return d.layer === "gold" && /quality/i.test(d.name) && d.files > 0;
 }
 
+/** Rendered panels by dataset, kept while the dataset's files and last commit are unchanged. */
+export class PanelCache {
+  private readonly panels = new Map<string, { stamp: string; panel: QualityPanel }>();
+
+  get(d: DatasetInfo): QualityPanel | undefined {
+    const hit = this.panels.get(d.name);
+    return hit?.stamp === PanelCache.stamp(d) ? hit.panel : undefined;
+  }
+
+  set(d: DatasetInfo, panel: QualityPanel): void {
+    if (panel.error === null) this.panels.set(d.name, { stamp: PanelCache.stamp(d), panel });
+  }
+
+  private static stamp(d: DatasetInfo): string {
+    return `${d.files}/${d.bytes}/${d.lastCommitMs}`;
+  }
+}
+
 export async function qualityPanels(
   engine: QueryEngine,
   datasets: readonly DatasetInfo[],
   limits: QueryLimits,
+  cache?: PanelCache,
 ): Promise<QualityPanel[]> {
   const panels: QualityPanel[] = [];
   for (const d of datasets.filter(isQualityDataset)) {
+    const cached = cache?.get(d);
+    if (cached) {
+      panels.push(cached);
+      continue;
+    }
     try {
-      panels.push(await panel(engine, d.name, limits));
+      const fresh = await panel(engine, d.name, limits);
+      cache?.set(d, fresh);
+      panels.push(fresh);
     } catch (err) {
       panels.push({
         dataset: d.name,
@@ -80,28 +112,39 @@ async function panel(engine: QueryEngine, name: string, limits: QueryLimits): Pr
     { rowLimit: 5000, timeoutMs: limits.timeoutMs },
   );
   const offset = series ? 2 : 1;
-  const charts: QualityChart[] = measures.map((m, mi) => {
-    const bySeries = new Map<string, { x: number; y: number }[]>();
+  const charts: QualityChart[] = [];
+  for (const [mi, m] of measures.entries()) {
+    const points: LinePoint[] = [];
+    const latest = new Map<string, { x: number; y: number }>();
+    const perSeries = new Map<string, number>();
     for (const row of data.rows) {
       const x = parseDuckTime(String(row[0]));
       const y = Number(row[offset + mi]);
       if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
       const key = series ? String(row[1]) : m.name;
-      const points = bySeries.get(key) ?? [];
-      if (points.length < 500) points.push({ x, y });
-      bySeries.set(key, points);
+      const n = perSeries.get(key) ?? 0;
+      if (n >= 500) continue;
+      perSeries.set(key, n + 1);
+      points.push({ x, y, series: key });
+      const last = latest.get(key);
+      if (!last || x > last.x) latest.set(key, { x, y });
     }
-    const seriesList: Series[] = [...bySeries.entries()].map(([n, points]) => ({ name: n, points }));
-    return {
+    const chart = await lineChart(points, {
+      title: m.name,
+      yTitle: m.name,
+      ...(series ? { seriesTitle: series.name } : {}),
+      width: CHART_WIDTH,
+      height: CHART_HEIGHT,
+    });
+    charts.push({
       metric: m.name,
-      svg: lineChart({ title: m.name, series: seriesList }),
-      latest: seriesList.map((s) => ({
-        series: s.name,
-        value: s.points.reduce((best, p) => (p.x > best.x ? p : best), s.points[0] ?? { x: 0, y: Number.NaN })
-          .y,
-      })),
-    };
-  });
+      // Each chart's SVG ids (clip paths) are its own, so no chart draws inside another.
+      svg: scopeSvgIds(chart.svg, `${name}-${m.name}-`.replaceAll(/[^A-Za-z0-9_-]/g, "_")),
+      latest: [...latest.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([s, p]) => ({ series: s, value: chartNumber(p.y) })),
+    });
+  }
   return {
     dataset: name,
     timeColumn: time.name,

@@ -2,22 +2,26 @@
  * The read-only query engine behind the SQL box, the lake browser and the quality charts: one
  * in-memory DuckDB whose views (`bronze.kraken_trades`, also `bronze_kraken_trades`) read the lake's
  * Parquet, locked down before any user SQL runs — external access off except the lake's layer
- * directories, no extension loading, configuration locked. User SQL goes through the guard, is
- * prepared once, must be a SELECT, and runs on its own connection with a row and a time limit.
+ * directories, no extension loading, spill bounded in a directory of its own, configuration locked.
+ * User SQL must parse as one SELECT, pass the guard, and be prepared as a SELECT; it runs on its own
+ * connection within a deadline that holds whatever step it falls in (checked after every step, and
+ * a running statement is interrupted until it stops), and its answer is bounded in rows and bytes.
  */
+import { mkdirSync, rmSync } from "node:fs";
 import {
-  DuckDBBlobValue,
   type DuckDBConnection,
   type DuckDBInstance,
+  type DuckDBPreparedStatement,
   type DuckDBType,
   type DuckDBValue,
   DuckDBInstance as Instance,
   type Json,
-  JsonDuckDBValueConverter,
   StatementType,
 } from "@duckdb/node-api";
 import { LAYERS, type Layer } from "@tributary/shared/lake/layout";
-import { checkAst, checkText, QueryRefused } from "./guard.ts";
+import { readAnswer } from "./answer.ts";
+import { checkAst, checkText, notASelect, QueryRefused } from "./guard.ts";
+import { QuerySlots } from "./slots.ts";
 
 export interface ViewSpec {
   readonly layer: Layer;
@@ -29,6 +33,8 @@ export interface ViewSpec {
 export interface QueryLimits {
   readonly rowLimit: number;
   readonly timeoutMs: number;
+  /** Bytes of the answer's JSON rows; the engine's default when absent. */
+  readonly maxBytes?: number;
 }
 
 export interface QueryColumn {
@@ -38,7 +44,7 @@ export interface QueryColumn {
 
 export interface QueryResult {
   readonly columns: readonly QueryColumn[];
-  /** JSON-safe values: BIGINT, DECIMAL and timestamps as exact strings. */
+  /** JSON-safe values: BIGINT, DECIMAL as exact strings, TIMESTAMPTZ as RFC 3339 UTC. */
   readonly rows: readonly (readonly Json[])[];
   readonly truncated: boolean;
   readonly elapsedMs: number;
@@ -54,7 +60,15 @@ export interface EngineOptions {
   readonly memoryLimit?: string;
   /** Queries running at once; more wait their turn (within their time limit). */
   readonly maxConcurrent?: number;
+  /** Default bound on an answer's bytes (CONSOLE_QUERY_MAX_BYTES). */
+  readonly maxAnswerBytes?: number;
+  /** Where DuckDB spills what does not fit in memory (emptied at start), and its bound in MB. */
+  readonly spillDir?: string;
+  readonly spillLimitMb?: number;
 }
+
+/** How often a statement past its deadline is interrupted again, until it stops. */
+const INTERRUPT_EVERY_MS = 20;
 
 const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 const quoteString = (text: string): string => `'${text.replaceAll("'", "''")}'`;
@@ -62,16 +76,20 @@ const quoteString = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 export class QueryEngine {
   private views = new Map<string, string>();
   private ddl: Promise<unknown> = Promise.resolve();
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
   private closed = false;
+  readonly slots: QuerySlots;
 
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly admin: DuckDBConnection,
     readonly layerRoots: readonly string[],
-    private readonly maxConcurrent: number,
-  ) {}
+    maxConcurrent: number,
+    private readonly maxAnswerBytes: number,
+    readonly spillDir: string | undefined,
+    private readonly spillLimitMb: number,
+  ) {
+    this.slots = new QuerySlots(maxConcurrent);
+  }
 
   static async create(options: EngineOptions): Promise<QueryEngine> {
     const root = options.lakeRoot.replace(/\/+$/, "");
@@ -85,16 +103,36 @@ export class QueryEngine {
     const admin = await instance.connect();
     for (const layer of LAYERS) await admin.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(layer)}`);
     await admin.run("SET TimeZone = 'UTC'");
+    if (options.spillDir) {
+      rmSync(options.spillDir, { recursive: true, force: true });
+      mkdirSync(options.spillDir, { recursive: true });
+      await admin.run(`SET temp_directory = ${quoteString(options.spillDir)}`);
+      await admin.run(`SET max_temp_directory_size = '${options.spillLimitMb ?? 1024}MiB'`);
+    } else {
+      await admin.run("SET temp_directory = ''"); // no spill rather than into the working directory
+    }
     const dirs = layerRoots.map((d) => quoteString(`${d}/`)).join(", ");
     await admin.run(`SET allowed_directories = [${dirs}]`);
     await admin.run("SET enable_external_access = false");
     await admin.run("SET lock_configuration = true");
-    return new QueryEngine(instance, admin, layerRoots, options.maxConcurrent ?? 2);
+    return new QueryEngine(
+      instance,
+      admin,
+      layerRoots,
+      options.maxConcurrent ?? 2,
+      options.maxAnswerBytes ?? 32 * 1024 * 1024,
+      options.spillDir,
+      options.spillLimitMb ?? 1024,
+    );
   }
 
-  /** Creates, replaces and drops views so that there is exactly one per given dataset. */
-  setViews(specs: readonly ViewSpec[]): Promise<void> {
+  /**
+   * Creates, replaces and drops views so that there is exactly one per given dataset. A dataset
+   * whose view cannot be built is left without one: the answer maps `layer.dataset` to the reason.
+   */
+  setViews(specs: readonly ViewSpec[]): Promise<Map<string, string>> {
     const next = this.ddl.then(async () => {
+      const failed = new Map<string, string>();
       const wanted = new Map(specs.map((s) => [`${s.layer}.${s.dataset}`, s]));
       for (const [key, glob] of this.views) {
         if (wanted.get(key)?.glob === glob) continue;
@@ -105,9 +143,14 @@ export class QueryEngine {
       }
       for (const [key, spec] of wanted) {
         if (this.views.has(key)) continue;
-        await this.createView(spec);
-        this.views.set(key, spec.glob);
+        try {
+          await this.createView(spec);
+          this.views.set(key, spec.glob);
+        } catch (err) {
+          failed.set(key, `its files cannot be read as one table: ${duckMessage(err)}`);
+        }
       }
+      return failed;
     });
     this.ddl = next.catch(() => undefined);
     return next;
@@ -131,13 +174,23 @@ export class QueryEngine {
   /** Runs user SQL after every check; throws QueryRefused for anything refused or failing. */
   query(sql: string, limits: QueryLimits): Promise<QueryResult> {
     checkText(sql);
-    return this.retryOnAlteredView(() => this.checkedQuery(sql, limits));
+    return this.retryOnAlteredView(() =>
+      this.bounded(limits, (conn, step) => this.checked(conn, sql, limits, step)),
+    );
   }
 
   /** Runs SQL the console wrote itself (lake browser, charts) under the same lock-down and limits. */
   internal(sql: string, limits: QueryLimits): Promise<QueryResult> {
     return this.retryOnAlteredView(() =>
-      this.withConnection(limits.timeoutMs, (conn) => this.execute(conn, sql, limits, false)),
+      this.bounded(limits, async (conn, step) => {
+        const prepared = await conn.prepare(sql);
+        try {
+          step();
+          return await this.execute(prepared, limits, step);
+        } finally {
+          prepared.destroySync();
+        }
+      }),
     );
   }
 
@@ -157,35 +210,49 @@ export class QueryEngine {
     }
   }
 
-  private checkedQuery(sql: string, limits: QueryLimits): Promise<QueryResult> {
-    return this.withConnection(limits.timeoutMs, async (conn) => {
-      let count: number;
-      try {
-        count = (await conn.extractStatements(sql)).count;
-      } catch (err) {
-        throw new QueryRefused(`the query does not parse: ${duckMessage(err)}`, "parse");
-      }
-      if (count !== 1) {
-        throw new QueryRefused(
-          `send exactly one statement (got ${count}); the SQL box runs one SELECT at a time`,
-          "statements",
-        );
-      }
-      const serialized = await conn.runAndReadAll("SELECT json_serialize_sql($1::VARCHAR)", [sql]);
-      const tree = JSON.parse(String(serialized.getRows()[0]?.[0] ?? "{}")) as {
-        error?: boolean;
-        error_message?: string;
-        statements?: unknown[];
-      };
-      if (tree.error || !Array.isArray(tree.statements) || tree.statements.length !== 1) {
-        throw new QueryRefused(
-          `only a SELECT query is allowed (DuckDB: ${tree.error_message ?? "not a single SELECT"})`,
-          "type",
-        );
-      }
-      checkAst(tree.statements[0], this.layerRoots);
-      return this.execute(conn, sql, limits, true);
-    });
+  /** DuckDB parses it (one statement, a SELECT), the guard walks it, DuckDB prepares it as a SELECT. */
+  private async checked(
+    conn: DuckDBConnection,
+    sql: string,
+    limits: QueryLimits,
+    step: () => void,
+  ): Promise<QueryResult> {
+    let count: number;
+    try {
+      count = (await conn.extractStatements(sql)).count;
+    } catch (err) {
+      step();
+      // IMPORT DATABASE reads its script while parsing: DuckDB's lock-down refuses the file.
+      if (/Permission Error/.test(duckMessage(err))) throw notASelect(sql, duckMessage(err));
+      throw new QueryRefused(`the query does not parse: ${duckMessage(err)}`, "parse");
+    }
+    step();
+    if (count === 0) throw new QueryRefused("the query is empty", "size");
+    if (count !== 1) {
+      throw new QueryRefused(
+        `send exactly one statement (got ${count}); the SQL box runs one SELECT at a time`,
+        "statements",
+      );
+    }
+    const serialized = await conn.runAndReadAll("SELECT json_serialize_sql($1::VARCHAR)", [sql]);
+    step();
+    const tree = JSON.parse(String(serialized.getRows()[0]?.[0] ?? "{}")) as {
+      error?: boolean;
+      statements?: unknown[];
+    };
+    if (tree.error || !Array.isArray(tree.statements) || tree.statements.length !== 1) throw notASelect(sql);
+    checkAst(tree.statements[0], this.layerRoots);
+    const prepared = await conn.prepare(sql);
+    try {
+      step();
+      if (prepared.statementType !== StatementType.SELECT)
+        throw notASelect(sql, `a ${StatementType[prepared.statementType]} statement`);
+      if (prepared.parameterCount > 0)
+        throw new QueryRefused("query parameters ($1, ?) are not supported here", "parse");
+      return await this.execute(prepared, limits, step);
+    } finally {
+      prepared.destroySync();
+    }
   }
 
   /** Row counts of Parquet files from their footers (no data read). Missing files are left out. */
@@ -225,115 +292,79 @@ export class QueryEngine {
     this.instance.closeSync();
   }
 
-  private async withConnection<T>(timeoutMs: number, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` on a fresh connection within the query's deadline: the wait for a slot counts, `step`
+   * throws once the deadline has passed (called after every await), and from the deadline on the
+   * connection is interrupted every few milliseconds until `fn` settles, so an interrupt that falls
+   * between DuckDB's steps is never lost. The slot and the connection are returned whatever happens.
+   */
+  private async bounded<T>(
+    limits: QueryLimits,
+    fn: (conn: DuckDBConnection, step: () => void) => Promise<T>,
+  ): Promise<T> {
     if (this.closed) throw new Error("query engine is closed");
-    const deadline = Date.now() + timeoutMs;
-    await this.acquire(timeoutMs);
+    const deadline = Date.now() + limits.timeoutMs;
+    const overrun = (): QueryRefused =>
+      new QueryRefused(
+        `the query ran longer than the limit of ${limits.timeoutMs} ms and was stopped`,
+        "limit",
+      );
+    const step = (): void => {
+      if (Date.now() >= deadline) throw overrun();
+    };
+    using _slot = await this.slots.acquire(deadline);
     const conn = await this.instance.connect();
-    let timedOut = false;
-    const timer = setTimeout(
+    let repeat: ReturnType<typeof setInterval> | undefined;
+    const interrupt = (): void => conn.interrupt();
+    const alarm = setTimeout(
       () => {
-        timedOut = true;
-        conn.interrupt();
+        interrupt();
+        repeat = setInterval(interrupt, INTERRUPT_EVERY_MS);
       },
-      Math.max(deadline - Date.now(), 1),
+      Math.max(deadline - Date.now(), 0),
     );
     try {
-      return await fn(conn);
+      step();
+      return await fn(conn, step);
     } catch (err) {
-      if (timedOut)
-        throw new QueryRefused(
-          `the query ran longer than the limit of ${timeoutMs} ms and was stopped`,
-          "limit",
-        );
+      if (Date.now() >= deadline) throw overrun();
       if (err instanceof QueryRefused) throw err;
+      if (/max_temp_directory_size/.test(duckMessage(err))) {
+        throw new QueryRefused(
+          `the query needs more memory than the engine has and more than the ${this.spillLimitMb} MiB it may spill to disk (CONSOLE_QUERY_SPILL_MB): filter or aggregate first`,
+          "spill",
+        );
+      }
       throw new QueryRefused(duckMessage(err), "error");
     } finally {
-      clearTimeout(timer);
+      clearTimeout(alarm);
+      clearInterval(repeat);
       conn.closeSync();
-      this.release();
     }
   }
 
   private async execute(
-    conn: DuckDBConnection,
-    sql: string,
+    prepared: DuckDBPreparedStatement,
     limits: QueryLimits,
-    user: boolean,
+    step: () => void,
   ): Promise<QueryResult> {
     const started = performance.now();
-    const prepared = await conn.prepare(sql);
-    try {
-      if (user && prepared.statementType !== StatementType.SELECT) {
-        throw new QueryRefused(
-          `only a SELECT query is allowed (this is ${StatementType[prepared.statementType]})`,
-          "type",
-        );
-      }
-      if (prepared.parameterCount > 0)
-        throw new QueryRefused("query parameters ($1, ?) are not supported here", "parse");
-      const reader = await prepared.streamAndReadUntil(limits.rowLimit + 1);
-      const names = reader.columnNames();
-      const types = reader.columnTypes();
-      const all = reader.getRows();
-      const truncated = all.length > limits.rowLimit || !reader.done;
-      const values = all.slice(0, limits.rowLimit);
-      const rows = values.map((row) => row.map((v, i) => toJson(v, types[i] as DuckDBType)));
-      return {
-        columns: names.map((name, i) => ({ name, type: String(types[i]) })),
-        rows,
-        truncated,
-        elapsedMs: Math.round(performance.now() - started),
-        types,
-        values,
-      };
-    } finally {
-      prepared.destroySync();
-    }
+    const result = await prepared.stream();
+    step();
+    const answer = await readAnswer(
+      result,
+      { rowLimit: limits.rowLimit, maxBytes: limits.maxBytes ?? this.maxAnswerBytes },
+      step,
+    );
+    return {
+      columns: answer.names.map((name, i) => ({ name, type: String(answer.types[i]) })),
+      rows: answer.rows,
+      truncated: answer.truncated,
+      elapsedMs: Math.round(performance.now() - started),
+      types: answer.types,
+      values: answer.values,
+    };
   }
-
-  private async acquire(timeoutMs: number): Promise<void> {
-    if (this.running < this.maxConcurrent) {
-      this.running++;
-      return;
-    }
-    if (this.waiting.length >= 32)
-      throw new QueryRefused("too many queries are waiting; try again shortly", "limit");
-    // The slot is handed over by release(), so `running` already counts this query when it wakes.
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const i = this.waiting.indexOf(go);
-        if (i >= 0) this.waiting.splice(i, 1);
-        reject(new QueryRefused(`the query waited ${timeoutMs} ms for a free slot and was not run`, "limit"));
-      }, timeoutMs);
-      const go = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.waiting.push(go);
-    });
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.running--;
-  }
-}
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-function toJson(value: DuckDBValue, type: DuckDBType): Json {
-  if (value === null) return null;
-  // Kafka keys and values are UTF-8 JSON in practice: show them as text; other bytes as DuckDB's escapes.
-  if (value instanceof DuckDBBlobValue) {
-    try {
-      return utf8.decode(value.bytes);
-    } catch {
-      return value.toString();
-    }
-  }
-  return JsonDuckDBValueConverter(value, type, JsonDuckDBValueConverter);
 }
 
 /** DuckDB's message without the caret diagram that follows it. */

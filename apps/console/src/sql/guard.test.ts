@@ -1,27 +1,30 @@
 import { describe, expect, test } from "bun:test";
-import { checkLakePath, checkText, QueryRefused, stripLiteralsAndComments } from "./guard.ts";
+import { checkAst, checkLakePath, checkText, leadingKeyword, notASelect, QueryRefused } from "./guard.ts";
 
-describe("SQL guard, text rules", () => {
-  test("forbidden words inside strings, quoted names and comments do not count", () => {
-    expect(() =>
-      checkText("SELECT 'COPY this' AS note, 1 AS \"update\" -- DROP\n/* ATTACH */ FROM silver.trades"),
-    ).not.toThrow();
-    expect(stripLiteralsAndComments("SELECT 'it''s SET' AS a -- x\n, $$LOAD$$ AS b")).not.toMatch(/SET|LOAD/);
+describe("SQL guard, text and statement rules", () => {
+  test("empty, oversized and NUL-bearing texts are refused before DuckDB sees them", () => {
+    expect(() => checkText("  ")).toThrow("the query is empty");
+    expect(() => checkText(`SELECT '${"x".repeat(20_001)}'`)).toThrow("the limit is 20000");
+    expect(() => checkText("SELECT 1\u0000")).toThrow("NUL character");
+    expect(() => checkText("SELECT E'\\'' AS a, 1 AS set")).not.toThrow();
   });
 
-  test("a forbidden word outside quotes is refused, naming the first one in the text", () => {
-    try {
-      checkText("UPDATE t SET x = 1");
-      throw new Error("expected a refusal");
-    } catch (err) {
-      expect(err).toBeInstanceOf(QueryRefused);
-      expect((err as QueryRefused).message).toStartWith("UPDATE is not allowed");
-      expect((err as QueryRefused).rule).toBe("keyword");
-    }
+  test("a statement that is not a SELECT is named by its first keyword, past comments and parentheses", () => {
+    expect(leadingKeyword("  -- note\n/* x */ ((copy (SELECT 1) TO 'x'")).toBe("COPY");
+    expect(leadingKeyword("-- only a comment")).toBeUndefined();
+    const refusal = notASelect("attach 'x.db'", "an ATTACH statement");
+    expect(refusal).toBeInstanceOf(QueryRefused);
+    expect(refusal.rule).toBe("type");
+    expect(refusal.message).toStartWith("ATTACH is not allowed");
   });
 
-  test("words that merely contain a forbidden word are fine", () => {
-    expect(() => checkText("SELECT settled, reset_at, copyright, loaded FROM silver.trades")).not.toThrow();
+  test("the deny-list covers functions and catalog views, by name and case-insensitively", () => {
+    const fn = { class: "FUNCTION", function_name: "Current_Setting", children: [] };
+    expect(() => checkAst({ select_list: [fn] }, [])).toThrow("function current_setting() is not allowed");
+    const view = { type: "BASE_TABLE", schema_name: "pg_catalog", table_name: "PG_SETTINGS" };
+    expect(() => checkAst({ from_table: view }, [])).toThrow("the catalog view PG_SETTINGS is not allowed");
+    const fine = { type: "BASE_TABLE", schema_name: "silver", table_name: "set" };
+    expect(() => checkAst({ from_table: fine }, [])).not.toThrow();
   });
 });
 

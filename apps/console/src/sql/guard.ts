@@ -1,11 +1,11 @@
 /**
- * The SQL box's rules, checked before DuckDB runs anything (the engine's own lock-down —
- * enable_external_access=false, allowed_directories = the lake's layers, lock_configuration — is
- * the second wall). A query must be one read-only SELECT over the lake:
- * 1. text: bounded size, no write/admin keyword outside quotes and comments;
- * 2. DuckDB's parser: exactly one statement, serialisable as a SELECT (COPY, PRAGMA, SET … are not);
- * 3. the parsed tree: table functions from an allow-list, no dangerous scalar function, and every
- *    file path (function argument or `FROM 'file'`) a Parquet path inside the lake's layers.
+ * The SQL box's rules on top of DuckDB's own lock-down (enable_external_access=false,
+ * allowed_directories = the lake's layers, lock_configuration), which is the wall: the engine then
+ * checks, on DuckDB's parse of the text, that it is one statement serialisable as a SELECT and, on
+ * the prepared statement, that DuckDB runs it as a SELECT. This module holds what DuckDB cannot
+ * say by itself: a short deny-list of functions and catalog views that reveal settings, secrets or
+ * run SQL text, and that every file path named in the query is a Parquet path inside the lake that
+ * does not leave it through a link (allowed_directories compares paths, it does not resolve links).
  */
 import { existsSync, realpathSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -15,7 +15,7 @@ export class QueryRefused extends Error {
   override readonly name = "QueryRefused";
   constructor(
     message: string,
-    /** Which rule refused it, for metrics: size, keyword, statements, parse, function, path, type, limit. */
+    /** Which rule refused it, for metrics: size, statements, parse, type, function, path, limit, bytes, error. */
     readonly rule: string,
   ) {
     super(message);
@@ -24,165 +24,34 @@ export class QueryRefused extends Error {
 
 export const MAX_SQL_CHARS = 20_000;
 
-/** Statements and clauses that write, load code, reach outside or change settings. */
-const FORBIDDEN_KEYWORDS = [
-  "ALTER",
-  "ANALYZE",
-  "ATTACH",
-  "BEGIN",
-  "CALL",
-  "CHECKPOINT",
-  "COMMENT",
-  "COMMIT",
-  "COPY",
-  "CREATE",
-  "DEALLOCATE",
-  "DELETE",
-  "DETACH",
-  "DROP",
-  "EXECUTE",
-  "EXPORT",
-  "FORCE",
-  "GRANT",
-  "IMPORT",
-  "INSERT",
-  "INSTALL",
-  "LOAD",
-  "MERGE",
-  "PRAGMA",
-  "PREPARE",
-  "RESET",
-  "REVOKE",
-  "ROLLBACK",
-  "SET",
-  "TRUNCATE",
-  "UPDATE",
-  "UPSERT",
-  "USE",
-  "VACUUM",
-] as const;
-
-const FORBIDDEN_PATTERN = new RegExp(`(^|[^A-Z0-9_$])(${FORBIDDEN_KEYWORDS.join("|")})(?=[^A-Z0-9_$]|$)`);
-
-/** Table functions a query may use; anything else (read_csv, read_text, query, …) is refused. */
-const ALLOWED_TABLE_FUNCTIONS = new Set([
-  "read_parquet",
-  "parquet_scan",
-  "parquet_metadata",
-  "parquet_schema",
-  "parquet_file_metadata",
-  "parquet_kv_metadata",
-  "glob",
-  "range",
-  "generate_series",
-  "unnest",
-  "duckdb_columns",
-  "duckdb_views",
-  "duckdb_tables",
-  "duckdb_schemas",
-  "duckdb_types",
-  "duckdb_functions",
-  "pragma_table_info",
-  "summary",
-]);
-
-/** Table functions whose string arguments are file paths (checked against the lake). */
-const FILE_TABLE_FUNCTIONS = new Set([
-  "read_parquet",
-  "parquet_scan",
-  "parquet_metadata",
-  "parquet_schema",
-  "parquet_file_metadata",
-  "parquet_kv_metadata",
-  "glob",
-]);
-
-/** Scalar functions that read files or the environment, run SQL text, or change session state. */
-const FORBIDDEN_FUNCTIONS = new Set([
+/**
+ * Functions, table functions and catalog views that read settings, the environment or secrets,
+ * execute SQL text (which would skip these checks), or change the connection's state.
+ */
+const DENIED = new Set([
+  "current_setting",
+  "duckdb_settings",
+  "pg_settings",
+  "duckdb_profiling_settings",
   "getenv",
   "query",
   "query_table",
-  "read_text",
-  "read_blob",
-  "read_csv",
-  "read_csv_auto",
-  "read_json",
-  "read_json_auto",
-  "read_json_objects",
-  "read_ndjson",
-  "read_ndjson_auto",
-  "read_ndjson_objects",
-  "sniff_csv",
+  "duckdb_secrets",
+  "duckdb_secret_types",
+  "which_secret",
+  "load_aws_credentials",
+  "duckdb_extensions",
+  "duckdb_temporary_files",
+  "duckdb_logs",
+  "duckdb_log_contexts",
   "setseed",
   "set_variable",
-  "duckdb_secrets",
-  "which_secret",
-  "duckdb_settings",
-  "current_setting",
-  "duckdb_extensions",
-  "load_aws_credentials",
-  "enable_logging",
-  "disable_logging",
-  "truncate_duckdb_logs",
-  "checkpoint",
-  "force_checkpoint",
-  "sqlite_scan",
-  "sqlite_attach",
-  "postgres_scan",
-  "postgres_attach",
-  "postgres_query",
-  "mysql_scan",
-  "iceberg_scan",
-  "delta_scan",
-  "st_read",
-  "read_xlsx",
-  "httpfs_get",
 ]);
 
-/** Removes comments, string literals and quoted identifiers so keywords inside them do not count. */
-export function stripLiteralsAndComments(sql: string): string {
-  let out = "";
-  let i = 0;
-  while (i < sql.length) {
-    const c = sql[i] as string;
-    const next = sql[i + 1];
-    if (c === "-" && next === "-") {
-      const end = sql.indexOf("\n", i);
-      i = end < 0 ? sql.length : end + 1;
-      out += " ";
-    } else if (c === "/" && next === "*") {
-      const end = sql.indexOf("*/", i + 2);
-      i = end < 0 ? sql.length : end + 2;
-      out += " ";
-    } else if (c === "'" || c === '"') {
-      let j = i + 1;
-      while (j < sql.length) {
-        if (sql[j] === c && sql[j + 1] === c) j += 2;
-        else if (sql[j] === c) break;
-        else j++;
-      }
-      i = j + 1;
-      out += c === "'" ? " '' " : ' "" ';
-    } else if (c === "$" && /[A-Za-z_]*\$/.test(sql.slice(i + 1, i + 40))) {
-      // Dollar-quoted string: $tag$ … $tag$
-      const tag = /^\$[A-Za-z_]*\$/.exec(sql.slice(i))?.[0];
-      if (tag) {
-        const end = sql.indexOf(tag, i + tag.length);
-        i = end < 0 ? sql.length : end + tag.length;
-        out += " '' ";
-      } else {
-        out += c;
-        i++;
-      }
-    } else {
-      out += c;
-      i++;
-    }
-  }
-  return out;
-}
+/** Table functions that open the files their string arguments name. */
+const FILE_FUNCTION = /^(read_\w+|parquet_\w+|glob|sniff_csv|\w+_scan|\w+_attach)$/;
 
-/** Step 1: size and keywords, before DuckDB parses anything. */
+/** Step 1, before DuckDB sees the text: size, emptiness, NUL. */
 export function checkText(sql: string): void {
   if (sql.trim() === "") throw new QueryRefused("the query is empty", "size");
   if (sql.length > MAX_SQL_CHARS) {
@@ -192,15 +61,38 @@ export function checkText(sql: string): void {
     );
   }
   if (sql.includes("\u0000")) throw new QueryRefused("the query contains a NUL character", "size");
-  const bare = stripLiteralsAndComments(sql).toUpperCase();
-  // The first forbidden word in the text is the one reported.
-  const found = FORBIDDEN_PATTERN.exec(bare)?.[2];
-  if (found) {
-    throw new QueryRefused(
-      `${found} is not allowed: the SQL box runs one read-only SELECT over the lake (quote a column named ${found.toLowerCase()} as "${found.toLowerCase()}")`,
-      "keyword",
-    );
+}
+
+/**
+ * The refusal for a statement DuckDB does not read as a SELECT, named by its first keyword
+ * (`COPY is not allowed …`). The word is only for the message; DuckDB's parse decided.
+ */
+export function notASelect(sql: string, duckdbSays?: string): QueryRefused {
+  const word = leadingKeyword(sql);
+  const why = duckdbSays ? ` (DuckDB: ${duckdbSays})` : "";
+  return new QueryRefused(
+    `${word ?? "this statement"} is not allowed: the SQL box runs one read-only SELECT over the lake${why}`,
+    "type",
+  );
+}
+
+/** The first word of the text after leading blanks, comments and parentheses, upper-cased. */
+export function leadingKeyword(sql: string): string | undefined {
+  let rest = sql;
+  for (;;) {
+    const trimmed = rest.replace(/^[\s(]+/, "");
+    if (trimmed.startsWith("--")) {
+      const nl = trimmed.indexOf("\n");
+      rest = nl < 0 ? "" : trimmed.slice(nl + 1);
+    } else if (trimmed.startsWith("/*")) {
+      const end = trimmed.indexOf("*/");
+      rest = end < 0 ? "" : trimmed.slice(end + 2);
+    } else {
+      rest = trimmed;
+      break;
+    }
   }
+  return /^[A-Za-z_]+/.exec(rest)?.[0].toUpperCase();
 }
 
 type Node = Record<string, unknown>;
@@ -208,14 +100,14 @@ type Node = Record<string, unknown>;
 export interface AstFindings {
   readonly functions: ReadonlySet<string>;
   readonly tableFunctions: readonly { name: string; args: readonly unknown[] }[];
-  readonly fileTables: readonly string[];
+  readonly tables: readonly string[];
 }
 
-/** Walks DuckDB's `json_serialize_sql` tree collecting functions, table functions and file scans. */
+/** Walks DuckDB's `json_serialize_sql` tree collecting functions, table functions and table names. */
 export function collectFindings(tree: unknown): AstFindings {
   const functions = new Set<string>();
   const tableFunctions: { name: string; args: unknown[] }[] = [];
-  const fileTables: string[] = [];
+  const tables: string[] = [];
   const stack: unknown[] = [tree];
   let visited = 0;
   while (stack.length > 0) {
@@ -235,12 +127,10 @@ export function collectFindings(tree: unknown): AstFindings {
         args: Array.isArray(f.children) ? f.children : [],
       });
     }
-    if (n.type === "BASE_TABLE" && typeof n.table_name === "string" && looksLikeFile(n.table_name)) {
-      fileTables.push(n.table_name);
-    }
+    if (n.type === "BASE_TABLE" && typeof n.table_name === "string") tables.push(n.table_name);
     for (const value of Object.values(n)) if (value && typeof value === "object") stack.push(value);
   }
-  return { functions, tableFunctions, fileTables };
+  return { functions, tableFunctions, tables };
 }
 
 function looksLikeFile(name: string): boolean {
@@ -268,36 +158,40 @@ function constantStrings(args: readonly unknown[], fn: string): string[] {
   return out;
 }
 
-/** Step 3: the parsed tree of the single SELECT. */
+/** Step 2: the parsed tree of the single SELECT. */
 export function checkAst(tree: unknown, layerRoots: readonly string[]): void {
   const findings = collectFindings(tree);
-  for (const fn of findings.functions) {
-    if (FORBIDDEN_FUNCTIONS.has(fn)) {
-      throw new QueryRefused(
-        `function ${fn}() is not allowed in the SQL box (it reads outside the lake or changes state)`,
-        "function",
-      );
-    }
+  const denied = (name: string): QueryRefused =>
+    new QueryRefused(
+      `${name} is not allowed in the SQL box (it reveals settings or secrets, or runs SQL text)`,
+      "function",
+    );
+  for (const fn of findings.functions) if (DENIED.has(fn)) throw denied(`function ${fn}()`);
+  for (const table of findings.tables) {
+    if (DENIED.has(table.toLowerCase())) throw denied(`the catalog view ${table}`);
+    if (looksLikeFile(table)) checkLakePath(table, layerRoots);
   }
   for (const tf of findings.tableFunctions) {
-    if (!ALLOWED_TABLE_FUNCTIONS.has(tf.name)) {
-      throw new QueryRefused(
-        `table function ${tf.name}() is not allowed; use the lake's views (bronze.<dataset>, …) or read_parquet() inside the lake`,
-        "function",
-      );
-    }
-    if (FILE_TABLE_FUNCTIONS.has(tf.name)) {
-      const paths = constantStrings(tf.args, tf.name);
-      if (paths.length === 0)
-        throw new QueryRefused(`${tf.name}: give the file path as a string literal`, "path");
-      for (const p of paths) checkLakePath(p, layerRoots);
-    }
+    if (DENIED.has(tf.name)) throw denied(`table function ${tf.name}()`);
+    if (!FILE_FUNCTION.test(tf.name)) continue;
+    const paths = constantStrings(tf.args, tf.name);
+    if (paths.length === 0)
+      throw new QueryRefused(`${tf.name}: give the file path as a string literal`, "path");
+    for (const p of paths) checkLakePath(p, layerRoots, `${tf.name}()`);
   }
-  for (const file of findings.fileTables) checkLakePath(file, layerRoots);
 }
 
 /** A file the SQL names must be a local Parquet path (or glob) inside one of the lake's layers. */
-export function checkLakePath(path: string, layerRoots: readonly string[]): void {
+export function checkLakePath(path: string, layerRoots: readonly string[], via?: string): void {
+  try {
+    checkOnePath(path, layerRoots);
+  } catch (err) {
+    if (via && err instanceof QueryRefused) throw new QueryRefused(`${via}: ${err.message}`, err.rule);
+    throw err;
+  }
+}
+
+function checkOnePath(path: string, layerRoots: readonly string[]): void {
   if (/^[a-z0-9]+:\/\//i.test(path)) {
     throw new QueryRefused(
       `path ${JSON.stringify(path)} is not allowed: only files inside the lake can be read`,

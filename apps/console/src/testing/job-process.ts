@@ -4,9 +4,9 @@
  * with SIGKILL mid-run. Usage: bun job-process.ts <state dir>
  */
 import { createLogger } from "@tributary/shared/log";
-import { sleep } from "@tributary/shared/scheduler/backoff";
 import { historyPath, RunHistory } from "@tributary/shared/scheduler/history";
 import { Scheduler } from "@tributary/shared/scheduler/scheduler";
+import { sleep } from "@tributary/shared/sleep";
 
 const stateDir = process.argv[2];
 if (!stateDir) {

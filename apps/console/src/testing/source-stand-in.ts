@@ -18,7 +18,16 @@ export function startSourceStandIn(name: string): SourceStandIn {
     fetch(req) {
       const path = new URL(req.url).pathname;
       if (path === "/health") {
-        return Response.json({ ok: healthy, component: name }, { status: healthy ? 200 : 503 });
+        // The shared health report's shape (shared/src/health.ts), as every app answers.
+        const checks = {
+          kafka: healthy
+            ? { ok: true, detail: "nothing waiting" }
+            : {
+                ok: false,
+                detail: "stalled: 12 records wait and no Kafka acknowledgement for 61 s (limit 60 s)",
+              },
+        };
+        return Response.json({ ok: healthy, component: name, checks }, { status: healthy ? 200 : 503 });
       }
       if (path === "/metrics") {
         scrapes++;
@@ -39,12 +48,4 @@ export function startSourceStandIn(name: string): SourceStandIn {
       server.stop(true);
     },
   };
-}
-
-/** A local port where nothing listens (bound, read, released). */
-export function freePort(): number {
-  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
-  const port = server.port ?? 0;
-  server.stop(true);
-  return port;
 }

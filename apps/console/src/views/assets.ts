@@ -27,6 +27,8 @@ pre{white-space:pre-wrap;word-break:break-word;margin:0}
 .error{color:var(--bad);background:var(--badbg);padding:8px 12px;border-radius:6px;margin:8px 0}
 .notice{color:var(--warn);background:var(--warnbg);padding:8px 12px;border-radius:6px;margin:8px 0}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:16px}
+.charts figure{margin:0;min-width:0;overflow:hidden}
+.charts figure svg{display:block;max-width:100%;height:auto}
 .live{font-size:12px;padding:2px 8px;border-radius:10px}
 textarea{width:100%;min-height:140px;padding:8px;border:1px solid var(--line);border-radius:6px}
 button,input[type=submit]{background:var(--accent);color:#fff;border:0;border-radius:6px;padding:5px 12px;cursor:pointer;font:inherit}
@@ -40,6 +42,15 @@ svg .tick,svg .legend{font-size:11px;fill:#4b5563}
 svg .chart-empty{font-size:12px;fill:#9ca3af}
 .scroll{overflow-x:auto}
 .cell{max-width:420px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+pre.log{background:#111827;color:#e5e7eb;padding:10px 12px;border-radius:6px;max-height:70vh;overflow:auto}
+pre.log .level-warn{color:#fcd34d}
+pre.log .level-error{color:#fca5a5}
+.pager{margin:8px 0 0}
+.before-after{display:grid;grid-template-columns:1fr 1fr;gap:12px}
+.before-after>div{min-width:0}
+article.message pre{max-height:360px;overflow:auto;background:var(--bg);padding:6px 8px;border-radius:6px}
+label{color:var(--muted);font-size:12px}
+svg.graph .node:hover rect{fill:#eff6ff}
 `;
 
 export const CONSOLE_JS = `
