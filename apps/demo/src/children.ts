@@ -88,23 +88,6 @@ export async function runToEnd(
   }
 }
 
-export async function freePort(): Promise<number> {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = server.port;
-  server.stop(true);
-  return port;
-}
-
-export async function portFree(port: number): Promise<boolean> {
-  try {
-    const server = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
-    server.stop(true);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Parses `30s`, `2m`, `90` (seconds), `1h` into milliseconds. */
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());

@@ -2,15 +2,16 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startConsole } from "@tributary/console/server";
 import { loadConfig } from "@tributary/shared/config";
+import { freePort } from "@tributary/shared/net/ports";
 import { screenshot, withChromium } from "@tributary/shared/testing/browser";
 import { uniqueName } from "@tributary/shared/testing/names";
-import { startConsole } from "../../console/src/server.ts";
-import { freePort, ROOT } from "./children.ts";
+import { ROOT } from "./children.ts";
 
 // The demo as CI and a new user run it: `bun run demo --duration 30s --json`, in its own lake,
 // export folder and consumer group so that it proves this run's pipeline, not an earlier one's.
-test("bun run demo --duration 30s --json fills every bronze, silver and gold dataset and writes CSV files", async () => {
+test("bun run demo --duration 30s --json fills every bronze, silver and gold dataset with 48 hours of market per symbol, reconciles Kraken's candles and writes CSV files", async () => {
   const dir = mkdtempSync(join(tmpdir(), "tributary-demo-"));
   try {
     const proc = Bun.spawn(["bun", "run", "demo", "--duration", "30s", "--json"], {
@@ -21,7 +22,7 @@ test("bun run demo --duration 30s --json fills every bronze, silver and gold dat
         EXPORT_DIR: join(dir, "export"),
         CONSOLE_NOTEBOOKS_DIR: join(dir, "notebooks"),
         LAKE_CONSUMER_GROUP: uniqueName("demo"),
-        CONSOLE_PORT: String(await freePort()),
+        CONSOLE_PORT: String(freePort()),
       },
       stdout: "pipe",
       stderr: "pipe",
@@ -36,6 +37,8 @@ test("bun run demo --duration 30s --json fills every bronze, silver and gold dat
     const summary = JSON.parse(last) as {
       ok: boolean;
       layers: Record<string, Record<string, { rows: number; files: number }>>;
+      symbols: Record<string, { trades: number; hours: number }>;
+      reconciliation: Record<string, number>;
       csv_files: number;
       notebooks: string[];
       console: string;
@@ -63,6 +66,14 @@ test("bun run demo --duration 30s --json fills every bronze, silver and gold dat
       for (const [name, d] of Object.entries(datasets))
         expect([layer, name, d.rows > 0]).toEqual([layer, name, true]);
     }
+    // Only the symbols this run's market traded, each with at least two days of market time.
+    expect(Object.keys(summary.symbols).sort()).toEqual(["BTC/USD", "DOGE/USD", "ETH/USD"]);
+    for (const span of Object.values(summary.symbols)) expect(span.hours).toBeGreaterThanOrEqual(48);
+    expect(summary.layers.silver?.kraken_ohlc_1m?.rows ?? 0).toBeGreaterThan(0);
+    expect(summary.layers.gold?.candle_reconciliation?.rows ?? 0).toBeGreaterThan(0);
+    // The simulator falsifies 1 % of Kraken's candles: both verdicts appear.
+    expect(summary.reconciliation.agree ?? 0).toBeGreaterThan(0);
+    expect(summary.reconciliation.disagree ?? 0).toBeGreaterThan(0);
     expect(summary.csv_files).toBeGreaterThan(0);
     expect(summary.notebooks.length).toBe(4);
     expect(summary.console).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

@@ -1,42 +1,46 @@
 /**
  * `bun run demo [--duration 2m] [--json] [--live] [--keep-console]`
  *
- * A bounded end-to-end run from a fresh clone: brings the stack up, starts the Kraken simulator
- * (or uses live Kraken with --live), replays Kraken's recorded trade history, loads the Tesouro
+ * A bounded end-to-end run from a fresh clone: brings the stack up, starts the Kraken simulator with
+ * 50 hours of market history (or uses live Kraken with --live), loads the Tesouro
  * sample into PostgreSQL, runs ingest, CDC, the lake writer and the layer jobs for --duration,
  * runs the notebooks, starts the console, and prints a summary (with --json: one JSON object on
  * the last line of stdout). Exits 0 only if every layer received data.
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { commandLineOrExit, parseCommandLine, UsageError } from "@tributary/shared/cli";
 import { type Config, loadConfigOrExit } from "@tributary/shared/config";
 import { TOPICS } from "@tributary/shared/contracts/topics";
 import { createKafka } from "@tributary/shared/kafka";
+import { freePort, portFree } from "@tributary/shared/net/ports";
 import { stackUp } from "@tributary/stack/stack";
-import { AppProcess, type ChildSpec, freePort, parseDuration, portFree, runToEnd } from "./children.ts";
-import { countFiles, type LakeSummary, summarizeLake } from "./summary.ts";
+import { AppProcess, type ChildSpec, parseDuration, runToEnd } from "./children.ts";
+import { countFiles, type LakeSummary, summarizeLake, summarizeMarket } from "./summary.ts";
 
-const { values } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
+/** The simulated market opens this long before the run, so the lake holds two days of every symbol. */
+const HISTORY_HOURS = 50;
+const MIN_SPAN_HOURS = 48;
+/** Trades per second of market time over all symbols (about 50,000 over the history). */
+const MARKET_RATE = 0.3;
+/** Share of Kraken's candles the simulator falsifies, so the reconciliation has something to flag. */
+const OHLC_MISMATCH_RATE = 0.01;
+
+const USAGE = `usage: bun run demo [--duration 2m] [--json] [--live] [--keep-console]
+  a bounded end-to-end run on the offline Kraken simulator (--live: the live Kraken API); exit 0
+  only if every layer received data. --json prints the summary as one JSON object on the last line.`;
+const { values, durationMs } = commandLineOrExit("demo", USAGE, process.argv.slice(2), (argv) => {
+  const parsed = parseCommandLine(argv, {
     duration: { type: "string", default: "2m" },
     json: { type: "boolean", default: false },
     live: { type: "boolean", default: false },
     "keep-console": { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
-  },
+  });
+  try {
+    return { values: parsed.values, durationMs: parseDuration(parsed.values.duration) };
+  } catch (err) {
+    throw new UsageError(`--duration: ${(err as Error).message}`);
+  }
 });
-if (values.help) {
-  console.log("usage: bun run demo [--duration 2m] [--json] [--live] [--keep-console]");
-  process.exit(0);
-}
-let durationMs: number;
-try {
-  durationMs = parseDuration(values.duration as string);
-} catch (err) {
-  console.error((err as Error).message);
-  process.exit(2);
-}
 
 const config = loadConfigOrExit();
 const started = Date.now();
@@ -101,6 +105,23 @@ async function progress(cfg: Config, topics: readonly string[]): Promise<Progres
   }
 }
 
+async function topicsExist(cfg: Config, topics: readonly string[], timeoutMs: number): Promise<void> {
+  const admin = createKafka(cfg.kafka, "demo", { quiet: true }).admin();
+  await admin.connect();
+  try {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const have = new Set(await admin.listTopics());
+      if (topics.every((t) => have.has(t))) return;
+      if (Date.now() > until)
+        throw new Error(`topics ${topics.join(", ")} were not created within ${timeoutMs} ms`);
+      await Bun.sleep(500);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 async function main(): Promise<number> {
   say(`stack: starting ${config.stack.services.join(", ") || "(external services)"}`);
   const statuses = await stackUp({ say: (l) => say(`stack: ${l}`) });
@@ -109,56 +130,44 @@ async function main(): Promise<number> {
   const withPostgres = config.stack.services.includes("postgres") || process.env.PG_URL !== undefined;
 
   const env: Record<string, string> = {};
+  // Fresh cursors for this run (trade and OHLC), so an earlier run's cursors never hide this market.
+  const runId = `demo${new Date()
+    .toISOString()
+    .replace(/[^0-9]/g, "")
+    .slice(0, 14)}`;
+  const runStateDir = join(config.stateDir, "demo", runId);
+  // Offline, this run's market goes through topics of its own, so a fresh lake holds this run only
+  // (the lake reads a topic from its start; earlier runs' markets would overlap this one's hours).
+  const krakenTopics = values.live
+    ? { trades: TOPICS.trades, ticker: TOPICS.ticker, ohlc: TOPICS.ohlc }
+    : {
+        trades: `${runId}.${TOPICS.trades}`,
+        ticker: `${runId}.${TOPICS.ticker}`,
+        ohlc: `${runId}.${TOPICS.ohlc}`,
+      };
+  const topicArgs = [
+    ...["--trades-topic", krakenTopics.trades, "--ticker-topic", krakenTopics.ticker],
+    ...["--ohlc-topic", krakenTopics.ohlc],
+  ];
   if (!values.live) {
-    // Recorded history first: Kraken's real trades of 2025-11-10/11 (closed hours, so CSV files exist).
-    const fxPort = await freePort();
-    const fx = child({
-      name: "simulator-fixtures",
-      args: ["apps/ingest/src/simulator/cli.ts", "--port", String(fxPort), "--mode", "fixtures"],
-    });
-    await Bun.sleep(1500);
-    say("ingest: replaying 1,000 recorded Kraken trades (BTC/USDT, 2025-11-10) from the fixtures");
-    await step(
-      "recorded history replay",
-      {
-        name: "ingest-history",
-        args: [
-          "apps/ingest/src/cli.ts",
-          "--once",
-          "--since",
-          "0",
-          "--symbols",
-          "BTC/USDT",
-          "--metrics-port",
-          "off",
-        ],
-        env: {
-          KRAKEN_REST_URL: `http://127.0.0.1:${fxPort}/0`,
-          KRAKEN_WS_URL: `ws://127.0.0.1:${fxPort}/v2`,
-        },
-      },
-      60_000,
-    );
-    await fx.stop(5_000);
-
-    const simPort = await freePort();
+    // A market with history: it opens HISTORY_HOURS ago and runs fast enough to reach the wall clock
+    // at about three quarters of the run, so every symbol lands two days of market time.
+    const speed = Math.max(1, Math.round((HISTORY_HOURS * 3600 * 1000) / (durationMs * 0.75)));
+    const simPort = freePort();
     child({
       name: "simulator",
       args: [
         "apps/ingest/src/simulator/cli.ts",
-        "--port",
-        String(simPort),
-        "--rate",
-        "40",
-        "--drop-every-ms",
-        "25000",
+        ...["--port", String(simPort), "--trade-ids-from-clock"],
+        ...[`--start=-${HISTORY_HOURS}h`, "--speed", String(speed), "--rate", String(MARKET_RATE)],
+        ...["--drop-every-ms", "25000", "--ohlc-mismatch-rate", String(OHLC_MISMATCH_RATE)],
       ],
     });
     env.KRAKEN_REST_URL = `http://127.0.0.1:${simPort}/0`;
     env.KRAKEN_WS_URL = `ws://127.0.0.1:${simPort}/v2`;
-    env.KRAKEN_SYMBOLS = "BTC/USD,ETH/USD,SOL/USD";
+    env.KRAKEN_SYMBOLS = "BTC/USD,ETH/USD,DOGE/USD";
     say(
-      `simulator: synthetic market on 127.0.0.1:${simPort} (BTC/USD, ETH/USD, SOL/USD; a WebSocket drop every 25 s)`,
+      `simulator: synthetic market on 127.0.0.1:${simPort} (BTC/USD, ETH/USD, DOGE/USD) opening ${HISTORY_HOURS} h ago at ${speed}× until it reaches now; a WebSocket drop every 25 s; ${OHLC_MISMATCH_RATE * 100} % of Kraken's candles falsified to show the reconciliation flag them`,
     );
     await Bun.sleep(1000);
   }
@@ -174,14 +183,24 @@ async function main(): Promise<number> {
     say(`cdc: sample loaded ${last}`);
     child({ name: "cdc", args: ["apps/ingest/src/cdc/cli.ts"], env });
   }
-  const ingest = child({ name: "ingest", args: ["apps/ingest/src/cli.ts", "--since", "now"], env });
-  const lake = child({ name: "lake", args: ["apps/lake/src/cli.ts"], env });
+  const ingestArgs = ["--since", values.live ? "now" : "0", "--state-dir", runStateDir, ...topicArgs];
+  const ingest = child({ name: "ingest", args: ["apps/ingest/src/cli.ts", ...ingestArgs], env });
+  // The lake subscribes to the topics that exist when it starts: wait for the ingester to create them.
+  const cdcTopics = config.cdc.tables.map((t) => `${config.cdc.topicPrefix}.${t}`);
+  await topicsExist(config, [...Object.values(krakenTopics), ...(withPostgres ? cdcTopics : [])], 120_000);
+  const routes = [
+    `${krakenTopics.trades}=kraken_trades:kraken`,
+    `${krakenTopics.ticker}=kraken_ticker:kraken`,
+    `${krakenTopics.ohlc}=kraken_ohlc:kraken`,
+    ...(withPostgres ? cdcTopics.map((t) => `${t}=cdc_${t.split(".").slice(1).join("_")}:cdc`) : []),
+  ].join(",");
+  const lakeArgs = values.live ? [] : ["--routes", routes];
+  const lake = child({ name: "lake", args: ["apps/lake/src/cli.ts", ...lakeArgs], env });
   say(
     `running ingest${withPostgres ? ", CDC" : ""} and the lake for ${Math.round(durationMs / 1000)} s (logs in ${logDir})`,
   );
 
-  const cdcTopics = config.cdc.tables.map((t) => `${config.cdc.topicPrefix}.${t}`);
-  const topics = [TOPICS.trades, TOPICS.ticker, ...cdcTopics];
+  const topics = [...Object.values(krakenTopics), ...cdcTopics];
   const until = Date.now() + durationMs;
   while (!interrupted && Date.now() < until) {
     await sleepUnlessInterrupted(Math.min(5_000, until - Date.now()));
@@ -195,6 +214,25 @@ async function main(): Promise<number> {
     for (const c of [ingest, lake])
       if (!c.running) throw new Error(`${c.spec.name} exited early; see ${c.logFile}`);
   }
+
+  say("ingest: Kraken's own 1-minute candles (the scheduled job ingest.kraken_ohlc, once now)");
+  const ohlc = await step(
+    "OHLC fetch",
+    {
+      name: "ingest-ohlc",
+      args: [
+        "apps/ingest/src/cli.ts",
+        "--ohlc",
+        "--state-dir",
+        runStateDir,
+        "--ohlc-topic",
+        krakenTopics.ohlc,
+      ],
+      env,
+    },
+    120_000,
+  );
+  say(`ingest: candles ${ohlc.trim().split("\n").pop() ?? ""}`);
 
   say("stopping the sources; the lake writer drains what Kafka holds");
   await Promise.all(
@@ -214,15 +252,11 @@ async function main(): Promise<number> {
   for (const c of children) await c.stop(5_000);
 
   say("layers: running silver, gold and the CSV export once more so the summary is current");
-  const jobs = ["silver.trades", "silver.ticker", "gold.market", "export.csv"];
+  const jobs = ["silver.trades", "silver.ticker", "silver.kraken_ohlc", "gold.market", "export.csv"];
   if (withPostgres)
     jobs.push(...config.cdc.tables.map((t) => `silver.cdc_${t.replace(".", "_")}`), "gold.tesouro");
   for (const job of jobs) {
-    await step(
-      `job ${job}`,
-      { name: `job-${job}`, args: ["apps/lake/src/jobs-cli.ts", "run", job] },
-      300_000,
-    );
+    await step(`job ${job}`, { name: `job-${job}`, args: ["apps/jobs/src/cli.ts", "run", job] }, 300_000);
     say(`job ${job}: done`);
   }
 
@@ -239,7 +273,7 @@ async function main(): Promise<number> {
   if (nb.code !== 0)
     say(`notebooks: a notebook had an error output (exit ${nb.code}); see ${join(logDir, "notebooks.log")}`);
 
-  const port = (await portFree(config.console.port)) ? config.console.port : await freePort();
+  const port = portFree(config.console.port) ? config.console.port : freePort();
   const consoleProc = child({
     name: "console",
     args: ["apps/console/src/cli.ts"],
@@ -255,9 +289,18 @@ async function main(): Promise<number> {
   const everyLayer = (["bronze", "silver", "gold"] as const).every((l) =>
     Object.values(layers[l]).some((d) => d.rows > 0),
   );
-  const ok = everyLayer && csvFiles.length > 0 && nb.code === 0 && consoleUp;
+  const market = config.lake.uri.startsWith("s3://")
+    ? { symbols: {}, reconciliation: {} }
+    : await summarizeMarket(config.lake.uri);
+  // This run's market: every simulated symbol reached the lake with two days of market time.
+  const spans = (env.KRAKEN_SYMBOLS ?? "").split(",").map((symbol) => market.symbols[symbol]);
+  const history =
+    values.live ||
+    (spans.every((s) => s !== undefined && s.hours >= MIN_SPAN_HOURS) &&
+      Object.values(market.reconciliation).some((n) => n > 0));
+  const ok = everyLayer && history && csvFiles.length > 0 && nb.code === 0 && consoleUp;
 
-  printSummary(layers, csvFiles, notebooks, consoleUrl, ok);
+  printSummary(layers, market, csvFiles, notebooks, consoleUrl, ok);
   const keep = !values.json && (values["keep-console"] || process.stdout.isTTY) && consoleUp && !interrupted;
   if (keep) {
     say("the console keeps running; Ctrl-C stops it");
@@ -274,6 +317,8 @@ async function main(): Promise<number> {
           Object.fromEntries(Object.entries(ds).map(([n, d]) => [n, { rows: d.rows, files: d.files }])),
         ]),
       ),
+      symbols: market.symbols,
+      reconciliation: market.reconciliation,
       csv_files: csvFiles.length,
       notebooks,
       console: consoleUrl,
@@ -299,6 +344,7 @@ async function waitForHttp(url: string, timeoutMs: number): Promise<boolean> {
 
 function printSummary(
   layers: LakeSummary,
+  market: Awaited<ReturnType<typeof summarizeMarket>>,
   csv: readonly string[],
   notebooks: readonly string[],
   consoleUrl: string,
@@ -320,6 +366,20 @@ function printSummary(
       );
     }
   }
+  w("symbols (market time in silver):");
+  const symbols = Object.entries(market.symbols);
+  if (symbols.length === 0) w("  (none)");
+  for (const [symbol, span] of symbols)
+    w(
+      `  ${symbol.padEnd(10)} ${String(span.trades).padStart(8)} trades  ${span.first} → ${span.last}  (${span.hours} h)`,
+    );
+  w(
+    `reconciliation with Kraken's candles: ${
+      Object.entries(market.reconciliation)
+        .map(([status, n]) => `${n} ${status}`)
+        .join(", ") || "(none)"
+    }`,
+  );
   w(
     `CSV files: ${csv.length} under ${config.export.dir}${csv[0] ? ` (e.g. ${csv[0].slice(config.export.dir.length + 1)})` : ""}`,
   );

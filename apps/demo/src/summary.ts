@@ -1,4 +1,7 @@
-/** What the lake holds: rows and files per layer and dataset, read the way any reader would (DuckDB, hive partitioning). */
+/**
+ * What the lake holds: rows and files per layer and dataset, read the way any reader would (DuckDB,
+ * hive partitioning); the symbols that reached it with their market-time span; the reconciliation.
+ */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -72,4 +75,53 @@ export function countFiles(dir: string, suffix: string): string[] {
   };
   if (existsSync(dir)) walk(dir);
   return out.sort();
+}
+
+/** Market time a symbol covers in the lake: its silver trades, first and last exchange time. */
+export interface SymbolSpan {
+  readonly trades: number;
+  readonly first: string;
+  readonly last: string;
+  readonly hours: number;
+}
+
+/**
+ * The symbols that reached silver (and only those), with the market time they span, and gold's candle
+ * reconciliation with Kraken's own OHLC by status.
+ */
+export async function summarizeMarket(
+  lakeDir: string,
+): Promise<{ symbols: Record<string, SymbolSpan>; reconciliation: Record<string, number> }> {
+  const db = await DuckDBInstance.create(":memory:");
+  const conn = await db.connect();
+  const glob = (layer: string, dataset: string) =>
+    join(lakeDir, layer, dataset, "**", "*.parquet").replaceAll("'", "''");
+  const symbols: Record<string, SymbolSpan> = {};
+  const reconciliation: Record<string, number> = {};
+  try {
+    await conn.run("SET TimeZone = 'UTC'");
+    if (parquetFiles(join(lakeDir, "silver", "kraken_trades")).length > 0) {
+      const r = await conn.runAndReadAll(`SELECT symbol, count(*)::BIGINT AS n,
+  strftime(min(ts), '%Y-%m-%dT%H:%M:%SZ') AS first, strftime(max(ts), '%Y-%m-%dT%H:%M:%SZ') AS last,
+  round((epoch(max(ts)) - epoch(min(ts))) / 3600, 1)::DOUBLE AS hours
+FROM read_parquet('${glob("silver", "kraken_trades")}', hive_partitioning = false) GROUP BY symbol ORDER BY symbol`);
+      for (const row of r.getRowObjects())
+        symbols[String(row.symbol)] = {
+          trades: Number(row.n),
+          first: String(row.first),
+          last: String(row.last),
+          hours: Number(row.hours),
+        };
+    }
+    if (parquetFiles(join(lakeDir, "gold", "candle_reconciliation")).length > 0) {
+      const r = await conn.runAndReadAll(
+        `SELECT status, count(*)::BIGINT AS n FROM read_parquet('${glob("gold", "candle_reconciliation")}', hive_partitioning = false) GROUP BY status ORDER BY status`,
+      );
+      for (const row of r.getRowObjects()) reconciliation[String(row.status)] = Number(row.n);
+    }
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+  return { symbols, reconciliation };
 }
