@@ -144,9 +144,24 @@ export function viewUpdate(
   return { bids: diff(before.bids, after.bids), asks: diff(before.asks, after.asks) };
 }
 
-/** A transmission fault: the first level of the update gets one lot more (a delete becomes one lot). */
-export function corruptOneLevel(update: { bids: Level[]; asks: Level[] }): void {
-  const side = update.bids.length ? update.bids : update.asks;
-  const first = side[0];
-  if (first) side[0] = [first[0], first[1] + 1n];
+/**
+ * A transmission fault: one level of the update that lies inside the checksum's window (the top 10 of
+ * its side after the event) gets one lot more, so the very next checksum exposes it, as Kraken's
+ * would. A fault on a deeper level would sit unseen until it rose into the window or was overwritten.
+ * Returns false, changing nothing, when the update touches no level inside the window.
+ */
+export function corruptOneLevel(update: { bids: Level[]; asks: Level[] }, after: SimBook): boolean {
+  for (const [levels, side] of [
+    [update.bids, after.bids],
+    [update.asks, after.asks],
+  ] as const) {
+    const window = new Set(side.top(10).map(([p]) => p));
+    const i = levels.findIndex(([p]) => window.has(p));
+    const level = levels[i];
+    if (level) {
+      levels[i] = [level[0], level[1] + 1n];
+      return true;
+    }
+  }
+  return false;
 }

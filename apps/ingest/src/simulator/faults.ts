@@ -41,7 +41,10 @@ export interface FaultPlan {
   readonly malformedLimit: number;
   /** Share of committed OHLC candles served with one field that disagrees with the tape. */
   readonly ohlcMismatchRate: number;
-  /** Every Nth book update sent is corrupted (one level's qty off by one lot; the checksum stays true); 0: never. */
+  /**
+   * Every Nth book update that touches the checksum's window (top 10 per side) is sent corrupted: one
+   * such level's qty off by one lot, the checksum true; 0: never.
+   */
   readonly bookCorruptEvery: number;
 }
 

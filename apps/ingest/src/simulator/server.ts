@@ -214,8 +214,15 @@ export class KrakenSimulator {
           this.hub.broadcastBook(symbol, (depth) => {
             const update = viewUpdate(before, book, depth);
             if (update.bids.length + update.asks.length === 0) return undefined;
-            corrupt ??= this.faults.wantBookCorruption();
-            if (corrupt) corruptOneLevel(update);
+            // Only an update touching the checksum's window can carry the fault (see corruptOneLevel).
+            const inWindow = (levels: readonly Level[], top: readonly Level[]) =>
+              levels.some(([p]) => top.some(([t]) => t === p));
+            if (
+              corrupt === undefined &&
+              (inWindow(update.bids, book.bids.top(10)) || inWindow(update.asks, book.asks.top(10)))
+            )
+              corrupt = this.faults.wantBookCorruption();
+            if (corrupt) corruptOneLevel(update, book);
             return wsBookFrame("update", format, update.bids, update.asks, checksum, event.timeNs);
           });
         },
