@@ -163,3 +163,41 @@ describe("the lake's layers", () => {
     expect(bad.map(show)).toEqual([]);
   });
 });
+
+describe("module size", () => {
+  test("a module over 400 lines says why at its top: `(Over N lines: …)` in its first comment", () => {
+    const unexplained = graph.modules
+      .filter((m) => !m.endsWith(".test.ts"))
+      .map((m) => ({ m, text: readFileSync(join(ROOT, m), "utf8") }))
+      .filter(
+        ({ text }) => text.split("\n").length - 1 > 400 && !/^\/\*\*\n \* \(Over \d+ lines: /.test(text),
+      )
+      .map(({ m }) => m);
+    expect(unexplained).toEqual([]);
+  });
+});
+
+describe("docs/architecture.md", () => {
+  test("its source tree names every source folder", () => {
+    const doc = readFileSync(join(ROOT, "docs/architecture.md"), "utf8");
+    const start = doc.indexOf("```\nshared/src/");
+    const tree = doc.slice(start, doc.indexOf("```\n", start + 4));
+    // Rebuild each line's full path from its indentation (two spaces a level, paths may hold several segments).
+    const listed = new Set<string>();
+    const stack: string[] = [];
+    for (const line of tree.split("\n").slice(1)) {
+      const m = /^( *)(\S+\/)/.exec(line);
+      if (!m) continue;
+      const depth = (m[1] ?? "").length / 2;
+      stack.length = depth;
+      stack.push(m[2] ?? "");
+      const path = stack.join("").replace(/\/$/, "");
+      for (let p = path; p.includes("/"); p = p.slice(0, p.lastIndexOf("/"))) listed.add(p);
+      listed.add(path);
+    }
+    const folders = [...new Set(graph.modules.map((m) => m.slice(0, m.lastIndexOf("/"))))].filter(
+      (d) => !d.includes("node_modules"),
+    );
+    expect(folders.filter((d) => !listed.has(d) && !listed.has(d.replace(/\/src$/, ""))).sort()).toEqual([]);
+  });
+});

@@ -1,4 +1,7 @@
 /**
+ * (Over 400 lines: one declarative table of every variable, its default and its parser; splitting it
+ * would scatter the one place a reader looks up a setting.)
+ *
  * Configuration, parsed once at the edge. `loadConfig(env)` reads the environment (Bun has already
  * merged `.env`), plus `state/stack.env` that `bun run stack up` writes with generated local
  * credentials, validates every variable, and returns a frozen object. A bad value stops the program

@@ -1,4 +1,6 @@
 /**
+ * (Over 400 lines: one script of steps run in order; each step calls into an app.)
+ *
  * `bun run demo [--duration 2m] [--json] [--live] [--keep-console]`
  *
  * A bounded end-to-end run from a fresh clone: brings the stack up, starts the Kraken simulator with

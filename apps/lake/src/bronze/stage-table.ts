@@ -1,4 +1,7 @@
 /**
+ * (Over 400 lines: DuckDB's chunk layout per column type, int64 halves, inline strings and validity
+ * bitmaps, must stay beside the one loop that fills them.)
+ *
  * DuckDB side of a flush: records are written column by column into DuckDB data chunks (typed
  * arrays in DuckDB's own layout, copied once per 2,048 rows; one native call per value) and
  * appended to an in-memory staging table per topic and generation. Then one `COPY … TO … (FORMAT parquet,

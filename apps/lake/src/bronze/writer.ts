@@ -1,5 +1,5 @@
 /**
- * (~590 lines: the consume loop's buffering, flush scheduling, memory budget and lifecycle share one
+ * (Over 600 lines: the consume loop's buffering, flush scheduling, memory budget and lifecycle share one
  * mutable state; the commit protocol, partition assignment and buffer generations live apart.)
  *
  * The bronze writer: a kafkajs consumer group member that appends every record of its assigned

@@ -1,4 +1,7 @@
 /**
+ * (Over 400 lines: the spec's manifest and manifest-list Avro schemas with their field IDs, and the
+ * bound encodings they use, read best as one listing against the spec.)
+ *
  * Iceberg v2 manifests (which data files a snapshot holds, with their partition and counts) and
  * manifest lists (which manifests a snapshot holds), as Avro container files with the spec's field
  * IDs. Also the spec's single-value binary form for bounds (manifest column bounds and the manifest
