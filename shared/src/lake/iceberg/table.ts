@@ -6,6 +6,7 @@
  * reader walks stays small however long a writer runs.
  */
 import { randomUUID } from "node:crypto";
+import { backoffDelayMs } from "../../backoff.ts";
 import type { LakeStore } from "../store.ts";
 import { type IcebergCatalog, type LoadedTable, lakeKeyOf, type TableIdent } from "./catalog.ts";
 import {
@@ -76,6 +77,8 @@ export const TABLE_PROPERTIES = {
 export const MAX_MANIFESTS = 16;
 const MANIFEST_CACHE = 512;
 const COMMIT_ATTEMPTS = 20;
+/** Between conflicting commits: 20 ms doubling to 1 s, with jitter so racing writers spread apart. */
+const COMMIT_BACKOFF = { initialMs: 20, maxMs: 1000 } as const;
 
 /** Decoded manifests by path, shared by every table of a process (manifests never change). */
 const manifestCache = new Map<string, readonly ManifestEntry[]>();
@@ -132,7 +135,7 @@ export class IcebergTable {
         return snapshot;
       } catch (err) {
         if (!(err instanceof CommitConflictError) || attempt >= COMMIT_ATTEMPTS) throw err;
-        await Bun.sleep(Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random() / 2));
+        await Bun.sleep(backoffDelayMs(COMMIT_BACKOFF, attempt));
       }
     }
   }
