@@ -11,7 +11,8 @@ import { fetchOhlcOnce } from "./kraken/ohlc/fetch-ohlc.ts";
 
 export const KRAKEN_OHLC_JOB = "ingest.kraken_ohlc";
 
-export function ingestJobs(config: Config): JobDefinition[] {
+/** `ohlcTopic` replaces `kraken.ohlc` (tests keep their candles out of the shared topic). */
+export function ingestJobs(config: Config, opts: { readonly ohlcTopic?: string } = {}): JobDefinition[] {
   return [
     {
       name: KRAKEN_OHLC_JOB,
@@ -27,6 +28,7 @@ export function ingestJobs(config: Config): JobDefinition[] {
             symbols: config.kraken.symbols,
             stateDir: config.stateDir,
             kafka: config.kafka,
+            ...(opts.ohlcTopic === undefined ? {} : { topic: opts.ohlcTopic }),
             log: ctx.log,
             signal: ctx.signal,
           });
