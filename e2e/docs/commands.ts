@@ -40,6 +40,8 @@ export const DOCUMENTED_COMMANDS: Readonly<Record<string, Exercise>> = {
   "bun run lake --jobs bronze,compaction": {
     helpOnly: "what bun run start runs; the writer alone runs in apps/lake/src/bronze/crash.test.ts",
   },
+  "bun run lake migrate --dry-run": { here: true },
+  "bun run lake migrate": { here: true },
   "bun run jobs": { here: true },
   "bun run jobs start": {
     helpOnly: "runs until Ctrl-C; the scheduler it starts is tested in shared/src/scheduler",

@@ -2,6 +2,7 @@
  * `bun run lake [--jobs bronze,compaction] [--topics a,b] [--routes t=dataset:kraken] [--metrics-port N]`: runs the lake's
  * long-running jobs (bronze writer, compaction, and the layer jobs registered in lake-jobs.ts) until
  * SIGINT/SIGTERM, then stops them gracefully (the writer flushes and commits what it buffered).
+ * `bun run lake migrate [--dry-run]` brings the lake to the current path layout instead (migrate/).
  * Test-only: TRIBUTARY_FAULT_POINT / TRIBUTARY_FAULT_PROB / TRIBUTARY_FAULT_SEED make the writer
  * SIGKILL itself at a protocol step (see bronze/faults.ts).
  */
@@ -19,6 +20,7 @@ import {
   registerLakeJob,
 } from "./jobs/lake-jobs.ts";
 import { schedulerLakeJob } from "./jobs/scheduler-job.ts";
+import { MIGRATE_SYNOPSIS, runMigrateCommand } from "./migrate/command.ts";
 
 registerLakeJob(bronzeWriterJob);
 registerLakeJob(bronzeCompactionJob);
@@ -57,8 +59,11 @@ export async function runLakeJobs(
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === "migrate") return runMigrateCommand(process.argv.slice(3));
   const usage = [
-    "usage: bun run lake [--jobs a,b] [--topics t1,t2] [--routes topic=dataset:kraken|cdc,…] [--metrics-port N] [--session-timeout-ms N]\njobs:",
+    "usage: bun run lake [--jobs a,b] [--topics t1,t2] [--routes topic=dataset:kraken|cdc,…] [--metrics-port N] [--session-timeout-ms N]",
+    `       ${MIGRATE_SYNOPSIS}   bring the lake to the current path layout (bun run lake migrate --help)`,
+    "jobs:",
     ...lakeJobs().map((j) => `  ${j.name.padEnd(12)} ${j.description}${j.defaultOn ? " (default)" : ""}`),
   ].join("\n");
   const { values } = commandLineOrExit("lake", usage, process.argv.slice(2), (argv) =>

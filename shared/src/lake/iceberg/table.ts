@@ -77,8 +77,7 @@ export const TABLE_PROPERTIES = {
 export const MAX_MANIFESTS = 16;
 const MANIFEST_CACHE = 512;
 const COMMIT_ATTEMPTS = 20;
-/** Between conflicting commits: 20 ms doubling to 1 s, with jitter so racing writers spread apart. */
-const COMMIT_BACKOFF = { initialMs: 20, maxMs: 1000 } as const;
+const COMMIT_BACKOFF = { initialMs: 20, maxMs: 1000 } as const; // jittered: racing writers spread apart
 
 /** Decoded manifests by path, shared by every table of a process (manifests never change). */
 const manifestCache = new Map<string, readonly ManifestEntry[]>();
