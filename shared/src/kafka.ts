@@ -3,6 +3,7 @@ import { type Admin, type IHeaders, Kafka, logLevel } from "kafkajs";
 import type { Config } from "./config.ts";
 import { DLQ_HEADERS } from "./contracts/topics.ts";
 import { createLogger } from "./log.ts";
+import { sleep } from "./sleep.ts";
 import { nowRfc3339 } from "./time.ts";
 
 export type KafkaConfig = Config["kafka"];
@@ -69,7 +70,9 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
   const missing = specs.filter((s) => !existing.has(s.topic));
   if (missing.length === 0) return [];
   await admin.createTopics({
-    waitForLeaders: true,
+    // Not kafkajs's own wait: it retries only LEADER_NOT_AVAILABLE, while a KRaft broker may answer
+    // UNKNOWN_TOPIC_OR_PARTITION for a moment after the create (seen under load: the ingester died).
+    waitForLeaders: false,
     topics: missing.map((s) => ({
       topic: s.topic,
       numPartitions: s.partitions,
@@ -80,7 +83,38 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
       ],
     })),
   });
+  await waitForLeaders(
+    admin,
+    missing.map((s) => s.topic),
+  );
   return missing.map((s) => s.topic);
+}
+
+/** How long new topics may take to have a leader for every partition. */
+const LEADER_WAIT_MS = 30_000;
+
+/** Waits until every partition of `topics` has a leader, retrying Kafka's retriable answers. */
+async function waitForLeaders(admin: Admin, topics: readonly string[]): Promise<void> {
+  const deadline = Date.now() + LEADER_WAIT_MS;
+  for (;;) {
+    let last = "";
+    try {
+      const { topics: meta } = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const leaderless = meta.filter(
+        (t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0),
+      );
+      if (leaderless.length === 0) return;
+      last = `no leader yet for ${leaderless.map((t) => t.name).join(", ")}`;
+    } catch (err) {
+      if (!(err instanceof Error && (err as { retriable?: boolean }).retriable === true)) throw err;
+      last = err.message;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `Kafka created ${topics.join(", ")} but gave no leader within ${LEADER_WAIT_MS / 1000} s: ${last}`,
+      );
+    await sleep(100);
+  }
 }
 
 export function topicSpec(cfg: KafkaConfig, topic: string, partitions = cfg.topicPartitions): TopicSpec {
