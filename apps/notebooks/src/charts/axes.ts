@@ -105,10 +105,18 @@ export function seriesLegend(count: number): Record<string, unknown> {
     : { orient: "top", direction: "horizontal", labelLimit: 220 };
 }
 
-/** Legend toggling: a click on a legend entry shows only that series (shift-click adds). */
+/** The default palette (tableau10) repeats after 10 series; tableau20 keeps up to 20 apart. */
+export function seriesScale(count: number): Record<string, unknown> {
+  return count > 10 ? { scale: { scheme: "tableau20" } } : {};
+}
+
+/**
+ * Legend toggling: a click on a legend entry adds its series to those shown (the others dim) or
+ * removes it; with none left, every series shows again.
+ */
 export const SERIES_TOGGLE = {
   name: "series_toggle",
-  select: { type: "point", fields: ["series"] },
+  select: { type: "point", fields: ["series"], toggle: "true" },
   bind: "legend",
 };
 

@@ -11,6 +11,7 @@ import {
   notEnoughDataSpec,
   SERIES_TOGGLE,
   seriesLegend,
+  seriesScale,
   timeAxis,
   utcDomain,
   utcTooltip,
@@ -90,6 +91,7 @@ export function barSpec(bars: readonly BarDatum[], options: BarOptions): TopLeve
           title: options.seriesTitle ?? null,
           sort: series,
           legend: seriesLegend(series.length),
+          ...seriesScale(series.length),
         }
       : { value: COLORS.accent };
   const axis = { axis: options.yFormat ? { format: options.yFormat } : countAxis(parsed.map((b) => b.y)) };

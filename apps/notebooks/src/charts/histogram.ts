@@ -4,7 +4,7 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import { type NumberLike, num } from "../kit/values.ts";
-import { chartNumber, notEnoughDataSpec, seriesLegend } from "./axes.ts";
+import { chartNumber, notEnoughDataSpec, seriesLegend, seriesScale } from "./axes.ts";
 import { CHART_CONFIG, type Chart, COLORS, DEFAULT_WIDTH, renderChart, VEGA_LITE_SCHEMA } from "./chart.ts";
 
 export interface HistogramOptions {
@@ -101,7 +101,14 @@ export function histogramSpec(
       y2: { datum: 0 },
       color:
         names.length > 1
-          ? { field: "series", type: "nominal", title: null, sort: names, legend: seriesLegend(names.length) }
+          ? {
+              field: "series",
+              type: "nominal",
+              title: null,
+              sort: names,
+              legend: seriesLegend(names.length),
+              ...seriesScale(names.length),
+            }
           : { value: COLORS.accent },
     },
   } as TopLevelSpec;

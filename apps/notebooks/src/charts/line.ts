@@ -7,6 +7,7 @@ import {
   notEnoughDataSpec,
   SERIES_TOGGLE,
   seriesLegend,
+  seriesScale,
   timeAxis,
   utcDomain,
   utcTooltip,
@@ -112,6 +113,7 @@ export function lineSpec(points: readonly LinePoint[], options: LineOptions): To
             title: options.seriesTitle ?? null,
             sort: series,
             legend: seriesLegend(series.length),
+            ...seriesScale(series.length),
           }
         : { value: COLORS.accent },
       ...(many ? { opacity: { condition: { param: "series_toggle", value: 1 }, value: 0.12 } } : {}),
