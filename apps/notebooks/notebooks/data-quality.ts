@@ -254,9 +254,11 @@ for (const [layer, dataset, column, bucketSeconds] of newest) {
     ages.push({ dataset: `${layer}/${dataset}`, newest: null, age: "absent" });
     continue;
   }
-  const [row] = await lake.query<{ newest: string | null; age_s: number | null }>(`
+  // A bucket still open at run time (its end after now) is as fresh as it gets: age 0, said so.
+  const [row] = await lake.query<{ newest: string | null; age_s: number | null; open: boolean | null }>(`
     WITH m AS (SELECT max(${column}) + to_seconds(${bucketSeconds}) AS covered FROM ${layer}.${dataset})
-    SELECT covered AS newest, date_diff('second', covered, now())::DOUBLE AS age_s FROM m`);
+    SELECT covered AS newest, greatest(date_diff('second', covered, now()), 0)::DOUBLE AS age_s,
+           covered > now() AS open FROM m`);
   const age = row?.age_s ?? null;
   ages.push({
     dataset: `${layer}/${dataset}`,
@@ -264,11 +266,13 @@ for (const [layer, dataset, column, bucketSeconds] of newest) {
     age:
       age === null
         ? "empty"
-        : age < 120
-          ? `${age} s`
-          : age < 7200
-            ? `${(age / 60).toFixed(1)} min`
-            : `${(age / 3600).toFixed(1)} h`,
+        : row?.open
+          ? "0 s (bucket still open)"
+          : age < 120
+            ? `${age} s`
+            : age < 7200
+              ? `${(age / 60).toFixed(1)} min`
+              : `${(age / 3600).toFixed(1)} h`,
   });
 }
 display(
