@@ -5,6 +5,7 @@ import { isArrowTable, type TableOptions, tableBundleFromArrow, tableBundleFromR
 
 export { type Config, loadConfig } from "@tributary/shared/config";
 export * from "../charts/index.ts";
+export { bookAt, type RebuiltBook } from "./book.ts";
 export {
   bundleOf,
   type Displayable,
