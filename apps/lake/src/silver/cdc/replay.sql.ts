@@ -161,20 +161,24 @@ export function createMultisetVersionsSql(columns: readonly CdcColumn[]): string
   return `CREATE OR REPLACE TEMP TABLE cdc_versions AS
 WITH since AS (SELECT COALESCE((SELECT max(ord) FROM cdc_live WHERE op = 't'), -1) AS cut_ord),
 images AS (
-  SELECT ${content("after")} AS row_json, op, lsn, ord, commit_ts, 1 AS delta FROM cdc_live WHERE op IN ('r', 'c', 'u')
+  SELECT ${content("after")} AS row_json, json_keys(after) AS image_keys, op, lsn, ord, commit_ts, 1 AS delta
+  FROM cdc_live WHERE op IN ('r', 'c', 'u')
   UNION ALL
-  SELECT ${content("before")} AS row_json, op, lsn, ord, commit_ts, -1 AS delta FROM cdc_live
-  WHERE op IN ('u', 'd') AND before IS NOT NULL AND json_type(before) = 'OBJECT'
+  SELECT ${content("before")} AS row_json, json_keys(before) AS image_keys, op, lsn, ord, commit_ts, -1 AS delta
+  FROM cdc_live WHERE op IN ('u', 'd') AND before IS NOT NULL AND json_type(before) = 'OBJECT'
 ),
+-- row_json lists every current column (null where the image had none), so the columns an image
+-- really carried come from the image itself: the newest insert-side image of each remaining row.
 remaining AS (
   SELECT row_json, sum(delta)::BIGINT AS n, arg_max(op, ord) AS op, arg_max(lsn, ord) AS lsn,
-    max(ord) AS ord, arg_max(commit_ts, ord) AS commit_ts
+    max(ord) AS ord, arg_max(commit_ts, ord) AS commit_ts,
+    arg_max(image_keys, ord) FILTER (WHERE delta = 1) AS image_keys
   FROM images, since WHERE images.ord > since.cut_ord GROUP BY row_json HAVING sum(delta) > 0
 )
 SELECT ${typed.join(", ")}, NULL::VARCHAR AS _key, op AS _op, lsn AS _lsn, ord AS _ord, commit_ts AS valid_from,
-  NULL::TIMESTAMPTZ AS valid_to, true AS is_current, false AS in_history, json_keys(row_json) AS _after_keys
+  NULL::TIMESTAMPTZ AS valid_to, true AS is_current, false AS in_history, image_keys AS _after_keys
 FROM remaining, range(n)
 UNION ALL
-SELECT ${typed.join(", ")}, NULL::VARCHAR, op, lsn, ord, commit_ts, NULL::TIMESTAMPTZ, false, true, json_keys(row_json)
+SELECT ${typed.join(", ")}, NULL::VARCHAR, op, lsn, ord, commit_ts, NULL::TIMESTAMPTZ, false, true, image_keys
 FROM images WHERE delta = 1`;
 }
