@@ -3,12 +3,13 @@
  * spill stays in the state directory under its bound, and SQL the old keyword filter refused runs.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { loadConfig } from "@tributary/shared/config";
 import { createLogger } from "@tributary/shared/log";
 import { freePort } from "@tributary/shared/net/ports";
+import { peakRssMb } from "@tributary/shared/peak-rss";
 import { type RunningConsole, startConsole } from "../server.ts";
 import { QueryEngine } from "./engine.ts";
 
@@ -18,16 +19,6 @@ const RUNAWAY = "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t)
 const MEMORY_BOUND_MB = 1024;
 const REPO = resolve(import.meta.dir, "../../../..");
 const CONSOLE_CLI = join(REPO, "apps/console/src/cli.ts");
-
-/** A process's peak resident memory (MiB), as the kernel recorded it (`VmHWM` in /proc/<pid>/status). */
-function peakRssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8")
-    .split("\n")
-    .find((l) => l.startsWith("VmHWM:"));
-  const kb = Number(line?.split(/\s+/)[1]);
-  if (!Number.isFinite(kb)) throw new Error(`no VmHWM for process ${pid}`);
-  return kb / 1024;
-}
 
 let scratch: string;
 let lakeRoot: string;
@@ -147,6 +138,7 @@ describe("bounded queries", () => {
         "the answer is larger than 8388608 bytes",
       );
       const peakMb = peakRssMb(child.pid);
+      if (peakMb === undefined) throw new Error(`no VmHWM for the console process ${child.pid}`);
       console.log(
         `peak RSS of the console process while refusing a 300 MB answer: ${Math.round(peakMb)} MiB`,
       );

@@ -3,10 +3,10 @@
  * committed, then prints one JSON line with its commit timings and its own peak RSS (VmHWM), so
  * the benchmark measures the writer's memory and nothing else.
  */
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfig } from "@tributary/shared/config";
 import { createLogger } from "@tributary/shared/log";
+import { peakRssMb } from "@tributary/shared/peak-rss";
 import { routedDataset } from "../bronze/datasets.ts";
 import { startBronzeWriter } from "../bronze/writer.ts";
 
@@ -20,17 +20,6 @@ export interface BenchWriterReport {
   /** CPU time of the whole writer process (all threads), in µs, at the first and at the last commit. */
   readonly firstCpuUs: number;
   readonly lastCpuUs: number;
-}
-
-/** Peak resident set size of this process (Linux VmHWM), in MB. */
-export function peakRssMb(): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
-    if (m?.[1] !== undefined) return Number(m[1]) / 1024;
-  } catch {
-    // not Linux: fall back to the current RSS
-  }
-  return process.memoryUsage.rss() / (1024 * 1024);
 }
 
 if (import.meta.main) {
@@ -76,7 +65,7 @@ if (import.meta.main) {
     firstAt,
     firstRows,
     lastAt,
-    peakRssMb: peakRssMb(),
+    peakRssMb: peakRssMb() ?? 0,
     firstCpuUs,
     lastCpuUs,
   };
