@@ -112,6 +112,17 @@ export class StackError extends Error {
   override readonly name = "StackError";
 }
 
+/**
+ * Before starting a service: its port must be free, since a process this stack did not start holds
+ * it otherwise. `settings` names what the user can change instead (e.g. `STACK_KAFKA_PORT and KAFKA_BROKERS`).
+ */
+export async function ensurePortFree(port: number, settings: string): Promise<void> {
+  if (await portOpen("127.0.0.1", port))
+    throw new StackError(
+      `port ${port} is taken by a process this stack did not start; stop it or set ${settings}`,
+    );
+}
+
 /** Finds an executable on PATH (or an absolute path), or undefined. */
 export function which(name: string): string | undefined {
   return Bun.which(name) ?? undefined;

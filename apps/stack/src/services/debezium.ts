@@ -16,11 +16,10 @@ import {
   waitConnectorRunning,
 } from "../connect.ts";
 import {
+  ensurePortFree,
   isOurProcess,
-  portOpen,
   readPid,
   removeFile,
-  StackError,
   spawnDetached,
   stopPid,
   waitFor,
@@ -40,11 +39,7 @@ export const debeziumService: Service = {
     const pidFile = join(dir, "connect.pid");
     const port = config.stack.connectPort;
     if (!isOurProcess(readPid(pidFile), CONNECT_MARKER)) {
-      if (await portOpen("127.0.0.1", port)) {
-        throw new StackError(
-          `port ${port} is taken by a process this stack did not start; stop it or set STACK_CONNECT_PORT`,
-        );
-      }
+      await ensurePortFree(port, "STACK_CONNECT_PORT");
       const cmd = await connectCommand({
         dir,
         stateDir: config.stateDir,

@@ -10,11 +10,10 @@ import { join } from "node:path";
 import type { Config } from "@tributary/shared/config";
 import { resolveClasspath } from "../maven.ts";
 import {
+  ensurePortFree,
   isOurProcess,
-  portOpen,
   readPid,
   removeFile,
-  StackError,
   spawnDetached,
   stopPid,
   waitFor,
@@ -87,11 +86,7 @@ export const icebergRestService: Service = {
     const pidFile = join(dir, "iceberg-rest.pid");
     const port = config.stack.icebergRestPort;
     if (!isOurProcess(readPid(pidFile), MARKER)) {
-      if (await portOpen("127.0.0.1", port)) {
-        throw new StackError(
-          `port ${port} is taken by a process this stack did not start; stop it or set STACK_ICEBERG_REST_PORT`,
-        );
-      }
+      await ensurePortFree(port, "STACK_ICEBERG_REST_PORT");
       mkdirSync(dir, { recursive: true });
       const props = join(dir, "catalog.properties");
       writeFileSync(props, catalogProperties(config, dir), { mode: 0o600 });

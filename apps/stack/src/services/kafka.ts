@@ -6,8 +6,8 @@ import "@tributary/shared/kafka";
 import { Kafka, logLevel } from "kafkajs";
 import { resolveClasspath } from "../maven.ts";
 import {
+  ensurePortFree,
   isOurProcess,
-  portOpen,
   readPid,
   removeFile,
   StackError,
@@ -109,11 +109,7 @@ export const kafkaService: Service = {
       await waitFor("Kafka", config.stack.readyTimeoutMs, () => kafkaReady(config));
       return;
     }
-    if (await portOpen("127.0.0.1", config.stack.kafkaPort)) {
-      throw new StackError(
-        `port ${config.stack.kafkaPort} is taken by a process this stack did not start; stop it or set STACK_KAFKA_PORT and KAFKA_BROKERS`,
-      );
-    }
+    await ensurePortFree(config.stack.kafkaPort, "STACK_KAFKA_PORT and KAFKA_BROKERS");
     const dataDir = join(dir, "data");
     mkdirSync(dataDir, { recursive: true });
     const cp = await resolveClasspath({

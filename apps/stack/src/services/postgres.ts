@@ -5,7 +5,7 @@
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { SQL } from "bun";
-import { isOurProcess, portOpen, StackError, stopPid, waitFor, which } from "../proc.ts";
+import { ensurePortFree, isOurProcess, StackError, stopPid, waitFor, which } from "../proc.ts";
 import type { Service, ServiceStatus } from "./service.ts";
 
 const DB = "tributary";
@@ -93,11 +93,7 @@ export const postgresService: Service = {
       await waitFor("PostgreSQL", config.stack.readyTimeoutMs, () => postgresReady(adminUrl(port)));
       return;
     }
-    if (await portOpen("127.0.0.1", port)) {
-      throw new StackError(
-        `port ${port} is taken by a process this stack did not start; stop it or set STACK_POSTGRES_PORT and PG_URL`,
-      );
-    }
+    await ensurePortFree(port, "STACK_POSTGRES_PORT and PG_URL");
     const bin = postgresBinDir();
     for (const d of [dir, runDir]) {
       mkdirSync(d, { recursive: true });

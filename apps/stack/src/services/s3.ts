@@ -5,8 +5,8 @@ import type { Config } from "@tributary/shared/config";
 import { S3Client } from "bun";
 import { resolveClasspath } from "../maven.ts";
 import {
+  ensurePortFree,
   isOurProcess,
-  portOpen,
   readPid,
   removeFile,
   StackError,
@@ -56,11 +56,7 @@ export const s3Service: Service = {
       await waitFor("S3", config.stack.readyTimeoutMs, () => s3Ready(config));
       return;
     }
-    if (await portOpen("127.0.0.1", config.stack.s3Port)) {
-      throw new StackError(
-        `port ${config.stack.s3Port} is taken by a process this stack did not start; stop it or set STACK_S3_PORT and S3_ENDPOINT`,
-      );
-    }
+    await ensurePortFree(config.stack.s3Port, "STACK_S3_PORT and S3_ENDPOINT");
     const dataDir = join(dir, "data");
     // The filesystem backend maps a bucket to a directory: creating it creates the bucket.
     mkdirSync(join(dataDir, config.s3.bucket), { recursive: true });
