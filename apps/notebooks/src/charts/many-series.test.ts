@@ -4,6 +4,7 @@
  * that sits beside the plot inside the SVG's viewBox instead of over the data or past the edge.
  */
 import { describe, expect, test } from "bun:test";
+import { TWELVE_SYMBOLS } from "../testing/many-symbols.ts";
 import { barChart } from "./bar.ts";
 import type { Chart } from "./chart.ts";
 import { histogram } from "./histogram.ts";
@@ -11,20 +12,7 @@ import { lineChart } from "./line.ts";
 
 const HOUR = 3_600_000;
 const T0 = Date.parse("2024-03-04T00:00:00Z");
-const SYMBOLS = [
-  "BTC/USD",
-  "ETH/USD",
-  "SOL/USD",
-  "XRP/USD",
-  "ADA/USD",
-  "DOGE/USD",
-  "AVAX/USD",
-  "DOT/USD",
-  "LINK/USD",
-  "MATIC/USD",
-  "LTC/USD",
-  "BCH/USD",
-] as const;
+const SYMBOLS = TWELVE_SYMBOLS;
 
 const makers: Record<string, () => Promise<Chart>> = {
   line: () =>

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { screenshot, withChromium } from "@tributary/shared/testing/browser";
 import { runNotebooks } from "../runner/run-notebooks.ts";
+import { TWELVE_SYMBOLS } from "../testing/many-symbols.ts";
 
 /** playwright-core is the shared testing package's dependency, not this app's. */
 type Page = Parameters<typeof screenshot>[0];
@@ -16,20 +17,7 @@ type Page = Parameters<typeof screenshot>[0];
 const dir = mkdtempSync(join(tmpdir(), "tributary-interactive-"));
 let html: string;
 let manySeriesHtml: string;
-const SYMBOLS = [
-  "BTC/USD",
-  "ETH/USD",
-  "SOL/USD",
-  "XRP/USD",
-  "ADA/USD",
-  "DOGE/USD",
-  "AVAX/USD",
-  "DOT/USD",
-  "LINK/USD",
-  "MATIC/USD",
-  "LTC/USD",
-  "BCH/USD",
-];
+const SYMBOLS = TWELVE_SYMBOLS;
 
 beforeAll(async () => {
   const nb = join(dir, "chart.ts");
