@@ -93,7 +93,7 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
 /** How long new topics may take to have a leader for every partition. */
 const LEADER_WAIT_MS = 30_000;
 
-/** Waits until every partition of `topics` has a leader, retrying Kafka's retriable answers. */
+/** Waits until every partition of `topics` has a leader that answers, retrying Kafka's retriable answers. */
 async function waitForLeaders(admin: Admin, topics: readonly string[]): Promise<void> {
   const deadline = Date.now() + LEADER_WAIT_MS;
   for (;;) {
@@ -103,7 +103,12 @@ async function waitForLeaders(admin: Admin, topics: readonly string[]): Promise<
       const leaderless = meta.filter(
         (t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0),
       );
-      if (leaderless.length === 0) return;
+      if (leaderless.length === 0) {
+        // A leader in the metadata may not serve its partition yet (NOT_LEADER_FOR_PARTITION, seen in CI):
+        // the topics are ready once every leader answers for its offsets.
+        for (const topic of topics) await admin.fetchTopicOffsets(topic);
+        return;
+      }
       last = `no leader yet for ${leaderless.map((t) => t.name).join(", ")}`;
     } catch (err) {
       if (!(err instanceof Error && (err as { retriable?: boolean }).retriable === true)) throw err;
