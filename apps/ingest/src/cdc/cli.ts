@@ -118,11 +118,8 @@ async function drop(config: Config, log: Logger, publicationToo: boolean): Promi
 }
 
 async function stream(config: Config, log: Logger): Promise<number> {
-  const metrics = new CdcMetrics();
-  const health = serveCdcHealth(
-    cdcHealthApp(metrics, { staleAfterMs: config.health.stallAfterMs }),
-    config.ports.cdcMetrics,
-  );
+  const metrics = new CdcMetrics(config.health.stallAfterMs);
+  const health = serveCdcHealth(cdcHealthApp(metrics), config.ports.cdcMetrics);
   log.info(`CDC health on http://127.0.0.1:${health.port}/health and /metrics`);
   const abort = new AbortController();
   const stop = (): void => {

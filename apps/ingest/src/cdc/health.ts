@@ -3,32 +3,17 @@ import { MetricsRegistry } from "@tributary/shared/metrics";
 import { Hono } from "hono";
 import type { CdcMetrics } from "./metrics.ts";
 
-export interface CdcHealthOptions {
-  /** Unhealthy when WAL is waiting and nothing was acknowledged for this long. */
-  readonly staleAfterMs?: number;
-}
-
-export function cdcHealthApp(metrics: CdcMetrics, opts: CdcHealthOptions = {}): Hono {
-  const staleAfterMs = opts.staleAfterMs ?? 60_000;
+/** `/health`: the shared report (`ok`, `checks.source`, `checks.wal`) with the source's counters. */
+export function cdcHealthApp(metrics: CdcMetrics): Hono {
   const app = new Hono();
   app.get("/health", (c) => {
-    const live = isUp(metrics);
-    const waitedMs = Date.now() - metrics.lastProgressAt;
-    const stuck = metrics.lagBytes() > 0n && waitedMs > staleAfterMs;
-    const ok = live && !stuck;
-    const reason = !live
-      ? `the CDC source is ${metrics.state}, not streaming`
-      : stuck
-        ? `stalled: ${metrics.lagBytes()} bytes of WAL wait and no LSN was confirmed for ${Math.round(waitedMs / 1000)} s (limit ${Math.round(staleAfterMs / 1000)} s)`
-        : null;
-    return c.json({ ok, stuck, reason, ...metrics.snapshotJson() }, ok ? 200 : 503);
+    const report = metrics.health();
+    return c.json({ ...report, ...metrics.snapshotJson() }, report.ok ? 200 : 503);
   });
   const registry = cdcRegistry(metrics);
   app.get("/metrics", () => registry.response());
   return app;
 }
-
-const isUp = (m: CdcMetrics): boolean => m.state === "snapshot" || m.state === "streaming";
 
 /** The source's families, read from its live counters at scrape time. */
 function cdcRegistry(m: CdcMetrics): MetricsRegistry {
@@ -56,7 +41,7 @@ function cdcRegistry(m: CdcMetrics): MetricsRegistry {
   counter("tributary_cdc_changes_total", "Row changes streamed from the WAL.", () => m.changes);
   counter("tributary_cdc_transactions_total", "Transactions streamed from the WAL.", () => m.transactions);
   counter("tributary_cdc_reconnects_total", "Replication connections re-established.", () => m.reconnects);
-  gauge("tributary_cdc_up", "1 while snapshotting or streaming.", () => (isUp(m) ? 1 : 0));
+  gauge("tributary_cdc_up", "1 when /health reports ok.", () => (m.health().ok ? 1 : 0));
   return registry;
 }
 

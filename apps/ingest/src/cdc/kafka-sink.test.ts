@@ -96,4 +96,43 @@ describe("KafkaSink", () => {
     expect(records[0]?.headers["tributary.dlq.truncated_from_bytes"]).toBe("20000");
     expect(dlqEvents).toHaveLength(1);
   });
+
+  test("a refused batch confirms nothing past it; after recover() the linger timer sends again from the confirmed LSN", async () => {
+    let refuse = true;
+    // A producer whose broker is gone (it refuses after a moment), then back (the real producer behind it).
+    const flaky = {
+      sendBatch: async (batch: Parameters<Producer["sendBatch"]>[0]) => {
+        if (!refuse) return producer.sendBatch(batch);
+        await Bun.sleep(50);
+        throw new Error("Connection error: connect ECONNREFUSED");
+      },
+    } as unknown as Producer;
+    const failures: string[] = [];
+    const sink = new KafkaSink(
+      { producer: flaky, dlqTopic: dlq, log, lingerMs: 10, maxBatchRecords: 1 },
+      100n,
+    );
+    sink.onFailure((err) => failures.push(err.message));
+    try {
+      // Two one-record batches: the second waits behind the first, which Kafka refuses.
+      await sink.push({ topic, key: "lost", value: "1" });
+      sink.mark(150n);
+      await sink.push({ topic, key: "behind", value: "2" });
+      sink.mark(200n);
+      await expect(sink.flush()).rejects.toThrow("ECONNREFUSED");
+      expect(sink.confirmedLsn).toBe(100n);
+      expect(failures).toEqual(["Connection error: connect ECONNREFUSED"]);
+      await expect(sink.push({ topic, key: "refused", value: "3" })).rejects.toThrow("ECONNREFUSED");
+      refuse = false;
+      expect(await sink.recover()).toBe(0);
+      // The replayed change goes out by the linger timer alone (no flush): the timer was not left stuck.
+      await sink.push({ topic, key: "replayed", value: "1" });
+      sink.mark(200n);
+      const deadline = Date.now() + 10_000;
+      while (sink.confirmedLsn < 200n && Date.now() < deadline) await Bun.sleep(20);
+      expect(sink.confirmedLsn).toBe(200n);
+    } finally {
+      sink.close();
+    }
+  });
 });

@@ -52,6 +52,7 @@ export class KafkaSink {
   private inflight: Promise<void> = Promise.resolve();
   private inflightCount = 0;
   private failure: Error | undefined;
+  private readonly failureListeners = new Set<(err: Error) => void>();
   private confirmed: bigint;
   private readonly timer: ReturnType<typeof setInterval>;
   private readonly maxRecords: number;
@@ -126,6 +127,31 @@ export class KafkaSink {
     clearInterval(this.timer);
   }
 
+  /** Calls `listener` once Kafka refuses a batch (at once if it already did); returns an unsubscribe. */
+  onFailure(listener: (err: Error) => void): () => void {
+    if (this.failure) listener(this.failure);
+    else this.failureListeners.add(listener);
+    return () => this.failureListeners.delete(listener);
+  }
+
+  /** Throws Kafka's refusal, if a batch was refused since the last `recover`. */
+  throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  /**
+   * After Kafka refused a batch: waits for the batches in flight, drops every record not confirmed and
+   * clears the failure, so the stream can restart from `confirmedLsn` (PostgreSQL replays from there:
+   * duplicates are possible, gaps are not). Returns how many buffered records were dropped.
+   */
+  async recover(): Promise<number> {
+    await this.inflight;
+    const dropped = this.current.records;
+    this.current = newBatch();
+    this.failure = undefined;
+    return dropped;
+  }
+
   private add(topic: string, message: Message, size: number): void {
     let list = this.current.byTopic.get(topic);
     if (!list) {
@@ -165,8 +191,8 @@ export class KafkaSink {
     this.inflightCount++;
     const previous = this.inflight;
     const sent = previous.then(async () => {
-      if (this.failure) return;
       try {
+        if (this.failure) return; // refused behind a refused batch: dropped, replayed by PostgreSQL
         if (batch.records > 0) {
           const topicMessages: TopicMessages[] = [...batch.byTopic].map(([topic, messages]) => ({
             topic,
@@ -178,11 +204,14 @@ export class KafkaSink {
         if (batch.mark !== null && batch.mark > this.confirmed) this.confirmed = batch.mark;
         this.opts.onAcked?.(batch.records, this.confirmed);
       } catch (err) {
-        this.failure = err instanceof Error ? err : new Error(String(err));
-        this.opts.log.error("Kafka refused a batch; the CDC source stops without confirming it", {
-          error: this.failure.message,
-          records: batch.records,
-        });
+        const failure = err instanceof Error ? err : new Error(String(err));
+        this.failure = failure;
+        this.opts.log.error(
+          "Kafka refused a batch; the stream restarts from the last confirmed LSN once Kafka answers",
+          { error: failure.message, records: batch.records, confirmed_lsn: String(this.confirmed) },
+        );
+        for (const listener of this.failureListeners) listener(failure);
+        this.failureListeners.clear();
       } finally {
         this.inflightCount--;
       }

@@ -44,9 +44,9 @@ export async function streamChanges(env: SourceEnv, sink: KafkaSink, signal: Abo
   const backoff = new Backoff(opts.reconnect ?? { initialMs: 200, maxMs: 10_000 });
   const maxAttempts = opts.maxReconnectAttempts ?? 60;
   while (!signal.aborted) {
-    const run = { progressed: false };
+    const confirmedBefore = sink.confirmedLsn;
     try {
-      await streamOnce(env, sink, signal, run);
+      await streamOnce(env, sink, signal);
     } catch (err) {
       if (err instanceof CdcFatalError || isFatalPgError(err)) throw err;
       metrics.reconnects++;
@@ -58,8 +58,9 @@ export async function streamChanges(env: SourceEnv, sink: KafkaSink, signal: Abo
     }
     if (signal.aborted) break;
     metrics.state = "reconnecting";
-    await sink.flush(); // an unfinished transaction is replayed by the server: duplicates, never gaps
-    if (run.progressed) backoff.reset();
+    await settle(sink, log); // an unfinished transaction is replayed by the server: duplicates, never gaps
+    // Progress is a confirmed LSN: changes read while Kafka refuses them do not reset the backoff.
+    if (sink.confirmedLsn > confirmedBefore) backoff.reset();
     if (backoff.attempts >= maxAttempts) {
       throw new CdcFatalError(
         `replication stream failed ${maxAttempts} times in a row; last error: ${metrics.lastError}`,
@@ -70,17 +71,31 @@ export async function streamChanges(env: SourceEnv, sink: KafkaSink, signal: Abo
   await sink.flush();
 }
 
-/** One replication connection's lifetime; `run.progressed` tells whether any change got through. */
-async function streamOnce(
-  env: SourceEnv,
-  sink: KafkaSink,
-  signal: AbortSignal,
-  run: { progressed: boolean },
-): Promise<void> {
+/**
+ * Sends what the sink holds; if Kafka refuses it (a broker outage), drops what is not confirmed so the
+ * next connection restarts from the confirmed LSN, which PostgreSQL replays.
+ */
+async function settle(sink: KafkaSink, log: SourceEnv["log"]): Promise<void> {
+  try {
+    await sink.flush();
+  } catch {
+    // the sink logged Kafka's refusal
+  }
+  const dropped = await sink.recover();
+  if (dropped > 0)
+    log.warn("dropped changes Kafka did not acknowledge; PostgreSQL replays them from the confirmed LSN", {
+      records: dropped,
+      confirmed_lsn: String(sink.confirmedLsn),
+    });
+}
+
+/** One replication connection's lifetime: until the server ends it, Kafka refuses a batch, or abort. */
+async function streamOnce(env: SourceEnv, sink: KafkaSink, signal: AbortSignal): Promise<void> {
   const { opts, metrics, log } = env;
   const side = await openSqlClient(opts.pgUrl, APP);
   let conn: ReplicationConnection | undefined;
   let statusTimer: ReturnType<typeof setInterval> | undefined;
+  let unsubscribe: () => void = () => undefined;
   const onAbort = (): void => {
     void (async () => {
       await sink.flush().catch(() => undefined);
@@ -96,6 +111,8 @@ async function streamOnce(
       startLsn: 0n,
     });
     signal.addEventListener("abort", onAbort, { once: true });
+    // Kafka refused a batch: end this connection; the next one starts from the confirmed LSN.
+    unsubscribe = sink.onFailure(() => void conn?.close());
     let lastSent = -1n;
     let lastSentAt = 0;
     const sendStatus = (force: boolean): void => {
@@ -201,7 +218,6 @@ async function streamOnce(
           await advance(env, sink, txn, rel, frame, encoded.dataEvents);
           for (const r of encoded.records) await sink.push({ topic: rel.topic, ...r });
           metrics.changes++;
-          run.progressed = true;
           break;
         }
         case "truncate": {
@@ -213,7 +229,6 @@ async function streamOnce(
             await advance(env, sink, txn, rel, frame, 1);
             await sink.push({ topic: rel.topic, ...encodeTruncate(env.ctx, rel.shape, pos, nowMicros()) });
           }
-          run.progressed = true;
           break;
         }
         case "commit": {
@@ -241,7 +256,9 @@ async function streamOnce(
           break; // type, origin, logical messages: nothing to publish
       }
     }
+    sink.throwIfFailed();
   } finally {
+    unsubscribe();
     signal.removeEventListener("abort", onAbort);
     if (statusTimer) clearInterval(statusTimer);
     if (!signal.aborted) await conn?.close();
