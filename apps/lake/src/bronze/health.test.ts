@@ -23,6 +23,11 @@ import {
 import { type BronzeWriterHandle, startBronzeWriter } from "./writer.ts";
 
 const STALL_MS = 3000;
+/**
+ * Past the stall limit, measured from the fault: one flush interval (200 ms) for the writer to meet
+ * the fault, the 250 ms poll, and an answer queued behind a flush on a loaded machine.
+ */
+const ALLOWANCE_MS = 2_500;
 const base = loadConfig();
 const scratch = mkdtempSync(join(tmpdir(), "bronze-health-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -86,12 +91,17 @@ describe("the bronze writer's /health", () => {
         const filler = join(disk, "filler");
         Bun.spawnSync(["dd", "if=/dev/zero", `of=${filler}`, "bs=64k", "count=200"], { stderr: "ignore" });
         try {
+          const faultAt = Date.now(); // the first rows to arrive cannot be written
           const producer = await testProducer(config);
           const sent = await produceTrades(producer, topic, 4_000, 1);
           await producer.disconnect();
           const down = await healthBecomes(writer, 503, STALL_MS + 20_000);
-          console.log(`disk full: /health 503 after ${down.afterMs} ms: ${down.body.checks.commits?.detail}`);
+          const downAfterMs = Date.now() - faultAt;
+          console.log(
+            `disk full: /health 503 ${downAfterMs} ms after the fault: ${down.body.checks.commits?.detail}`,
+          );
           expect(down.status).toBe(503);
+          expect(downAfterMs).toBeLessThanOrEqual(STALL_MS + ALLOWANCE_MS);
           expect(down.body.checks.commits?.detail).toContain("flushes fail");
           rmSync(filler);
           const up = await healthBecomes(writer, 200, 60_000);
@@ -141,6 +151,7 @@ describe("the bronze writer's /health", () => {
       const down = await healthBecomes(writer, 503, STALL_MS + 20_000);
       console.log(`broker killed: /health 503 after ${down.afterMs} ms: ${JSON.stringify(down.body.checks)}`);
       expect(down.status).toBe(503);
+      expect(down.afterMs).toBeLessThanOrEqual(STALL_MS + ALLOWANCE_MS);
       expect(down.body.checks.kafka?.detail).toContain("no fetch from Kafka");
       await stack.up();
       const up = await healthBecomes(writer, 200, 90_000);

@@ -16,7 +16,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "@tributary/shared/config";
-import { healthReport, StallWatch } from "@tributary/shared/health";
+import { type HealthCheck, healthReport, StallWatch } from "@tributary/shared/health";
 import { createKafka } from "@tributary/shared/kafka";
 import { type AppendCommit, CommitLog } from "@tributary/shared/lake/commit-log";
 import type { IcebergCatalog } from "@tributary/shared/lake/iceberg/catalog";
@@ -369,6 +369,8 @@ class BronzeWriter implements BronzeWriterHandle {
   }
 
   private tick(): void {
+    // The stall clocks start when work begins to wait, not when someone first asks /health.
+    this.progressChecks(this.partitions.snapshot(Date.now()));
     if (this.flushDue()) this.requestFlush();
     // When the data stops, the last flushes still reach the table within one interval.
     if (this.tableCommitDue()) void this.commitTables();
@@ -553,21 +555,6 @@ class BronzeWriter implements BronzeWriterHandle {
     const now = Date.now();
     const partitions = this.partitions.snapshot(now);
     const g = this.gen;
-    const lag = partitions.reduce((sum, p) => sum + p.lag, 0);
-    const rows = (g?.rows ?? 0) + (this.inFlightBytes > 0 ? 1 : 0);
-    // A failed flush drops its rows to re-read them: the failure itself is work still waiting.
-    const failing = this.counters.lastFlushError !== undefined;
-    const commits = this.commitWatch
-      .waiting(rows > 0 || lag > 0 || failing)
-      .check(
-        failing
-          ? `flushes fail (${this.counters.lastFlushError?.slice(0, 200)})`
-          : `lag ${lag} records, ${g?.rows ?? 0} rows buffered`,
-      );
-    // A member with no partition assigned (more writers than partitions) has nothing to fetch.
-    const kafka = this.fetchWatch
-      .waiting(this.running && partitions.length > 0)
-      .check(`${partitions.length} partitions assigned`);
     return {
       running: this.running && this.stopping === undefined,
       groupId: this.groupId,
@@ -588,8 +575,32 @@ class BronzeWriter implements BronzeWriterHandle {
       eventTimeFallbacksTotal: this.counters.fallbacks,
       lastFlushSeconds: this.counters.lastFlushSeconds,
       lastFlushError: this.counters.lastFlushError,
-      health: healthReport({ commits, kafka }),
+      health: healthReport(this.progressChecks(partitions)),
     };
+  }
+
+  /** Tells the stall watches what waits now and returns their verdicts. */
+  private progressChecks(partitions: WriterSnapshot["partitions"]): {
+    commits: HealthCheck;
+    kafka: HealthCheck;
+  } {
+    const g = this.gen;
+    const lag = partitions.reduce((sum, p) => sum + p.lag, 0);
+    const rows = (g?.rows ?? 0) + (this.inFlightBytes > 0 ? 1 : 0);
+    // A failed flush drops its rows to re-read them: the failure itself is work still waiting.
+    const failing = this.counters.lastFlushError !== undefined;
+    const commits = this.commitWatch
+      .waiting(rows > 0 || lag > 0 || failing)
+      .check(
+        failing
+          ? `flushes fail (${this.counters.lastFlushError?.slice(0, 200)})`
+          : `lag ${lag} records, ${g?.rows ?? 0} rows buffered`,
+      );
+    // A member with no partition assigned (more writers than partitions) has nothing to fetch.
+    const kafka = this.fetchWatch
+      .waiting(this.running && partitions.length > 0)
+      .check(`${partitions.length} partitions assigned`);
+    return { commits, kafka };
   }
 
   stop(): Promise<void> {
