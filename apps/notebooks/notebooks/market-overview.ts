@@ -157,33 +157,71 @@ if (!hasHour) {
 // ## Spread
 //
 // Quoted spread `(ask − bid) / mid` in basis points from the ticker, averaged over 5-minute
-// buckets. Wider spreads mean thinner books and costlier market orders.
+// buckets (1-minute ones when the ticker covers less than 3 hours). Wider spreads mean thinner
+// books and costlier market orders. Kraken's ticker has no history to fetch: the spread starts
+// when the ticker stream starts, while the candles above are rebuilt from the trade history.
 
 // %% Spread over time
+/** Fewer distinct minutes than this make no line worth drawing. */
+const MIN_SPREAD_MINUTES = 10;
 if (!hasSpread) {
   display(md`> **No market metrics.** \`gold/market_metrics_1m\` is not in this lake.`);
 } else {
-  const spread = await lake.query<{ bucket: string; symbol: string; spread_bps: number }>(`
-    WITH latest AS (SELECT max(minute) AS t FROM gold.market_metrics_1m)
-    SELECT time_bucket(INTERVAL 5 MINUTE, minute) AS bucket, symbol, avg(spread_bps) AS spread_bps
-    FROM gold.market_metrics_1m, latest
-    WHERE minute > latest.t - to_hours(${hours})
-      AND symbol IN (${sqlList(params.symbols)})
-    GROUP BY ALL ORDER BY bucket`);
-  display(
-    await lineChart(
-      spread.map((r) => ({ x: r.bucket, y: r.spread_bps, series: r.symbol })),
-      { title: `Quoted spread, 5-minute average, last ${hours} h`, yTitle: "spread (bps)" },
-    ),
-  );
+  const inWindow = `minute > (SELECT max(minute) FROM gold.market_metrics_1m) - to_hours(${hours})
+      AND symbol IN (${sqlList(params.symbols)})`;
+  const [cover] = await lake.query<{
+    minutes: bigint;
+    first: string | null;
+    last: string | null;
+    samples: bigint | null;
+  }>(`
+    SELECT count(DISTINCT minute) AS minutes, min(minute) AS first, max(minute) AS last, sum(samples) AS samples
+    FROM gold.market_metrics_1m WHERE ${inWindow}`);
+  const minutesCovered = Number(cover?.minutes ?? 0n);
+  const spanMin =
+    cover?.first && cover.last ? (Date.parse(cover.last) - Date.parse(cover.first)) / 60_000 + 1 : 0;
+  if (minutesCovered < MIN_SPREAD_MINUTES) {
+    const at = (t: string): string => t.slice(0, 16).replace("T", " ");
+    const when = cover?.first
+      ? ` (${cover.first === cover.last ? `at ${at(cover.first)}` : `${at(cover.first)} → ${cover.last?.slice(11, 16)}`} UTC, ${cover.samples ?? 0n} ticker snapshots)`
+      : "";
+    display(
+      md`> **Not enough spread history for a chart:** the ticker covers ${minutesCovered} minute${minutesCovered === 1 ? "" : "s"}${when}; a line needs ${MIN_SPREAD_MINUTES}. Kraken's ticker has no history to replay, so the spread starts when the ticker stream starts (the candles above are rebuilt from the trade history). The figures below are what there is; re-run after the ingester has streamed for a while.`,
+    );
+  } else {
+    const bucketMin = spanMin >= 180 ? 5 : 1;
+    const spread = await lake.query<{ bucket: string; symbol: string; spread_bps: number }>(`
+      SELECT time_bucket(to_minutes(${bucketMin}), minute) AS bucket, symbol, avg(spread_bps) AS spread_bps
+      FROM gold.market_metrics_1m WHERE ${inWindow}
+      GROUP BY ALL ORDER BY bucket`);
+    const covered = spanMin >= hours * 60 ? `last ${hours} h` : `the ${spanText(spanMin)} the ticker covers`;
+    display(
+      await lineChart(
+        spread.map((r) => ({ x: r.bucket, y: r.spread_bps, series: r.symbol })),
+        {
+          title: `Quoted spread, ${bucketMin}-minute average, ${covered}`,
+          yTitle: "spread (bps)",
+          intervalMs: bucketMin * 60_000,
+        },
+      ),
+    );
+  }
   const stats = await lake.query(`
     SELECT symbol,
       round(median(spread_bps), 3) AS median_bps,
       round(quantile_cont(spread_bps, 0.95), 3) AS p95_bps,
       round(max(spread_bps), 3) AS max_bps,
-      sum(samples) AS ticker_samples
+      sum(samples) AS ticker_samples,
+      count(*) AS minutes
     FROM gold.market_metrics_1m
-    WHERE minute > (SELECT max(minute) FROM gold.market_metrics_1m) - to_hours(${hours})
+    WHERE ${inWindow}
     GROUP BY symbol ORDER BY symbol`);
   display(table(stats));
+}
+
+/** "25 min", "2 h 10 min" for a span in minutes. */
+function spanText(minutes: number): string {
+  const h = Math.floor(minutes / 60);
+  const m = Math.round(minutes % 60);
+  return h > 0 ? `${h} h${m ? ` ${m} min` : ""}` : `${m} min`;
 }

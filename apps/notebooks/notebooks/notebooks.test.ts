@@ -11,6 +11,7 @@ import { chromiumAvailable, withChromium } from "@tributary/shared/testing/brows
 import { validateNotebook } from "../src/format/validate.ts";
 import { listNotebooks, type RunNotebooksResult, runNotebooks } from "../src/runner/run-notebooks.ts";
 import { buildLakeFixture, type LakeFixture } from "../src/testing/lake-fixture.ts";
+import { buildTesouroSampleLake } from "../src/testing/tesouro-sample-lake.ts";
 
 const ARTIFACTS = resolve(import.meta.dir, "../../../test-artifacts/notebooks");
 const NAMES = ["data-quality", "market-overview", "microstructure", "tesouro"];
@@ -73,7 +74,7 @@ describe("notebooks on a full lake", () => {
     const expected: Record<string, number> = {
       "market-overview": 5,
       microstructure: 6,
-      tesouro: 5,
+      tesouro: 6,
       "data-quality": 4,
     };
     for (const name of NAMES) {
@@ -148,6 +149,54 @@ describe("notebooks on a partial lake", () => {
     expect(text(load(result, "market-overview"))).toContain("No hourly candles yet");
     expect(text(load(result, "microstructure"))).toContain("No trades.");
     expect(text(load(result, "data-quality"))).toContain("No quality metrics.");
+  }, 120_000);
+});
+
+/** What a chart may weigh: a frame (axes, legend, title) plus a bounded number of bytes per drawn mark. */
+const FRAME_BYTES = 24_000;
+const BYTES_PER_MARK = 450;
+/** More marks than this in one 840 px chart are a smear, not a picture. */
+const MAX_MARKS = 400;
+
+describe("Tesouro on the real sample (the demo's 361 base dates × 8 bond types)", () => {
+  test("every chart is legible and the file weighs what it shows", async () => {
+    const lake = join(root, "tesouro-sample");
+    expect(await buildTesouroSampleLake(lake)).toBeGreaterThan(19_000);
+    const result = await runNotebooks({
+      names: ["tesouro"],
+      outDir: join(root, "out-tesouro"),
+      env: { ...process.env, LAKE_URI: lake },
+    });
+    expect(result.notebooks.map((n) => [n.name, n.ok, n.errors])).toEqual([["tesouro", true, []]]);
+    const nb = load(result, "tesouro");
+    const charts = outputs(nb).filter((o) => o.data?.["image/svg+xml"] !== undefined);
+    expect(charts.length).toBe(10);
+    let budget = 0;
+    for (const c of charts) {
+      const spec = c.data?.["application/vnd.vegalite.v5+json"] as {
+        data: { values: unknown[] };
+        layer?: unknown[];
+      };
+      // A labelled heatmap draws a rect and a label per cell.
+      const marks = spec.data.values.length * (spec.layer?.length ?? 1);
+      const bytes = JSON.stringify(c).length;
+      const title = String(c.data?.["text/plain"]);
+      expect({ title, marks: marks <= MAX_MARKS }).toEqual({ title, marks: true });
+      expect({ title, bytes: bytes <= FRAME_BYTES + BYTES_PER_MARK * marks }).toEqual({ title, bytes: true });
+      budget += FRAME_BYTES + BYTES_PER_MARK * marks;
+    }
+    // Tables, markdown, code and metadata on top of the charts' budget.
+    const nbBytes = statSync(result.notebooks[0]?.ipynbPath ?? "").size;
+    expect(nbBytes).toBeLessThan(budget + 40_000);
+    expect(nbBytes).toBeLessThan(600_000);
+    const t = text(nb);
+    expect(t).toContain("**Tesouro IGPM+ com Juros Semestrais** quotes one maturity (2031-01-01)");
+    expect(t).toContain("19912 of 19918 quotes (all but 6) carry their type's usual spread");
+    expect(t).toContain("Net change of the buy rate per month (bp), 2023-11 to 2025-05");
+    expect(t).toContain("Daily change of the buy rate (bp), last 20 trading days to 2025-05-02");
+    expect(t).toContain(
+      "Heatmap: Daily change of the buy rate (bp), last 20 trading days to 2025-05-02 (160 cells)",
+    );
   }, 120_000);
 });
 

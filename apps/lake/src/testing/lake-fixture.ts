@@ -59,30 +59,15 @@ export async function buildLakeFixture(dir: string, options: LakeFixtureOptions 
   const symbols = options.symbols ?? ["BTC/USD", "ETH/USD"];
   const every = options.tradeEverySeconds ?? 10;
   const n = hours * Math.floor(3600 / every);
-  const store = new LocalLakeStore(dir);
-  const commitLog = new CommitLog(store);
-  const env: LakeJobEnv = {
-    store,
-    commitLog,
-    log: createLogger("lake-fixture", "error"),
-    scratchDir: join(dir, "_tributary", "fixture-scratch"),
-    duck: { threads: 2, memoryLimitMb: 1024 },
-  };
-  mkdirSync(dir, { recursive: true });
+  const env = fixtureEnv(dir);
+  const { commitLog } = env;
   const { trades, tickers } = await marketMessages(start, symbols, n, every);
   await commitBronze(commitLog, trades, { dataset: "kraken_trades" });
   await commitBronze(commitLog, tickers, { dataset: "kraken_ticker" });
   await runSilverTrades(env);
   await runSilverTicker(env);
   await runGoldMarket(env, { graceMinutes: 5 });
-  if (options.tesouro !== false) {
-    const table = tesouroTable();
-    await commitBronze(commitLog, tesouroSnapshot(parseRfc3339Micros(start)), {
-      dataset: cdcDatasetName(table),
-    });
-    await runCdcSilver(env, table);
-    await runTesouroGold(env, table);
-  }
+  if (options.tesouro !== false) await landTesouroSnapshot(env, tesouroRows(), parseRfc3339Micros(start));
   return {
     dir,
     start,
@@ -91,6 +76,34 @@ export async function buildLakeFixture(dir: string, options: LakeFixtureOptions 
     trades: trades.length,
     skippedTradeIds: symbols.length * n - trades.length,
   };
+}
+
+/** A quiet job environment over a local lake in `dir` (created). */
+export function fixtureEnv(dir: string): LakeJobEnv {
+  const store = new LocalLakeStore(dir);
+  mkdirSync(dir, { recursive: true });
+  return {
+    store,
+    commitLog: new CommitLog(store),
+    log: createLogger("lake-fixture", "error"),
+    scratchDir: join(dir, "_tributary", "fixture-scratch"),
+    duck: { threads: 2, memoryLimitMb: 1024 },
+  };
+}
+
+/**
+ * Commits `rows` of the Tesouro table as one CDC snapshot (the envelopes `bun run cdc` writes, at
+ * `atMicros`) and runs the real CDC silver and Tesouro gold jobs over it.
+ */
+export async function landTesouroSnapshot(
+  env: LakeJobEnv,
+  rows: readonly CdcRow[],
+  atMicros: bigint,
+): Promise<void> {
+  const table = tesouroTable();
+  await commitBronze(env.commitLog, tesouroSnapshot(rows, atMicros), { dataset: cdcDatasetName(table) });
+  await runCdcSilver(env, table);
+  await runTesouroGold(env, table);
 }
 
 /** Trade and ticker messages as the ingester sends them (contract JSON), one Kafka partition per symbol. */
@@ -176,9 +189,8 @@ const BONDS: readonly (readonly [string, number, number, readonly number[]])[] =
 const BASE_DATES = ["2024-02-26", "2024-02-27", "2024-02-28", "2024-02-29", "2024-03-01"];
 
 /** A CDC snapshot of the Tesouro table (Debezium envelopes, decimals as strings, ISO dates). */
-function tesouroSnapshot(atMicros: bigint): BronzeRecord[] {
-  const table = tesouroTable();
-  const lsn = 1_000_000;
+/** A synthetic Tesouro table: smooth curves per bond type over BASE_DATES. */
+function tesouroRows(): CdcRow[] {
   const rows: CdcRow[] = [];
   BASE_DATES.forEach((base, d) => {
     BONDS.forEach(([bondType, short, long, years], b) => {
@@ -203,6 +215,12 @@ function tesouroSnapshot(atMicros: bigint): BronzeRecord[] {
       }
     });
   });
+  return rows;
+}
+
+function tesouroSnapshot(rows: readonly CdcRow[], atMicros: bigint): BronzeRecord[] {
+  const table = tesouroTable();
+  const lsn = 1_000_000;
   const tsUs = Number(atMicros);
   return rows.map((after, i) => {
     const envelope: CdcEnvelope = {

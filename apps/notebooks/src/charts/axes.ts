@@ -105,6 +105,22 @@ export function seriesLegend(count: number): Record<string, unknown> {
     : { orient: "top", direction: "horizontal", labelLimit: 220 };
 }
 
+/**
+ * The plot's width when the caller gave none: the default, less what a right-hand legend (more than
+ * 5 series) takes, so plot and legend fit the page together (labels at most 220 px, ~6.5 px a character).
+ */
+export function fitWidth(labels: readonly string[], width?: number): number {
+  if (width !== undefined) return width;
+  if (labels.length <= 5) return DEFAULT_WIDTH;
+  const longest = Math.max(...labels.map((l) => l.length));
+  return DEFAULT_WIDTH - Math.min(220, Math.ceil(longest * 6.5)) - 40;
+}
+
+/** About one tick per 90 px on a numeric axis (vega's default, one per 40 px, crowds the SVG with hidden labels). */
+export function numericTicks(width: number): Record<string, unknown> {
+  return { tickCount: Math.max(2, Math.floor(width / 90)) };
+}
+
 /** The default palette (tableau10) repeats after 10 series; tableau20 keeps up to 20 apart. */
 export function seriesScale(count: number): Record<string, unknown> {
   return count > 10 ? { scale: { scheme: "tableau20" } } : {};

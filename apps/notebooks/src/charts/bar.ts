@@ -8,6 +8,7 @@ import {
   bandDomain,
   chartNumber,
   countAxis,
+  fitWidth,
   notEnoughDataSpec,
   SERIES_TOGGLE,
   seriesLegend,
@@ -49,9 +50,9 @@ export function barSpec(bars: readonly BarDatum[], options: BarOptions): TopLeve
       series: b.series ?? "value",
     }))
     .filter((b) => Number.isFinite(b.y));
-  const width = options.width ?? DEFAULT_WIDTH;
-  if (parsed.length === 0) return notEnoughDataSpec(options.title, "no bars", width);
+  if (parsed.length === 0) return notEnoughDataSpec(options.title, "no bars", options.width ?? DEFAULT_WIDTH);
   const series = [...new Set(parsed.map((v) => v.series))];
+  const width = options.signColors ? (options.width ?? DEFAULT_WIDTH) : fitWidth(series, options.width);
   // Time bars span [start, start + interval] (x/x2), which makes Vega-Lite treat them as ranged in x;
   // their heights are explicit ranges too, stacked here: positives upwards, negatives downwards.
   const up = new Map<number, number>();

@@ -4,7 +4,9 @@ import { epochMs, type NumberLike, num, type TimeLike } from "../kit/values.ts";
 import {
   chartNumber,
   countAxis,
+  fitWidth,
   notEnoughDataSpec,
+  numericTicks,
   SERIES_TOGGLE,
   seriesLegend,
   seriesScale,
@@ -49,7 +51,6 @@ export interface LineOptions {
 
 export function lineSpec(points: readonly LinePoint[], options: LineOptions): TopLevelSpec {
   const temporal = (options.xType ?? "temporal") === "temporal";
-  const width = options.width ?? DEFAULT_WIDTH;
   const values = points
     .map((p) => ({
       x: temporal ? epochMs(p.x) : num(p.x as NumberLike),
@@ -58,8 +59,10 @@ export function lineSpec(points: readonly LinePoint[], options: LineOptions): To
     }))
     .filter((p) => Number.isFinite(p.y) && Number.isFinite(p.x))
     .sort((a, b) => a.series.localeCompare(b.series) || a.x - b.x);
-  if (values.length === 0) return notEnoughDataSpec(options.title, "no points", width);
+  if (values.length === 0)
+    return notEnoughDataSpec(options.title, "no points", options.width ?? DEFAULT_WIDTH);
   const series = [...new Set(values.map((v) => v.series))];
+  const width = fitWidth(series, options.width);
   const xs = values.map((v) => v.x);
   const span = Math.max(...xs) - Math.min(...xs);
   const perSeries = values.length / series.length;
@@ -98,7 +101,13 @@ export function lineSpec(points: readonly LinePoint[], options: LineOptions): To
             title: options.xTitle ?? "time (UTC)",
             axis: timeAxis(span || 7_200_000, width, options.intervalMs ?? 0),
           }
-        : { field: "x", type: "quantitative", scale: { zero: false }, title: options.xTitle ?? "x" },
+        : {
+            field: "x",
+            type: "quantitative",
+            scale: { zero: false },
+            title: options.xTitle ?? "x",
+            axis: numericTicks(width),
+          },
       y: {
         field: "y",
         type: "quantitative",
