@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
+import { openDuckSession, sqlString, sqlStringList } from "@tributary/lake/runtime/duckdb";
 import { LAYERS, type Layer } from "@tributary/shared/lake/layout";
 
 export interface DatasetSummary {
@@ -31,35 +31,29 @@ function parquetFiles(dir: string): string[] {
 
 /** Counts rows from Parquet footers (exact, cheap) for every dataset of a local lake. */
 export async function summarizeLake(lakeDir: string): Promise<LakeSummary> {
-  const db = await DuckDBInstance.create(":memory:");
-  const conn = await db.connect();
+  using duck = await openDuckSession();
   const summary = { bronze: {}, silver: {}, gold: {} } as LakeSummary;
-  try {
-    for (const layer of LAYERS) {
-      const layerDir = join(lakeDir, layer);
-      if (!existsSync(layerDir)) continue;
-      for (const dataset of readdirSync(layerDir).sort()) {
-        const files = parquetFiles(join(layerDir, dataset));
-        if (files.length === 0) {
-          summary[layer][dataset] = { rows: 0, files: 0, age_s: Number.POSITIVE_INFINITY };
-          continue;
-        }
-        const list = files.map((f) => `'${f.replaceAll("'", "''")}'`).join(",");
-        const reader = await conn.runAndReadAll(
-          `SELECT coalesce(sum(num_rows), 0)::BIGINT AS n FROM parquet_file_metadata([${list}])`,
-        );
-        const rows = Number(reader.getRowObjects()[0]?.n ?? 0);
-        const newest = Math.max(...files.map((f) => statSync(f).mtimeMs));
-        summary[layer][dataset] = {
-          rows,
-          files: files.length,
-          age_s: Math.round((Date.now() - newest) / 100) / 10,
-        };
+  for (const layer of LAYERS) {
+    const layerDir = join(lakeDir, layer);
+    if (!existsSync(layerDir)) continue;
+    for (const dataset of readdirSync(layerDir).sort()) {
+      const files = parquetFiles(join(layerDir, dataset));
+      if (files.length === 0) {
+        summary[layer][dataset] = { rows: 0, files: 0, age_s: Number.POSITIVE_INFINITY };
+        continue;
       }
+      const rows = Number(
+        await duck.scalar(
+          `SELECT coalesce(sum(num_rows), 0)::BIGINT AS n FROM parquet_file_metadata(${sqlStringList(files)})`,
+        ),
+      );
+      const newest = Math.max(...files.map((f) => statSync(f).mtimeMs));
+      summary[layer][dataset] = {
+        rows,
+        files: files.length,
+        age_s: Math.round((Date.now() - newest) / 100) / 10,
+      };
     }
-  } finally {
-    conn.closeSync();
-    db.closeSync();
   }
   return summary;
 }
@@ -92,36 +86,29 @@ export interface SymbolSpan {
 export async function summarizeMarket(
   lakeDir: string,
 ): Promise<{ symbols: Record<string, SymbolSpan>; reconciliation: Record<string, number> }> {
-  const db = await DuckDBInstance.create(":memory:");
-  const conn = await db.connect();
+  using duck = await openDuckSession();
   const glob = (layer: string, dataset: string) =>
-    join(lakeDir, layer, dataset, "**", "*.parquet").replaceAll("'", "''");
+    sqlString(join(lakeDir, layer, dataset, "**", "*.parquet"));
   const symbols: Record<string, SymbolSpan> = {};
   const reconciliation: Record<string, number> = {};
-  try {
-    await conn.run("SET TimeZone = 'UTC'");
-    if (parquetFiles(join(lakeDir, "silver", "kraken_trades")).length > 0) {
-      const r = await conn.runAndReadAll(`SELECT symbol, count(*)::BIGINT AS n,
+  if (parquetFiles(join(lakeDir, "silver", "kraken_trades")).length > 0) {
+    const rows = await duck.rows(`SELECT symbol, count(*)::BIGINT AS n,
   strftime(min(ts), '%Y-%m-%dT%H:%M:%SZ') AS first, strftime(max(ts), '%Y-%m-%dT%H:%M:%SZ') AS last,
   round((epoch(max(ts)) - epoch(min(ts))) / 3600, 1)::DOUBLE AS hours
-FROM read_parquet('${glob("silver", "kraken_trades")}', hive_partitioning = false) GROUP BY symbol ORDER BY symbol`);
-      for (const row of r.getRowObjects())
-        symbols[String(row.symbol)] = {
-          trades: Number(row.n),
-          first: String(row.first),
-          last: String(row.last),
-          hours: Number(row.hours),
-        };
-    }
-    if (parquetFiles(join(lakeDir, "gold", "candle_reconciliation")).length > 0) {
-      const r = await conn.runAndReadAll(
-        `SELECT status, count(*)::BIGINT AS n FROM read_parquet('${glob("gold", "candle_reconciliation")}', hive_partitioning = false) GROUP BY status ORDER BY status`,
-      );
-      for (const row of r.getRowObjects()) reconciliation[String(row.status)] = Number(row.n);
-    }
-  } finally {
-    conn.closeSync();
-    db.closeSync();
+FROM read_parquet(${glob("silver", "kraken_trades")}, hive_partitioning = false) GROUP BY symbol ORDER BY symbol`);
+    for (const row of rows)
+      symbols[String(row.symbol)] = {
+        trades: Number(row.n),
+        first: String(row.first),
+        last: String(row.last),
+        hours: Number(row.hours),
+      };
+  }
+  if (parquetFiles(join(lakeDir, "gold", "candle_reconciliation")).length > 0) {
+    const rows = await duck.rows(
+      `SELECT status, count(*)::BIGINT AS n FROM read_parquet(${glob("gold", "candle_reconciliation")}, hive_partitioning = false) GROUP BY status ORDER BY status`,
+    );
+    for (const row of rows) reconciliation[String(row.status)] = Number(row.n);
   }
   return { symbols, reconciliation };
 }

@@ -7,8 +7,8 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Json } from "@duckdb/node-api";
-import { DuckDBInstance } from "@duckdb/node-api";
 import type { QueryResult } from "./engine.ts";
+import { openLockedDuck } from "./locked-duck.ts";
 
 export const DOWNLOAD_FORMATS = {
   csv: "text/csv; charset=utf-8",
@@ -48,17 +48,9 @@ export async function resultToParquet(
   scratchRoot: string,
 ): Promise<Uint8Array> {
   const dir = mkdtempSync(join(scratchRoot, "download-"));
-  const instance = await DuckDBInstance.create(":memory:", {
-    autoinstall_known_extensions: "false",
-    autoload_known_extensions: "false",
-    threads: "1",
-    memory_limit: "256MB",
-  });
-  const conn = await instance.connect();
   try {
-    await conn.run(`SET allowed_directories = ['${dir.replaceAll("'", "''")}/']`);
-    await conn.run("SET enable_external_access = false");
-    await conn.run("SET lock_configuration = true");
+    using duck = await openLockedDuck({ allowedDirs: [dir], threads: 1, memoryLimit: "256MB" });
+    const conn = duck.admin;
     // Duplicate or empty column names are legal in a SELECT, not in a table: number them.
     const names = result.columns.map((c, i) => c.name || `column${i}`);
     const unique = names.map((n, i) => (names.indexOf(n) === i ? n : `${n}_${i}`));
@@ -80,8 +72,6 @@ export async function resultToParquet(
     await conn.run(`COPY result TO '${file.replaceAll("'", "''")}' (FORMAT parquet, COMPRESSION zstd)`);
     return new Uint8Array(readFileSync(file));
   } finally {
-    conn.closeSync();
-    instance.closeSync();
     rmSync(dir, { recursive: true, force: true });
   }
 }

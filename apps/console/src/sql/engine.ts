@@ -7,20 +7,19 @@
  * connection within a deadline that holds whatever step it falls in (checked after every step, and
  * a running statement is interrupted until it stops), and its answer is bounded in rows and bytes.
  */
-import { mkdirSync, rmSync } from "node:fs";
 import {
   type DuckDBConnection,
   type DuckDBInstance,
   type DuckDBPreparedStatement,
   type DuckDBType,
   type DuckDBValue,
-  DuckDBInstance as Instance,
   type Json,
   StatementType,
 } from "@duckdb/node-api";
 import { LAYERS, type Layer } from "@tributary/shared/lake/layout";
 import { readAnswer } from "./answer.ts";
 import { checkAst, checkText, notASelect, QueryRefused } from "./guard.ts";
+import { openLockedDuck } from "./locked-duck.ts";
 import { QuerySlots } from "./slots.ts";
 
 export interface ViewSpec {
@@ -94,27 +93,17 @@ export class QueryEngine {
   static async create(options: EngineOptions): Promise<QueryEngine> {
     const root = options.lakeRoot.replace(/\/+$/, "");
     const layerRoots = LAYERS.map((l) => `${root}/${l}`);
-    const instance = await Instance.create(":memory:", {
-      autoinstall_known_extensions: "false",
-      autoload_known_extensions: "false",
-      threads: String(options.threads ?? 2),
-      memory_limit: options.memoryLimit ?? "512MB",
+    const { instance, admin } = await openLockedDuck({
+      allowedDirs: layerRoots,
+      threads: options.threads ?? 2,
+      memoryLimit: options.memoryLimit ?? "512MB",
+      ...(options.spillDir
+        ? { spill: { dir: options.spillDir, limitMb: options.spillLimitMb ?? 1024 } }
+        : {}),
+      prepare: async (conn) => {
+        for (const layer of LAYERS) await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(layer)}`);
+      },
     });
-    const admin = await instance.connect();
-    for (const layer of LAYERS) await admin.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(layer)}`);
-    await admin.run("SET TimeZone = 'UTC'");
-    if (options.spillDir) {
-      rmSync(options.spillDir, { recursive: true, force: true });
-      mkdirSync(options.spillDir, { recursive: true });
-      await admin.run(`SET temp_directory = ${quoteString(options.spillDir)}`);
-      await admin.run(`SET max_temp_directory_size = '${options.spillLimitMb ?? 1024}MiB'`);
-    } else {
-      await admin.run("SET temp_directory = ''"); // no spill rather than into the working directory
-    }
-    const dirs = layerRoots.map((d) => quoteString(`${d}/`)).join(", ");
-    await admin.run(`SET allowed_directories = [${dirs}]`);
-    await admin.run("SET enable_external_access = false");
-    await admin.run("SET lock_configuration = true");
     return new QueryEngine(
       instance,
       admin,

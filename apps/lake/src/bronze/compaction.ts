@@ -15,7 +15,6 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from "node:fs";
 import { basename, join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import {
   COMMIT_LOG_VERSION,
   type CommitLog,
@@ -29,6 +28,7 @@ import { dayPartitionPath, hourPath, partitionValues } from "@tributary/shared/l
 import type { LakeObject, LakeStore } from "@tributary/shared/lake/store";
 import type { Logger } from "@tributary/shared/log";
 import { nowRfc3339, parseRfc3339Micros } from "@tributary/shared/time";
+import { openDuckSession, sqlString, sqlStringList } from "../runtime/duckdb.ts";
 import { exchangeDirs } from "./dir-swap.ts";
 import type { FaultInjector } from "./faults.ts";
 import { stagingPrefix } from "./staging.ts";
@@ -150,14 +150,13 @@ async function compactPartition(
   const stagingDir = `${stagingPrefix(ds)}compaction-${id}`;
   const scratch = join(opts.tmpDir, `compaction-${id}`);
   mkdirSync(join(scratch, "in"), { recursive: true });
-  const instance = await DuckDBInstance.create(":memory:", {
-    threads: "2",
-    memory_limit: "256MB",
-    temp_directory: join(scratch, "duckdb"),
-  });
-  const conn = await instance.connect();
   try {
-    await conn.run("SET TimeZone = 'UTC'");
+    using duck = await openDuckSession({
+      threads: 2,
+      memoryLimitMb: 256,
+      tempDir: join(scratch, "duckdb"),
+      preserveInsertionOrder: true, // the merged files keep the ORDER BY across FILE_SIZE_BYTES splits
+    });
     const inputs: string[] = [];
     for (const [i, f] of files.entries()) {
       if (store.kind === "local") inputs.push(store.url(f.key));
@@ -167,20 +166,21 @@ async function compactPartition(
         inputs.push(local);
       }
     }
-    const list = `[${inputs.map((p) => `'${p.replaceAll("'", "''")}'`).join(", ")}]`;
-    const count = await conn.runAndReadAll(
-      `SELECT count(*)::BIGINT AS n FROM read_parquet(${list}, hive_partitioning = false)`,
+    const list = sqlStringList(inputs);
+    const sourceRows = Number(
+      await duck.scalar(`SELECT count(*)::BIGINT AS n FROM read_parquet(${list}, hive_partitioning = false)`),
     );
-    const sourceRows = Number(count.getRowObjectsJS()[0]?.n ?? -1);
     const outDir = join(scratch, "out");
-    const stats = await conn.runAndReadAll(
+    const stats = await duck.rows(
       `COPY (SELECT * FROM read_parquet(${list}, hive_partitioning = false) ORDER BY topic, kafka_partition, kafka_offset) ` +
-        `TO '${outDir}' (FORMAT parquet, COMPRESSION zstd, FILE_SIZE_BYTES ${Math.max(1024 * 1024, opts.targetBytes)}, ` +
+        `TO ${sqlString(outDir)} (FORMAT parquet, COMPRESSION zstd, FILE_SIZE_BYTES ${Math.max(1024 * 1024, opts.targetBytes)}, ` +
         `FILENAME_PATTERN 'part_{i}', RETURN_STATS true)`,
     );
-    const written = stats
-      .getRowObjectsJS()
-      .map((r) => ({ path: String(r.filename), rows: Number(r.count), bytes: Number(r.file_size_bytes) }));
+    const written = stats.map((r) => ({
+      path: String(r.filename),
+      rows: Number(r.count),
+      bytes: Number(r.file_size_bytes),
+    }));
     written.sort((a, b) => (a.path < b.path ? -1 : 1));
     const outRows = written.reduce((n, w) => n + w.rows, 0);
     if (outRows !== sourceRows)
@@ -221,8 +221,6 @@ async function compactPartition(
     });
     return { files: written.length, rows: outRows };
   } finally {
-    conn.closeSync();
-    instance.closeSync();
     rmSync(scratch, { recursive: true, force: true });
   }
 }

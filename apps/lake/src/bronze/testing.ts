@@ -6,7 +6,6 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import type { Config } from "@tributary/shared/config";
 import { createKafka, ensureTopics, topicSpec } from "@tributary/shared/kafka";
 import { EmbeddedCatalog, lakeKeyOf } from "@tributary/shared/lake/iceberg/catalog";
@@ -14,6 +13,7 @@ import { IcebergTable } from "@tributary/shared/lake/iceberg/table";
 import type { LakeStore } from "@tributary/shared/lake/store";
 import { formatMicros } from "@tributary/shared/time";
 import { type Message, Partitioners, type Producer } from "kafkajs";
+import { openDuckSession } from "../runtime/duckdb.ts";
 import { bronzeTableDefinition } from "./table-commit.ts";
 
 export const TEST_SYMBOLS = ["BTC/USD", "ETH/USD", "SOL/USD", "XRP/EUR"] as const;
@@ -181,29 +181,25 @@ export async function readTableExactlyOnce(
 const EMPTY_REPORT: ExactlyOnceReport = { total: 0, duplicates: 0, partitions: [] };
 
 async function exactlyOnceOf(src: string): Promise<ExactlyOnceReport> {
-  const instance = await DuckDBInstance.create(":memory:");
-  const conn = await instance.connect();
   try {
-    const dup = await conn.runAndReadAll(
+    using duck = await openDuckSession();
+    const duplicates = await duck.scalar(
       `SELECT count(*)::BIGINT AS n FROM (SELECT topic, kafka_partition, kafka_offset, count(*) AS c FROM ${src} GROUP BY ALL HAVING count(*) <> 1)`,
     );
-    const tot = await conn.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM ${src}`);
-    const per = await conn.runAndReadAll(
+    const total = await duck.scalar(`SELECT count(*)::BIGINT AS n FROM ${src}`);
+    const per = await duck.rows(
       `SELECT kafka_partition::INTEGER AS p, count(*)::BIGINT AS c, count(DISTINCT kafka_offset)::BIGINT AS d, min(kafka_offset)::BIGINT AS lo, max(kafka_offset)::BIGINT AS hi FROM ${src} GROUP BY 1 ORDER BY 1`,
     );
     return {
-      total: Number(tot.getRowObjectsJS()[0]?.n ?? 0),
-      duplicates: Number(dup.getRowObjectsJS()[0]?.n ?? 0),
-      partitions: per
-        .getRowObjectsJS()
-        .map((r) => [Number(r.p), Number(r.c), Number(r.d), Number(r.lo), Number(r.hi)] as const),
+      total: Number(total ?? 0),
+      duplicates: Number(duplicates ?? 0),
+      partitions: per.map(
+        (r) => [Number(r.p), Number(r.c), Number(r.d), Number(r.lo), Number(r.hi)] as const,
+      ),
     };
   } catch (err) {
     if (String(err).includes("No files found")) return EMPTY_REPORT;
     throw err;
-  } finally {
-    conn.closeSync();
-    instance.closeSync();
   }
 }
 

@@ -11,6 +11,11 @@ export interface DuckSessionOptions {
   readonly memoryLimitMb?: number;
   readonly threads?: number;
   readonly tempDir?: string;
+  /**
+   * Keep the order of an `ORDER BY` into a multi-file `COPY` (compaction's sorted files). Default
+   * false: files whose order matters say so with their own ORDER BY, and DuckDB may stream freely.
+   */
+  readonly preserveInsertionOrder?: boolean;
   /** Called after each statement with its duration (profiling, debug logs). */
   readonly onQuery?: (sql: string, ms: number) => void;
 }
@@ -45,8 +50,7 @@ export async function openDuckSession(opts: DuckSessionOptions = {}): Promise<Du
   const session = new EmbeddedDuckSession(instance, connection, opts.onQuery);
   try {
     await session.run("SET TimeZone = 'UTC'");
-    // Row order inside a file is always fixed by an explicit ORDER BY, so DuckDB may stream freely.
-    await session.run("SET preserve_insertion_order = false");
+    await session.run(`SET preserve_insertion_order = ${opts.preserveInsertionOrder === true}`);
     // Keep one writer per partition open in partitioned COPYs, so a partition is written as one file.
     await session.run("SET partitioned_write_max_open_files = 4096");
     if (opts.memoryLimitMb) await session.run(`SET memory_limit = '${Math.floor(opts.memoryLimitMb)}MB'`);
