@@ -1,9 +1,24 @@
 /** The overview: health verdict, sources, Kafka, lake datasets and scheduler processes, live-refreshed. */
 import { jobStatusTable } from "../jobs/pages.ts";
 import { datasetTable } from "../lake/pages.ts";
-import { fmtInt, fmtTime, micro, statusBadge } from "../views/format.ts";
+import { fmtAge, fmtInt, fmtTime, micro, statusBadge } from "../views/format.ts";
 import { type Html, html } from "../views/html.ts";
 import type { Overview } from "./overview.ts";
+import type { SourceStatus } from "./sources.ts";
+
+/** Each symbol's feeds and the age of their newest message: `BTC/USD trades 1 s · book 0 s`. */
+export function freshnessCell(s: SourceStatus): Html {
+  if (s.freshness.length === 0) return html`<span class="muted">—</span>`;
+  const symbols = [...new Set(s.freshness.map((f) => f.symbol))];
+  return html`${symbols.map(
+    (symbol) =>
+      html`<div data-freshness="${symbol}">${symbol} ${s.freshness
+        .filter((f) => f.symbol === symbol)
+        .map(
+          (f, i) => html`${i > 0 ? " · " : ""}<span data-feed="${f.feed}">${f.feed} ${fmtAge(f.ageS)}</span>`,
+        )}</div>`,
+  )}`;
+}
 
 export function healthBadge(o: Overview): Html {
   const down = o.parts.filter((p) => !p.ok).length;
@@ -28,12 +43,13 @@ export function overviewFragment(o: Overview): Html {
   ${
     o.sources.length === 0
       ? html`<p class="muted">No sources are monitored (CONSOLE_SOURCES=none).</p>`
-      : html`<table><thead><tr><th>source</th><th>status</th><th>endpoint</th><th class="num">latency</th><th>metrics</th></tr></thead><tbody>
+      : html`<table><thead><tr><th>source</th><th>status</th><th>endpoint</th><th class="num">latency</th><th>freshness</th><th>metrics</th></tr></thead><tbody>
     ${o.sources.map(
       (
         s,
       ) => html`<tr data-source="${s.name}"><td>${s.label}</td><td>${statusBadge(s.up ? "up" : "down")}${s.error ? html` <span class="muted">${s.error}</span>` : ""}</td>
       <td class="mono">${s.url}</td><td class="num">${s.latencyMs === null ? "—" : `${s.latencyMs} ms`}</td>
+      <td>${freshnessCell(s)}</td>
       <td class="mono">${s.metrics.slice(0, 6).map((m) => html`<div>${m.name}${m.labels} ${m.value}</div>`)}</td></tr>`,
     )}</tbody></table>`
   }

@@ -1,10 +1,24 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { freePort } from "@tributary/shared/net/ports";
 import { startSourceStandIn } from "../testing/source-stand-in.ts";
-import { healthReason, parsePrometheus, probeSource } from "./sources.ts";
+import { freshnessCell } from "./pages.ts";
+import { feedAges, healthReason, parsePrometheus, probeSource } from "./sources.ts";
 
+// The ingester's feed-age gauges, after enough counters that they fall outside the metrics shown.
+const FEED_AGES = [
+  ...Array.from({ length: 20 }, (_, i) => `tributary_ingest_filler_${i}_total 1`),
+  "# TYPE tributary_ingest_last_trade_age_seconds gauge",
+  'tributary_ingest_last_trade_age_seconds{symbol="ETH/USD"} 4.2',
+  'tributary_ingest_last_trade_age_seconds{symbol="BTC/USD"} 1.5',
+  'tributary_ingest_last_book_age_seconds{symbol="BTC/USD"} 0.25',
+  'tributary_ingest_last_book_age_seconds{symbol="ETH/USD"} 312',
+].join("\n");
 const standIn = startSourceStandIn("tributary_ingest");
-afterAll(() => standIn.stop());
+const ingester = startSourceStandIn("tributary_ingest", `${FEED_AGES}\n`);
+afterAll(() => {
+  standIn.stop();
+  ingester.stop();
+});
 
 describe("source probes", () => {
   test("Prometheus text is parsed into samples; comments and junk are skipped", () => {
@@ -49,6 +63,25 @@ describe("source probes", () => {
     expect(healthReason({ status: "unhealthy", checks: {}, last_flush_error: "ENOSPC" })).toBe("ENOSPC");
     expect(healthReason({ ok: false })).toBeNull();
     expect(healthReason(null)).toBeNull();
+  });
+
+  test("the ingester's book and trade freshness is read from all of /metrics and shown per symbol", async () => {
+    const s = await probeSource("ingest", ingester.port);
+    expect(s.metrics.some((m) => m.name.includes("age_seconds"))).toBe(false);
+    expect(s.freshness).toEqual([
+      { feed: "trades", symbol: "BTC/USD", ageS: 1.5 },
+      { feed: "book", symbol: "BTC/USD", ageS: 0.25 },
+      { feed: "trades", symbol: "ETH/USD", ageS: 4.2 },
+      { feed: "book", symbol: "ETH/USD", ageS: 312 },
+    ]);
+    const cell = String(freshnessCell(s));
+    expect(cell).toContain(
+      '<div data-freshness="BTC/USD">BTC/USD <span data-feed="trades">trades 2 s</span> · <span data-feed="book">book 0 s</span></div>',
+    );
+    expect(cell).toContain('<span data-feed="book">book 5 min</span>');
+    // A source without the gauges (CDC, the lake writer) shows none.
+    expect(feedAges(parsePrometheus("x_total 1\n"))).toEqual([]);
+    expect(String(freshnessCell(await probeSource("lake", standIn.port)))).toContain("—");
   });
 
   test("a source that does not listen is down with a reason, without throwing", async () => {

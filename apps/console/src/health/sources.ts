@@ -1,6 +1,7 @@
 /**
  * Health of the pipeline's processes: each one serves `/health` and `/metrics` on 127.0.0.1 at its
- * configured port. A probe never throws; it returns up or down with the reason and a few metrics.
+ * configured port. A probe never throws; it returns up or down with the reason, a few metrics, and
+ * how fresh each feed is (the ingester's age of the last trade and book message Kafka acknowledged).
  */
 import type { Config, ConsoleSource } from "@tributary/shared/config";
 
@@ -22,6 +23,42 @@ export interface SourceStatus {
   readonly health: unknown;
   /** A few samples from `/metrics` (counters and gauges, no comments). */
   readonly metrics: readonly MetricSample[];
+  /** Age of each feed's newest acknowledged message, by symbol (the ingester's gauges). */
+  readonly freshness: readonly FeedAge[];
+}
+
+export interface FeedAge {
+  readonly feed: "trades" | "book";
+  readonly symbol: string;
+  readonly ageS: number;
+}
+
+/** The ingester's freshness gauges: seconds since the exchange time of the last message per feed. */
+const FEED_GAUGES: Readonly<Record<string, FeedAge["feed"]>> = {
+  tributary_ingest_last_trade_age_seconds: "trades",
+  tributary_ingest_last_book_age_seconds: "book",
+};
+
+/** Feed ages from `/metrics` samples, by symbol then feed (trades before book). */
+export function feedAges(samples: readonly MetricSample[]): FeedAge[] {
+  const out: FeedAge[] = [];
+  for (const m of samples) {
+    const feed = FEED_GAUGES[m.name];
+    const symbol = /symbol="([^"]*)"/.exec(m.labels)?.[1];
+    const ageS = Number(m.value);
+    if (feed && symbol !== undefined && Number.isFinite(ageS)) out.push({ feed, symbol, ageS });
+  }
+  return out.sort((a, b) =>
+    a.symbol !== b.symbol
+      ? a.symbol < b.symbol
+        ? -1
+        : 1
+      : a.feed === b.feed
+        ? 0
+        : a.feed === "trades"
+          ? -1
+          : 1,
+  );
 }
 
 export const SOURCE_LABELS: Record<ConsoleSource, string> = {
@@ -108,10 +145,14 @@ export async function probeSource(
       // plain-text health body
     }
     let metrics: MetricSample[] = [];
+    let freshness: FeedAge[] = [];
     try {
       const m = await fetchWithTimeout(`${base}/metrics`, timeoutMs);
-      if (m.ok)
-        metrics = parsePrometheus(await boundedText(m, 1_000_000)).slice(0, options.metricsShown ?? 12);
+      if (m.ok) {
+        const samples = parsePrometheus(await boundedText(m, 1_000_000), 5000);
+        metrics = samples.slice(0, options.metricsShown ?? 12);
+        freshness = feedAges(samples);
+      }
     } catch {
       // metrics are a bonus; health decides up/down
     }
@@ -124,6 +165,7 @@ export async function probeSource(
         res.status === 200 ? null : `/health answered HTTP ${res.status}${reasonText(healthReason(health))}`,
       health,
       metrics,
+      freshness,
     };
   } catch (err) {
     const reason =
@@ -138,6 +180,7 @@ export async function probeSource(
       error: reason,
       health: null,
       metrics: [],
+      freshness: [],
     };
   }
 }

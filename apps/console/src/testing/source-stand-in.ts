@@ -9,7 +9,8 @@ export interface SourceStandIn {
   stop(): void;
 }
 
-export function startSourceStandIn(name: string): SourceStandIn {
+/** `extraMetrics`: more Prometheus lines served as they are (e.g. the ingester's feed ages). */
+export function startSourceStandIn(name: string, extraMetrics = ""): SourceStandIn {
   let healthy = true;
   let scrapes = 0;
   const server = Bun.serve({
@@ -32,7 +33,7 @@ export function startSourceStandIn(name: string): SourceStandIn {
       if (path === "/metrics") {
         scrapes++;
         return new Response(
-          `# HELP ${name}_records_total Records handled.\n# TYPE ${name}_records_total counter\n${name}_records_total ${scrapes * 10}\n${name}_up 1\n`,
+          `# HELP ${name}_records_total Records handled.\n# TYPE ${name}_records_total counter\n${name}_records_total ${scrapes * 10}\n${name}_up 1\n${extraMetrics}`,
           { headers: { "Content-Type": "text/plain; version=0.0.4" } },
         );
       }

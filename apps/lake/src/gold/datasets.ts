@@ -1,6 +1,7 @@
 /**
  * Every gold dataset of the lake by name: the market datasets (gold/market, Hive-partitioned by symbol
- * with one file per day or month) and the Tesouro bond datasets (gold/tesouro, one file each).
+ * with one file per day or month), the order-book datasets (gold/book, the same layout, one file per
+ * day) and the Tesouro bond datasets (gold/tesouro, one file each).
  * Readers outside the lake (console, notebooks) and fixtures take the names from here.
  */
 
@@ -17,6 +18,13 @@ export const GOLD = {
   dailySummary: "daily_summary",
   quality: "data_quality_hourly",
   reconciliation: "candle_reconciliation",
+} as const;
+
+/** Order-book gold (gold/book/book.ts), from silver `kraken_book_events` and `kraken_book_checkpoints`. */
+export const BOOK_GOLD = {
+  perSecond: "book_1s",
+  perMinute: "book_1m",
+  quality: "book_quality_hourly",
 } as const;
 
 /** Tesouro Direto gold (gold/tesouro/tesouro.ts), from silver `cdc_<schema>_tesouro_prices`. */

@@ -34,7 +34,7 @@ function ctx(): JobContext {
 }
 
 describe("market jobs", () => {
-  test("the definitions are valid for the scheduler: names, croner patterns, gold after silver", () => {
+  test("the definitions are valid for the scheduler: names, croner patterns, gold after silver, the book's gold after the book's silver", () => {
     const jobs = marketJobs(setup());
     expect(() => validateJobs(jobs)).not.toThrow();
     expect(jobs.map((j) => j.name)).toEqual([
@@ -43,6 +43,7 @@ describe("market jobs", () => {
       "silver.kraken_ohlc",
       "silver.book",
       "gold.market",
+      "gold.book",
       "export.csv",
       MARKET_MAINTENANCE_JOB,
     ]);
@@ -51,6 +52,7 @@ describe("market jobs", () => {
       "silver.ticker",
       "silver.kraken_ohlc",
     ]);
+    expect(jobs.find((j) => j.name === "gold.book")?.after).toEqual(["silver.book"]);
     // Hourly export at minute grace + 1 (default grace 5 minutes).
     expect(jobs.find((j) => j.name === "export.csv")?.pattern).toBe("0 6 * * * *");
   });

@@ -6,6 +6,7 @@
  *   silver.kraken_ohlc  every 5 s   Kraken's own candles from bronze → silver/kraken_ohlc_1m
  *   silver.book         every 5 s   bronze book → silver book events, checkpoints and quarantine
  *   gold.market         every 5 s   after the silver jobs: candles, daily summary, quality, metrics, reconciliation
+ *   gold.book           every 30 s  after silver.book: the book per second and minute, checksum health per hour
  *   export.csv          hourly      the challenge's CSV files, at minute EXPORT_GRACE_MINUTES + 1
  *   market.maintain     hourly      prunes change journals, removes staging left by crashed runs
  *
@@ -18,6 +19,7 @@ import type { JobContext, JobDefinition, JobResult } from "@tributary/shared/sch
 import { PermanentJobError } from "@tributary/shared/scheduler/job";
 import { CSV_EXPORT_JOB, runCsvExport } from "../export/csv-export.ts";
 import { ExportPatternError } from "../export/naming.ts";
+import { GOLD_BOOK_JOB, runGoldBook } from "../gold/book/book.ts";
 import { GOLD_MARKET_JOB, runGoldMarket } from "../gold/market/market.ts";
 import type { LakeJobEnv } from "../runtime/env.ts";
 import { JobStateError } from "../runtime/job-state.ts";
@@ -139,6 +141,23 @@ export function marketJobs(config: Config): JobDefinition[] {
       }),
     },
     {
+      // Its own job, not part of gold.market: the book replays far more rows than trades, and a slow
+      // or failing book must never hold back candles. Every 30 s: a day's replay takes seconds.
+      name: GOLD_BOOK_JOB,
+      partitionedBy: "day",
+      pattern: "*/30 * * * * *",
+      description:
+        "Silver book → gold book_1s (top of book, depth bands, imbalance), book_1m and book_quality_hourly",
+      timeoutMs: 15 * 60_000,
+      retries: 2,
+      after: [SILVER_BOOK_JOB],
+      run: run(async (env, ctx) => {
+        const rng = r(ctx);
+        const res = await runGoldBook(env, rng ? { range: rng } : {});
+        return { rows: res.seconds, detail: { ...res } };
+      }),
+    },
+    {
       name: CSV_EXPORT_JOB,
       partitionedBy: "hour",
       pattern: `0 ${(grace + 1) % 60} * * * *`,
@@ -168,8 +187,16 @@ export function marketJobs(config: Config): JobDefinition[] {
             ],
             [SILVER_TICKER_JOB]: [{ job: GOLD_MARKET_JOB, watermark: byWatermarksMap }],
             [KRAKEN_OHLC_JOB]: [{ job: GOLD_MARKET_JOB, watermark: byWatermarksMap }],
+            [SILVER_BOOK_JOB]: [{ job: GOLD_BOOK_JOB, watermark: bySingleWatermark }],
           },
-          [SILVER_TRADES_JOB, SILVER_TICKER_JOB, GOLD_MARKET_JOB, KRAKEN_OHLC_JOB],
+          [
+            SILVER_TRADES_JOB,
+            SILVER_TICKER_JOB,
+            GOLD_MARKET_JOB,
+            KRAKEN_OHLC_JOB,
+            SILVER_BOOK_JOB,
+            GOLD_BOOK_JOB,
+          ],
         );
         return { rows: res.journalEntriesPruned, detail: { ...res } };
       }),

@@ -56,6 +56,26 @@ describe("silver book", () => {
     ]);
   });
 
+  test("a snapshot stamped after its first update (receive time vs exchange time) still checkpoints its session", async () => {
+    lake = createTempLake();
+    const msgs = messages();
+    // seq 1 is at 15:29:58.343415: the snapshot arrives 157 ms later by the receiver's clock.
+    msgs[0] = (msgs[0] as string).replaceAll("2023-07-30T15:29:57.000000Z", "2023-07-30T15:29:58.500000Z");
+    await commitBronze(
+      lake.commitLog,
+      msgs.map((m, i) => record(i, m)),
+      { dataset: "kraken_book" },
+    );
+    await runSilverBook(lake.env);
+    const cps = await lake.query(
+      `SELECT seq::INT AS seq, count(*)::INT AS levels FROM ${lake.scan("silver", "kraken_book_checkpoints")} GROUP BY seq ORDER BY seq`,
+    );
+    expect(cps).toEqual([
+      { seq: 0, levels: 20 },
+      { seq: 1, levels: 20 },
+    ]);
+  });
+
   test("the book rebuilt from checkpoint + events equals a naive replay of the messages at every event", async () => {
     lake = createTempLake();
     const msgs = messages();

@@ -82,14 +82,15 @@ async function merge(ctx: MergeContext): Promise<MergeOutcome<SilverBookCounts>>
   await duck.run(createBookMergedSql(await reader.paths(existingKeys)));
   const staged = await stageHourPartitions(duck, staging, events, bookSelect(), "session, seq", affected);
 
-  // Checkpoints: the new events in (symbol, session, seq) order through the open books.
+  // Checkpoints: the new events through the open books, each session in seq order (a snapshot may be
+  // stamped with its receive time, after the exchange times of its first updates), sessions by first ts.
   const state = rebuild ? undefined : await loadJobState(env.store, CHECKPOINT_STATE, isCheckpointState);
   const replay = new CheckpointReplay(state);
   const rows = await duck.rows(`SELECT symbol, session, seq, depth, epoch_us(ts)::VARCHAR AS ts_us,
   list_transform(bids, lambda l: [l.price::VARCHAR, l.qty::VARCHAR]) AS bids,
   list_transform(asks, lambda l: [l.price::VARCHAR, l.qty::VARCHAR]) AS asks
 FROM (SELECT DISTINCT ON (symbol, session, seq) * FROM book_new ORDER BY symbol, session, seq, kafka_offset)
-ORDER BY symbol, ts, session, seq`);
+ORDER BY symbol, min(ts) OVER (PARTITION BY symbol, session), session, seq`);
   for (const r of rows) {
     replay.apply({
       symbol: String(r.symbol),

@@ -348,7 +348,8 @@ function changedPartitions(entries: readonly ChangeEntry[]): HourPartition[] {
   );
 }
 
-async function listPartitions(reader: LakeReader, dataset: string): Promise<HourPartition[]> {
+/** Every hour partition of a silver dataset that has a file now. */
+export async function listPartitions(reader: LakeReader, dataset: string): Promise<HourPartition[]> {
   const out: HourPartition[] = [];
   for (const key of await reader.parquetKeys(`silver/${dataset}/`)) {
     const p = partitionOfKey(key);
