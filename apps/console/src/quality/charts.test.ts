@@ -1,40 +1,34 @@
 /**
  * The quality charts are the notebooks' line charts: each fits its grid cell, keeps its SVG ids to
- * itself (so no chart draws its points inside another), and labels values without float noise.
+ * itself (so no chart draws its points inside another), and labels values without float noise. The
+ * lake is the real gold: the lake fixture runs the real silver and gold jobs on generated bronze.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
+import { GOLD } from "@tributary/lake/gold/datasets";
+import { buildLakeFixture } from "@tributary/lake/testing/lake-fixture";
 import type { DatasetInfo } from "../lake/catalog.ts";
 import { QueryEngine } from "../sql/engine.ts";
 import { parseDuckTime, type QualityPanel, qualityPanels } from "./charts.ts";
 
+const LIMITS = { rowLimit: 1000, timeoutMs: 10_000 };
 let scratch: string;
 let engine: QueryEngine;
 let panel: QualityPanel;
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), "console-quality-"));
-  const dir = join(scratch, "gold", "data_quality_hourly");
-  mkdirSync(dir, { recursive: true });
-  for (const layer of ["bronze", "silver"]) mkdirSync(join(scratch, layer));
-  const db = await DuckDBInstance.create(":memory:");
-  const c = await db.connect();
-  await c.run(`COPY (
-    SELECT TIMESTAMPTZ '2026-01-05 00:00:00+00' + INTERVAL (h) HOUR AS hour, s AS symbol,
-      100 + h AS rows, 3.9474100000000005 + h * 0.1 AS gap_pct
-    FROM range(6) r(h), (VALUES ('BTC/USD'), ('ETH/USD')) v(s)) TO '${dir}/part-0.parquet' (FORMAT parquet)`);
-  c.closeSync();
-  db.closeSync();
+  await buildLakeFixture(scratch, { hours: 6, tesouro: false });
   engine = await QueryEngine.create({ lakeRoot: scratch });
-  await engine.setViews([{ layer: "gold", dataset: "data_quality_hourly", glob: `${dir}/*.parquet` }]);
-  const info = { layer: "gold", name: "data_quality_hourly", files: 1 } as DatasetInfo;
-  const [first] = await qualityPanels(engine, [info], { rowLimit: 1000, timeoutMs: 10_000 });
+  const glob = join(scratch, "gold", GOLD.quality, "**", "*.parquet");
+  await engine.setViews([{ layer: "gold", dataset: GOLD.quality, glob }]);
+  const info = { layer: "gold", name: GOLD.quality, files: 1 } as DatasetInfo;
+  const [first] = await qualityPanels(engine, [info], LIMITS);
   if (!first) throw new Error("no quality panel");
   panel = first;
-}, 30_000);
+}, 60_000);
 
 afterAll(() => {
   engine?.close();
@@ -42,9 +36,17 @@ afterAll(() => {
 });
 
 describe("quality charts", () => {
-  test("one chart per measure, one line per symbol, no wider than a grid cell", () => {
+  test("one chart per numeric measure, one line per symbol, no wider than a grid cell", async () => {
     expect(panel.error).toBeNull();
-    expect(panel.charts.map((c) => c.metric)).toEqual(["rows", "gap_pct"]);
+    const described = await engine.internal(`DESCRIBE gold.${GOLD.quality}`, LIMITS);
+    const numeric = described.rows
+      .filter(
+        (r) => /INT|DOUBLE|DECIMAL|FLOAT|REAL/.test(String(r[1])) && !["day", "hour"].includes(String(r[0])),
+      )
+      .map((r) => String(r[0]));
+    expect(panel.charts.map((c) => c.metric)).toEqual(numeric);
+    expect(numeric).toContain("rows");
+    expect(numeric).toContain("freshness_s");
     for (const chart of panel.charts) {
       const width = Number(/<svg[^>]*\swidth="(\d+(?:\.\d+)?)"/.exec(chart.svg)?.[1]);
       expect(width).toBeLessThanOrEqual(440);
@@ -63,12 +65,16 @@ describe("quality charts", () => {
     }
   });
 
-  test("labels and latest values carry no float noise", () => {
-    const gap = panel.charts.find((c) => c.metric === "gap_pct");
-    expect(gap?.latest).toEqual([
-      { series: "BTC/USD", value: 4.44741 },
-      { series: "ETH/USD", value: 4.44741 },
-    ]);
+  test("latest values are the last hour's, rounded to what a chart shows, and labels carry no float noise", async () => {
+    const last = await engine.internal(
+      `SELECT symbol, rows, freshness_s FROM gold.${GOLD.quality} QUALIFY hour = max(hour) OVER (PARTITION BY symbol) ORDER BY symbol`,
+      LIMITS,
+    );
+    const latestOf = (metric: string) => panel.charts.find((c) => c.metric === metric)?.latest;
+    expect(latestOf("rows")).toEqual(last.rows.map((r) => ({ series: String(r[0]), value: Number(r[1]) })));
+    expect(latestOf("freshness_s")).toEqual(
+      last.rows.map((r) => ({ series: String(r[0]), value: Number(Number(r[2]).toPrecision(7)) })),
+    );
     for (const chart of panel.charts) {
       const labels = [...chart.svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
       expect(labels.length).toBeGreaterThan(4);

@@ -127,3 +127,11 @@ test("counts are labelled as integers", async () => {
   expect(counts.length).toBeGreaterThan(0);
   expect(counts.filter((l) => /\.\d/.test(l) && /^[0-9.]+$/.test(l) && Number(l) < 10)).toEqual([]);
 });
+
+test("a flat line of a fractional value is labelled as the value, not with padded decimals", async () => {
+  const points = [0, 1, 2, 3].map((h) => ({ x: iso(T0 + h * 3_600_000), y: 0.239, series: "BTC/USD" }));
+  const chart = await lineChart(points, { title: "freshness_max_s", yTitle: "s" });
+  const labels = axisLabels(chart.svg);
+  expect(labels).toContain("0.239");
+  expect(labels.filter((l) => /^\d+\.\d*0$/.test(l))).toEqual([]);
+});

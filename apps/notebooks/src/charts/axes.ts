@@ -69,9 +69,15 @@ export function bandDomain(starts: readonly number[], intervalMs: number, minBan
   return missing > 0 ? [lo - missing, hi] : [lo, hi];
 }
 
-/** Axis options for counts: integer ticks and labels when every value is a whole number. */
+/**
+ * Axis options from the values: integer ticks and labels when every value is a whole number; one
+ * value repeated (a flat line) is labelled as it is, not with the six decimals Vega's tick format
+ * gives an axis with no extent ("0.239000").
+ */
 export function countAxis(values: readonly number[]): Record<string, unknown> {
-  return values.length > 0 && values.every(Number.isInteger) ? { format: "d", tickMinStep: 1 } : {};
+  if (values.length === 0) return {};
+  if (values.every(Number.isInteger)) return { format: "d", tickMinStep: 1 };
+  return values.every((v) => v === values[0]) ? { format: "~g" } : {};
 }
 
 /** Seven significant digits: more than a chart can show, fewer bytes, and stable across runs. */
