@@ -10,6 +10,7 @@ import { runSilverKrakenOhlc } from "../../silver/kraken-ohlc.ts";
 import { runSilverTrades } from "../../silver/trades.ts";
 import { type BronzeRecord, commitBronze, tradeJson } from "../../testing/bronze-fixture.ts";
 import { createTempLake, type TempLake } from "../../testing/temp-lake.ts";
+import { GOLD, GOLD_SCHEMAS } from "../datasets.ts";
 import { runGoldMarket } from "./market.ts";
 
 const FIXTURE = join(import.meta.dir, "../../../../../../shared/fixtures/kraken/rest_ohlc.jsonl");
@@ -202,5 +203,12 @@ describe("candle reconciliation with Kraken OHLC", () => {
     expect(q.map((x) => Number(x.o))).toEqual(bad.map((_, i) => 800 + i));
     for (const [i, row] of q.entries())
       expect(String(row.reason)).toStartWith((bad[i] as [string, string])[1]);
+  });
+
+  test("its files have the columns GOLD_SCHEMAS gives, in order", async () => {
+    const rows = await lake.query(`DESCRIBE SELECT * FROM ${lake.scan("gold", GOLD.reconciliation)}`);
+    expect(rows.map((r) => [r.column_name, r.column_type])).toEqual(
+      Object.entries(GOLD_SCHEMAS[GOLD.reconciliation] ?? {}),
+    );
   });
 });
