@@ -9,6 +9,7 @@ test("runCdcBench measures commit-to-acknowledgement throughput and latency in t
     "commit_to_ack_p50_ms",
     "commit_to_ack_p99_ms",
     "rows",
+    "commit_rows_per_s",
     "rows_per_cpu_s",
   ]);
   expect(results.every((r) => r.bench === "cdc" && Number.isFinite(r.value))).toBe(true);

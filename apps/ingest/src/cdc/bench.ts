@@ -4,6 +4,8 @@
  * confirmation). Rows are Tesouro-shaped (text, two dates, five NUMERICs), committed in
  * multi-row transactions while the source streams. `runCdcBench` is wired into `bun run bench cdc`.
  * `rows_per_cpu_s` divides by the CPU time of this process (source and driver), not wall time.
+ * `commit_rows_per_s` is the rate the driver committed at: when it is above `rows_per_s`, the source
+ * is saturated and the commit-to-ack latencies measure its backlog, not a per-transaction delay.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -78,6 +80,7 @@ export async function runCdcBench(opts: CdcBenchOptions = {}): Promise<BenchResu
       );
       commits.push({ lsn: await serverWalLsn(sql), at: performance.now() });
     }
+    const committed = performance.now();
     const last = commits[commits.length - 1]?.lsn ?? 0n;
     const deadline = Date.now() + (opts.timeoutMs ?? 300_000);
     while (source.metrics.confirmedLsn < last) {
@@ -103,6 +106,12 @@ export async function runCdcBench(opts: CdcBenchOptions = {}): Promise<BenchResu
       { bench: "cdc", metric: "commit_to_ack_p50_ms", value: Math.round(quantile(0.5)), unit: "ms" },
       { bench: "cdc", metric: "commit_to_ack_p99_ms", value: Math.round(quantile(0.99)), unit: "ms" },
       { bench: "cdc", metric: "rows", value: total, unit: "rows" },
+      {
+        bench: "cdc",
+        metric: "commit_rows_per_s",
+        value: Math.round((total * 1000) / (committed - started)),
+        unit: "rows/s",
+      },
       // Throughput per CPU-second of the source's process: what the machine's contention cannot hide.
       {
         bench: "cdc",
