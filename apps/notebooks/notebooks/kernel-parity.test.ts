@@ -57,7 +57,7 @@ const read = (path: string): Notebook => JSON.parse(readFileSync(path, "utf8")) 
 
 beforeAll(async () => {
   pythonWithJupyter();
-  const lake = await buildLakeFixture(join(root, "lake"), { hours: 6 });
+  const lake = await buildLakeFixture(join(root, "lake"), { hours: 6, book: { minutes: 60 } });
   const env = { ...process.env, LAKE_URI: lake.dir };
   batch = await runNotebooks({ outDir: join(root, "batch"), env, timeoutMs: 120_000 });
   installKernelSpec({ kind: "prefix", prefix: join(root, "prefix") });

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromiumAvailable, withChromium } from "@tributary/shared/testing/browser";
+import { countMarkItems, VEGA_LITE_MIME } from "../src/charts/index.ts";
 import { validateNotebook } from "../src/format/validate.ts";
 import { listNotebooks, type RunNotebooksResult, runNotebooks } from "../src/runner/run-notebooks.ts";
 import { buildLakeFixture, type LakeFixture } from "../src/testing/lake-fixture.ts";
@@ -43,7 +44,7 @@ function text(nb: NotebookJson): string {
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), "tributary-notebooks-e2e-"));
-  fixture = await buildLakeFixture(join(root, "lake"));
+  fixture = await buildLakeFixture(join(root, "lake"), { book: { minutes: 60 } });
   full = await runNotebooks({
     outDir: join(root, "out"),
     env: { ...process.env, LAKE_URI: fixture.dir },
@@ -73,7 +74,7 @@ describe("notebooks on a full lake", () => {
   test("charts carry SVG, the Vega-Lite spec and text", () => {
     const expected: Record<string, number> = {
       "market-overview": 5,
-      microstructure: 6,
+      microstructure: 14,
       tesouro: 6,
       "data-quality": 4,
     };
@@ -95,6 +96,70 @@ describe("notebooks on a full lake", () => {
     const joined = (svg as string[]).join("");
     const body = joined.slice(joined.indexOf("body_marks"));
     expect((body.slice(0, body.indexOf("</g>")).match(/<path/g) ?? []).length).toBe(180);
+  });
+
+  test("microstructure draws the order book next to the trades over one window, with its checksum health", () => {
+    expect(fixture.bookMessages).toBeGreaterThan(0);
+    const nb = load(full, "microstructure");
+    const charts = outputs(nb)
+      .filter((o) => o.data?.["image/svg+xml"] !== undefined)
+      .map((o) => ({
+        output: o,
+        title: String(o.data?.["text/plain"]),
+        svg: [o.data?.["image/svg+xml"]].flat().join(""),
+        spec: o.data?.[VEGA_LITE_MIME] as BookChartSpec,
+      }));
+    for (const symbol of fixture.symbols) {
+      const chart = (part: string) => {
+        const found = charts.find((c) => c.title.includes(`${symbol} · ${part}`));
+        if (!found) throw new Error(`no chart "${symbol} · ${part}"`);
+        return found;
+      };
+      // 60 minutes of book: 2-minute buckets, the trades' candles of the same buckets.
+      const candles = chart("trades, 2-minute candles");
+      const spread = chart("spread and microprice against the mid");
+      const depth = chart("depth near the mid");
+      const imbalance = chart("imbalance");
+      expect(countMarkItems(candles.svg, "body")).toBe(30);
+      expect(countMarkItems(spread.svg, "line")).toBe(2);
+      expect(new Set(spread.spec.data.values.map((v) => v.series))).toEqual(
+        new Set(["spread", "microprice − mid"]),
+      );
+      expect(countMarkItems(imbalance.svg, "line")).toBe(3);
+      // Depth: one bar per bucket, side and band with quantity in it; bids above zero, asks below.
+      const bars = depth.spec.data.values;
+      expect(countMarkItems(depth.svg, "bars")).toBe(bars.length);
+      expect(bars.filter((b) => (b.y1 ?? 0) > 0 && b.series === "0–10 bps").length).toBeGreaterThanOrEqual(
+        30,
+      );
+      expect(bars.filter((b) => (b.y1 ?? 0) < 0 && b.series === "0–10 bps").length).toBeGreaterThanOrEqual(
+        30,
+      );
+      // One time axis for the four charts, so they line up under each other.
+      const domains = [candles.spec.vconcat?.[0]?.layer?.[0], spread.spec, depth.spec, imbalance.spec].map(
+        (s) => JSON.stringify(s?.encoding?.x?.scale?.domain),
+      );
+      // The window: the book's last 60 minutes and one second, in whole 2-minute buckets.
+      expect(JSON.parse(domains[0] ?? "null")).toMatchObject([
+        { year: 2024, month: 3, date: 5, hours: 23, minutes: 0 },
+        { year: 2024, month: 3, date: 6, hours: 0, minutes: 2 },
+      ]);
+      expect(new Set(domains).size).toBe(1);
+      for (const c of [candles, spread, depth, imbalance]) {
+        const marks = Math.max(c.spec.data.values.length, drawnMarks(c.svg));
+        const bytes = JSON.stringify(c.output).length;
+        expect({ title: c.title, marks: marks <= MAX_MARKS }).toEqual({ title: c.title, marks: true });
+        expect({ title: c.title, bytes: bytes <= FRAME_BYTES + BYTES_PER_MARK * marks }).toEqual({
+          title: c.title,
+          bytes: true,
+        });
+      }
+    }
+    const t = JSON.stringify(outputs(nb));
+    expect(t).not.toContain("No order-book data");
+    // book-market.ts plays one checksum mismatch per symbol.
+    expect(t).toContain("2 checksum mismatches**");
+    expect(t).toContain("hour_utc");
   });
 
   test("data quality's silver recount finds the trade ids the fixture skipped and agrees with gold", () => {
@@ -138,6 +203,9 @@ describe("notebooks on a partial lake", () => {
     });
     expect(result.notebooks.map((n) => [n.name, n.ok, n.errors])).toEqual(NAMES.map((n) => [n, true, []]));
     expect(text(load(result, "tesouro"))).toContain("No Tesouro Direto data in this lake");
+    expect(JSON.stringify(outputs(load(result, "microstructure")))).toContain(
+      "No order-book data in this lake.",
+    );
   }, 120_000);
 
   test("with an empty lake, every notebook runs and says which datasets are absent", async () => {
@@ -148,9 +216,24 @@ describe("notebooks on a partial lake", () => {
     expect(result.notebooks.map((n) => [n.name, n.ok])).toEqual(NAMES.map((n) => [n, true]));
     expect(text(load(result, "market-overview"))).toContain("No hourly candles yet");
     expect(text(load(result, "microstructure"))).toContain("No trades.");
+    expect(JSON.stringify(outputs(load(result, "microstructure")))).toContain(
+      "No order-book data in this lake.",
+    );
     expect(text(load(result, "data-quality"))).toContain("No quality metrics.");
   }, 120_000);
 });
+
+interface BookChartSpec {
+  readonly data: { readonly values: readonly { readonly series?: string; readonly y1?: number }[] };
+  readonly encoding?: { readonly x?: { readonly scale?: { readonly domain?: unknown } } };
+  readonly vconcat?: readonly { readonly layer?: readonly Pick<BookChartSpec, "encoding">[] }[];
+}
+
+/** Items drawn by every mark of a rendered chart. */
+function drawnMarks(svg: string): number {
+  const names = new Set([...svg.matchAll(/role-mark (\w+)_marks"/g)].map((m) => m[1] as string));
+  return [...names].reduce((n, name) => n + countMarkItems(svg, name), 0);
+}
 
 /** What a chart may weigh: a frame (axes, legend, title) plus a bounded number of bytes per drawn mark. */
 const FRAME_BYTES = 24_000;
@@ -240,6 +323,19 @@ describe("HTML in headless Chromium", () => {
           expect(title).toContain("Tributary notebook");
           const shot = join(ARTIFACTS, `${nb.name}.png`);
           await page.screenshot({ path: shot, fullPage: true });
+          if (nb.name === "microstructure") {
+            // The order-book section on its own, to judge by eye.
+            const section = await page.$eval("#the-order-book", (h) => {
+              const doc = h.ownerDocument;
+              const top = h.getBoundingClientRect().top + (doc.defaultView?.scrollY ?? 0);
+              return { top, height: doc.documentElement.scrollHeight - top };
+            });
+            await page.screenshot({
+              path: join(ARTIFACTS, "microstructure-order-book.png"),
+              fullPage: true,
+              clip: { x: 0, y: section.top - 10, width: 1100, height: section.height + 10 },
+            });
+          }
           expect(statSync(shot).size).toBeGreaterThan(50_000);
           expect({ page: nb.name, problems }).toEqual({ page: nb.name, problems: [] });
           await page.close();

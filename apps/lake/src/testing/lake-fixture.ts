@@ -3,7 +3,9 @@
  * Tesouro table's CDC snapshot) committed as the bronze writer commits it, then the real silver and
  * gold jobs run over it. Silver and gold therefore always have the jobs' own schemas: a schema change
  * reaches every fixture. Prices follow smooth waves plus fixed pseudo-noise; a few trade ids are
- * skipped so gap checks have something to find. Runnable: `bun apps/lake/src/testing/lake-fixture.ts <dir> [hours]`.
+ * skipped so gap checks have something to find. On request it also lands a synthetic order book
+ * (book-market.ts, with its checksum mismatch and WebSocket drop) over the window's last minutes.
+ * Runnable: `bun apps/lake/src/testing/lake-fixture.ts <dir> [hours] [book minutes]`.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -17,14 +19,17 @@ import { CommitLog } from "@tributary/shared/lake/commit-log";
 import { LocalLakeStore } from "@tributary/shared/lake/store";
 import { createLogger } from "@tributary/shared/log";
 import { parseRfc3339Micros } from "@tributary/shared/time";
+import { runGoldBook } from "../gold/book/book.ts";
 import { runGoldMarket } from "../gold/market/market.ts";
 import { runTesouroGold } from "../gold/tesouro/tesouro.ts";
 import { openDuckSession, sqlString } from "../runtime/duckdb.ts";
 import type { LakeJobEnv } from "../runtime/env.ts";
+import { runSilverBook } from "../silver/book.ts";
 import { runCdcSilver } from "../silver/cdc/replay.ts";
 import { cdcDatasetName, tesouroTable } from "../silver/cdc/tables.ts";
 import { runSilverTicker } from "../silver/ticker.ts";
 import { runSilverTrades } from "../silver/trades.ts";
+import { bookMarketMessages } from "./book-market.ts";
 import { type BronzeRecord, commitBronze } from "./bronze-fixture.ts";
 
 export interface LakeFixtureOptions {
@@ -36,6 +41,11 @@ export interface LakeFixtureOptions {
   readonly tradeEverySeconds?: number;
   /** Write the Tesouro Direto table's CDC snapshot and run its silver and gold (default true). */
   readonly tesouro?: boolean;
+  /**
+   * Also land the synthetic order book of book-market.ts (BTC/USD and ETH/USD, whatever `symbols` says)
+   * over the last `minutes` of the window and run the silver and gold book jobs (default: no book).
+   */
+  readonly book?: { readonly minutes: number; readonly meanGapMs?: number };
 }
 
 export interface LakeFixture {
@@ -47,6 +57,8 @@ export interface LakeFixture {
   readonly trades: number;
   /** Trade ids left out of the sequences, which gold's quality counts as missing. */
   readonly skippedTradeIds: number;
+  /** `kraken.book` messages in bronze (0 without the `book` option). */
+  readonly bookMessages: number;
 }
 
 const BASE_PRICE: Readonly<Record<string, number>> = { "BTC/USD": 65000, "ETH/USD": 3500 };
@@ -68,6 +80,7 @@ export async function buildLakeFixture(dir: string, options: LakeFixtureOptions 
   await runSilverTicker(env);
   await runGoldMarket(env, { graceMinutes: 5 });
   if (options.tesouro !== false) await landTesouroSnapshot(env, tesouroRows(), parseRfc3339Micros(start));
+  const bookMessages = options.book ? await landBookMarket(env, start, hours, options.book) : 0;
   return {
     dir,
     start,
@@ -75,7 +88,37 @@ export async function buildLakeFixture(dir: string, options: LakeFixtureOptions 
     symbols,
     trades: trades.length,
     skippedTradeIds: symbols.length * n - trades.length,
+    bookMessages,
   };
+}
+
+/** The synthetic book market over the window's last `minutes`, through bronze and the silver and gold book jobs. */
+async function landBookMarket(
+  env: LakeJobEnv,
+  start: string,
+  hours: number,
+  book: NonNullable<LakeFixtureOptions["book"]>,
+): Promise<number> {
+  const minutes = Math.min(book.minutes, hours * 60);
+  const end = parseRfc3339Micros(start) + BigInt(hours) * 3_600_000_000n;
+  const market = bookMarketMessages({
+    seed: 19,
+    startMicros: end - BigInt(minutes) * 60_000_000n,
+    minutes,
+    meanGapMs: book.meanGapMs ?? 1000,
+  });
+  const records: BronzeRecord[] = market.map((m, offset) => ({
+    topic: "kraken.book",
+    partition: 0,
+    offset,
+    key: (JSON.parse(m.json) as { symbol: string }).symbol,
+    value: m.json,
+    ingestedAt: m.tsMicros + 200_000n,
+  }));
+  await commitBronze(env.commitLog, records, { dataset: "kraken_book" });
+  await runSilverBook(env);
+  await runGoldBook(env);
+  return records.length;
 }
 
 /** A quiet job environment over a local lake in `dir` (created). */
@@ -269,9 +312,14 @@ function tesouroSnapshot(rows: readonly CdcRow[], atMicros: bigint): BronzeRecor
 if (import.meta.main) {
   const dir = process.argv[2];
   if (!dir) {
-    console.error("usage: bun apps/lake/src/testing/lake-fixture.ts <dir> [hours]");
+    console.error("usage: bun apps/lake/src/testing/lake-fixture.ts <dir> [hours] [book minutes]");
     process.exit(2);
   }
   const hours = process.argv[3] ? Number(process.argv[3]) : undefined;
-  console.log(JSON.stringify(await buildLakeFixture(dir, hours === undefined ? {} : { hours })));
+  const bookMinutes = process.argv[4] ? Number(process.argv[4]) : undefined;
+  const options: LakeFixtureOptions = {
+    ...(hours === undefined ? {} : { hours }),
+    ...(bookMinutes === undefined ? {} : { book: { minutes: bookMinutes } }),
+  };
+  console.log(JSON.stringify(await buildLakeFixture(dir, options)));
 }

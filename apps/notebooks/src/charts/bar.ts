@@ -36,6 +36,8 @@ export interface BarOptions {
   /** Colour bars by sign (positive vs negative) instead of by series. */
   readonly signColors?: boolean;
   readonly yFormat?: string;
+  /** The time axis's extent (time buckets), e.g. a window shared by several charts so they line up. */
+  readonly timeDomain?: readonly [TimeLike, TimeLike];
   readonly width?: number;
   readonly height?: number;
 }
@@ -97,7 +99,9 @@ export function barSpec(bars: readonly BarDatum[], options: BarOptions): TopLeve
       : { value: COLORS.accent };
   const axis = { axis: options.yFormat ? { format: options.yFormat } : countAxis(parsed.map((b) => b.y)) };
   const starts = temporal ? values.map((v) => Number((v as { t?: number }).t)) : [];
-  const domain = bandDomain(starts, interval);
+  const domain: [number, number] = options.timeDomain
+    ? [epochMs(options.timeDomain[0]), epochMs(options.timeDomain[1])]
+    : bandDomain(starts, interval);
   const many = series.length > 1 && !options.signColors;
   const timeTip = utcTooltip("t", "bucket start (UTC)");
   const tooltip = [

@@ -40,6 +40,8 @@ export interface CandlestickOptions {
   readonly priceTitle?: string;
   readonly volumeTitle?: string;
   readonly showVwap?: boolean;
+  /** The time axis's extent, e.g. a window shared by several charts so they line up (default: the candles'). */
+  readonly timeDomain?: readonly [TimeLike, TimeLike];
   readonly width?: number;
   readonly height?: number;
 }
@@ -68,10 +70,12 @@ export function candlestickSpec(candles: readonly Candle[], options: Candlestick
     };
   });
   // Bands keep the candle's width whatever the extent: one hourly candle is one hour wide.
-  const domain = bandDomain(
-    values.map((v) => v.t),
-    options.intervalMs,
-  );
+  const domain: [number, number] = options.timeDomain
+    ? [epochMs(options.timeDomain[0]), epochMs(options.timeDomain[1])]
+    : bandDomain(
+        values.map((v) => v.t),
+        options.intervalMs,
+      );
   const axis = timeAxis(domain[1] - domain[0], width, options.intervalMs);
   // The domain is set once (on the wicks); the other views share the scale.
   const x = {

@@ -188,3 +188,51 @@ describe("heatmap", () => {
     ).toMatchSnapshot();
   });
 });
+
+describe("a shared time window (timeDomain)", () => {
+  const shared = ["2024-03-04T00:00:00Z", "2024-03-04T00:30:00Z"] as const;
+  const domainOf = (encoding: unknown): unknown =>
+    (encoding as { x: { scale: { domain: unknown } } }).x.scale.domain;
+  type Layered = { vconcat: { layer: { encoding: unknown }[] }[] };
+  type Single = { encoding: unknown };
+
+  test("candles, lines and time bars over different data take the same x domain when given one", () => {
+    const candleSpec = candlestickSpec(candles(4), { title: "c", intervalMs: 60_000, timeDomain: shared });
+    const line = lineSpec(
+      [
+        { x: "2024-03-04T00:05:00Z", y: 1 },
+        { x: "2024-03-04T00:20:00Z", y: 2 },
+      ],
+      { title: "l", yTitle: "y", timeDomain: shared },
+    );
+    const bars = barSpec([{ x: "2024-03-04T00:10:00Z", y: 3 }], {
+      title: "b",
+      yTitle: "y",
+      intervalMs: 60_000,
+      timeDomain: shared,
+    });
+    const expected = JSON.stringify(domainOf((line as Single).encoding));
+    expect(expected).toContain('"hours":0,"minutes":30');
+    expect(JSON.stringify(domainOf((candleSpec as unknown as Layered).vconcat[0]?.layer[0]?.encoding))).toBe(
+      expected,
+    );
+    expect(JSON.stringify(domainOf((bars as Single).encoding))).toBe(expected);
+  });
+
+  test("without it a line spans its data and time bars at least 12 intervals, as before", () => {
+    const line = lineSpec(
+      [
+        { x: "2024-03-04T00:05:00Z", y: 1 },
+        { x: "2024-03-04T00:20:00Z", y: 2 },
+      ],
+      { title: "l", yTitle: "y" },
+    );
+    expect(domainOf((line as Single).encoding)).toBeUndefined();
+    const bars = barSpec([{ x: "2024-03-04T00:10:00Z", y: 3 }], {
+      title: "b",
+      yTitle: "y",
+      intervalMs: 60_000,
+    });
+    expect(JSON.stringify(domainOf((bars as Single).encoding))).toContain('"hours":0,"minutes":11');
+  });
+});

@@ -45,6 +45,8 @@ export interface LineOptions {
   readonly intervalMs?: number;
   /** Vega format for y labels, e.g. ".2f" or ".1%". */
   readonly yFormat?: string;
+  /** The time axis's extent (temporal x), e.g. a window shared by several charts so they line up. */
+  readonly timeDomain?: readonly [TimeLike, TimeLike];
   readonly width?: number;
   readonly height?: number;
 }
@@ -64,7 +66,8 @@ export function lineSpec(points: readonly LinePoint[], options: LineOptions): To
   const series = [...new Set(values.map((v) => v.series))];
   const width = fitWidth(series, options.width);
   const xs = values.map((v) => v.x);
-  const span = Math.max(...xs) - Math.min(...xs);
+  const fixed = temporal && options.timeDomain ? options.timeDomain.map(epochMs) : undefined;
+  const span = fixed ? (fixed[1] as number) - (fixed[0] as number) : Math.max(...xs) - Math.min(...xs);
   const perSeries = values.length / series.length;
   // A line needs two points; sparse series also show each point so none vanishes.
   const showPoints =
@@ -94,9 +97,11 @@ export function lineSpec(points: readonly LinePoint[], options: LineOptions): To
             type: "temporal",
             scale: {
               type: "utc",
-              ...(span === 0
-                ? { domain: utcDomain([(xs[0] as number) - 3_600_000, (xs[0] as number) + 3_600_000]) }
-                : {}),
+              ...(fixed
+                ? { domain: utcDomain([fixed[0] as number, fixed[1] as number]) }
+                : span === 0
+                  ? { domain: utcDomain([(xs[0] as number) - 3_600_000, (xs[0] as number) + 3_600_000]) }
+                  : {}),
             },
             title: options.xTitle ?? "time (UTC)",
             axis: timeAxis(span || 7_200_000, width, options.intervalMs ?? 0),
