@@ -93,6 +93,8 @@ export function renderMarkdown(
   results: readonly BenchSummary[],
   commands: readonly string[],
   when: string,
+  /** The machine's 1-minute load average around the latest command (other work shares its cores). */
+  load?: string,
 ): string {
   const rows = results.map((r) => {
     const target = r.target
@@ -111,6 +113,7 @@ export function renderMarkdown(
     `- Machine: ${describeMachine()}`,
     `- Run at: ${when} (UTC)`,
     `- Commands: ${commands.map((c) => `\`${c}\``).join(", ")}`,
+    ...(load === undefined ? [] : [`- Load average (1 min): ${load}`]),
     "",
     "| bench | metric | median | range | runs | target | ratio |",
     "|---|---|---|---|---|---|---|",
@@ -124,6 +127,13 @@ export function renderMarkdown(
     "  throughput run (steadier than the rates when other work shares the cores). Sweeps of at most 12 fills, 1.9 per",
     "  order on average, no giant sweeps (the workload these figures have always been measured with; the default",
     "  market's heavy-tailed sweeps measure its burstiness, not the ingester).",
+    "- **ingest, book**: the same path for WS v2 `book` at depth 10 on three symbols (100 trades/s beside it): each",
+    "  update parsed losslessly, applied to the symbol's book and its CRC32 of the top 10 levels verified, then produced.",
+    "  book_updates_per_s over a burst of about 40,000 updates sent as fast as the simulator can (sim_book_updates_per_s",
+    "  is its send rate: a figure close to it means the simulator, not the ingester, set the pace); book_p99_ms from",
+    "  the simulator's send of each update frame to the broker's ack at book_latency_updates_per_s (about 2,000) after a",
+    "  one-second warm-up; ingester_cpu_us_per_book_update is the ingester thread's CPU per update in the burst. A run",
+    "  counts only if every update arrived and verified (no dropped frame, no mismatch).",
     "- **lake**: 1,000,000 pre-produced 200-byte-class trade messages over 6 partitions; five rounds, each the limit",
     "  (DuckDB alone appending and COPYing 500,000 of the same payloads through the writer's staging table) followed by",
     "  the bronze writer, in its own process and a new consumer group, reading the whole topic until every offset is",

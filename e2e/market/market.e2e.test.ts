@@ -10,8 +10,7 @@
  * CI size 30,000 trades; TRIBUTARY_SOAK=1 runs 1,000,000.
  */
 import { expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { type IngesterHandle, startIngester } from "@tributary/ingest/kraken/ingester/ingester";
 import { SimulatorThread } from "@tributary/ingest/simulator/thread";
@@ -21,7 +20,6 @@ import { type BronzeWriterHandle, startBronzeWriter } from "@tributary/lake/bron
 import { verifyGold } from "@tributary/lake/gold/market/verify";
 import { marketJobEnv } from "@tributary/lake/jobs/market";
 import { SILVER } from "@tributary/lake/silver/datasets";
-import { loadConfig } from "@tributary/shared/config";
 import { createKafka } from "@tributary/shared/kafka";
 import { BRONZE_DATASETS } from "@tributary/shared/lake/layout";
 import { createLogger } from "@tributary/shared/log";
@@ -37,6 +35,7 @@ import {
   fetchTruth,
   ingestTopicNames,
   type PartitionEnd,
+  privateRun,
   recordCount,
   referenceTrade,
   runMarketLayers,
@@ -80,16 +79,7 @@ const seconds = (fromMs: number): number => Math.round((performance.now() - from
 test(
   `simulator → ingest → Kafka → bronze → silver → gold for ${TOTAL} trades: gold equals the truth's recomputation, silver holds no duplicate, incremental gold equals a full rebuild`,
   async () => {
-    const base = mkdtempSync(join(tmpdir(), "tributary-e2e-market-"));
-    const stateDir = join(base, "state");
-    mkdirSync(stateDir, { recursive: true });
-    const config = loadConfig({
-      ...process.env,
-      TRIBUTARY_STATE_DIR: stateDir,
-      LAKE_URI: join(base, "lake"),
-      LAKE_CONSUMER_GROUP: uniqueName("e2e_lake"),
-      LAKE_FLUSH_MS: "500",
-    });
+    const { base, stateDir, config } = privateRun("e2e-market");
     const topics = { trades: uniqueName("e2e_trades"), ticker: uniqueName("e2e_ticker") };
     const log = createLogger("e2e.market", "warn");
     const env = marketJobEnv(config, { log, signal: new AbortController().signal });

@@ -1,9 +1,12 @@
 /**
- * The market pipeline wired end to end for tests: simulator ground truth, ingester options against
+ * The market pipeline wired end to end for tests: a private run directory and config, simulator ground truth, ingester options against
  * the simulator, Kafka end offsets, bronze coverage of those offsets, one pass of the market layers
  * (silver trades, silver ticker, gold), and canonical dumps of a lake layer to compare two runs.
  */
 
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { IngestOptions } from "@tributary/ingest/kraken/ingester/options";
 import type { IngestTopics } from "@tributary/ingest/producer/topics";
 import type { SimulatorStats, TruthTrade } from "@tributary/ingest/simulator/server";
@@ -15,15 +18,35 @@ import { LakeReader } from "@tributary/lake/runtime/lake-reader";
 import type { SilverRunResult } from "@tributary/lake/silver/silver-run";
 import { runSilverTicker, type SilverTickerCounts } from "@tributary/lake/silver/ticker";
 import { runSilverTrades, type SilverTradesCounts } from "@tributary/lake/silver/trades";
-import type { Config } from "@tributary/shared/config";
+import { type Config, loadConfig } from "@tributary/shared/config";
 import { dlqTopic } from "@tributary/shared/contracts/topics";
 import type { CommitLog } from "@tributary/shared/lake/commit-log";
+import { uniqueName } from "@tributary/shared/testing/names";
 import { parseRfc3339Micros } from "@tributary/shared/time";
 import type { Admin } from "kafkajs";
 
 /** Every topic the ingester creates for `topics`: the two main topics and their dead-letter topics. */
 export function ingestTopicNames(topics: IngestTopics): string[] {
   return [topics.trades, topics.ticker, dlqTopic(topics.trades), dlqTopic(topics.ticker)];
+}
+
+/** A run's private directory (`state/` and the lake inside) and the config pointing at it, with its own lake consumer group. */
+export function privateRun(name: string): {
+  readonly base: string;
+  readonly stateDir: string;
+  readonly config: Config;
+} {
+  const base = mkdtempSync(join(tmpdir(), `tributary-${name}-`));
+  const stateDir = join(base, "state");
+  mkdirSync(stateDir, { recursive: true });
+  const config = loadConfig({
+    ...process.env,
+    TRIBUTARY_STATE_DIR: stateDir,
+    LAKE_URI: join(base, "lake"),
+    LAKE_CONSUMER_GROUP: uniqueName(`${name.replaceAll("-", "_")}_lake`),
+    LAKE_FLUSH_MS: "500",
+  });
+  return { base, stateDir, config };
 }
 
 /** `http://127.0.0.1:<port>` from the simulator's REST base (`…/0`). */

@@ -24,6 +24,12 @@ const HISTORY_HOURS = 50;
 const MIN_SPAN_HOURS = 48;
 /** Trades per second of market time over all symbols (about 50,000 over the history). */
 const MARKET_RATE = 0.3;
+/**
+ * Maker actions on the books per second of market time over all symbols. With the taker orders that
+ * also move the books, about 0.25 book updates a market second: some 2,000 a wall second at the 30 s
+ * demo's 8,000× clock, as many as trades, which the ingester and the lake take in their stride.
+ */
+const BOOK_RATE = 0.1;
 /** Share of Kraken's candles the simulator falsifies, so the reconciliation has something to flag. */
 const OHLC_MISMATCH_RATE = 0.01;
 
@@ -140,16 +146,18 @@ async function main(): Promise<number> {
   const runStateDir = join(config.stateDir, "demo", runId);
   // Offline, this run's market goes through topics of its own, so a fresh lake holds this run only
   // (the lake reads a topic from its start; earlier runs' markets would overlap this one's hours).
-  const krakenTopics = values.live
-    ? { trades: TOPICS.trades, ticker: TOPICS.ticker, ohlc: TOPICS.ohlc }
-    : {
-        trades: `${runId}.${TOPICS.trades}`,
-        ticker: `${runId}.${TOPICS.ticker}`,
-        ohlc: `${runId}.${TOPICS.ohlc}`,
-      };
+  const topicOf = (name: string): string => (values.live ? name : `${runId}.${name}`);
+  const krakenTopics = {
+    trades: topicOf(TOPICS.trades),
+    ticker: topicOf(TOPICS.ticker),
+    ohlc: topicOf(TOPICS.ohlc),
+    // The level-2 book too, unless KRAKEN_BOOK_DEPTH=off.
+    ...(config.kraken.bookDepth === undefined ? {} : { book: topicOf(TOPICS.book) }),
+  };
   const topicArgs = [
     ...["--trades-topic", krakenTopics.trades, "--ticker-topic", krakenTopics.ticker],
     ...["--ohlc-topic", krakenTopics.ohlc],
+    ...(krakenTopics.book === undefined ? [] : ["--book-topic", krakenTopics.book]),
   ];
   if (!values.live) {
     // A market with history: it opens HISTORY_HOURS ago and runs fast enough to reach the wall clock
@@ -163,13 +171,14 @@ async function main(): Promise<number> {
         ...["--port", String(simPort), "--trade-ids-from-clock"],
         ...[`--start=-${HISTORY_HOURS}h`, "--speed", String(speed), "--rate", String(MARKET_RATE)],
         ...["--drop-every-ms", "25000", "--ohlc-mismatch-rate", String(OHLC_MISMATCH_RATE)],
+        ...["--book-rate", String(BOOK_RATE)],
       ],
     });
     env.KRAKEN_REST_URL = `http://127.0.0.1:${simPort}/0`;
     env.KRAKEN_WS_URL = `ws://127.0.0.1:${simPort}/v2`;
     env.KRAKEN_SYMBOLS = "BTC/USD,ETH/USD,DOGE/USD";
     say(
-      `simulator: synthetic market on 127.0.0.1:${simPort} (BTC/USD, ETH/USD, DOGE/USD) opening ${HISTORY_HOURS} h ago at ${speed}× until it reaches now; a WebSocket drop every 25 s; ${OHLC_MISMATCH_RATE * 100} % of Kraken's candles falsified to show the reconciliation flag them`,
+      `simulator: synthetic market on 127.0.0.1:${simPort} (BTC/USD, ETH/USD, DOGE/USD) opening ${HISTORY_HOURS} h ago at ${speed}× until it reaches now; books moved by ${BOOK_RATE} maker actions per market second besides the trades; a WebSocket drop every 25 s; ${OHLC_MISMATCH_RATE * 100} % of Kraken's candles falsified to show the reconciliation flag them`,
     );
     await Bun.sleep(1000);
   }
@@ -194,6 +203,7 @@ async function main(): Promise<number> {
     `${krakenTopics.trades}=kraken_trades:kraken`,
     `${krakenTopics.ticker}=kraken_ticker:kraken`,
     `${krakenTopics.ohlc}=kraken_ohlc:kraken`,
+    ...(krakenTopics.book === undefined ? [] : [`${krakenTopics.book}=kraken_book:kraken`]),
     ...(withPostgres ? cdcTopics.map((t) => `${t}=cdc_${t.split(".").slice(1).join("_")}:cdc`) : []),
   ].join(",");
   const lakeArgs = values.live ? [] : ["--routes", routes];
@@ -254,7 +264,14 @@ async function main(): Promise<number> {
   for (const c of children) await c.stop(5_000);
 
   say("layers: running silver, gold and the CSV export once more so the summary is current");
-  const jobs = ["silver.trades", "silver.ticker", "silver.kraken_ohlc", "gold.market", "export.csv"];
+  const jobs = [
+    "silver.trades",
+    "silver.ticker",
+    "silver.kraken_ohlc",
+    ...(krakenTopics.book === undefined ? [] : ["silver.book", "gold.book"]),
+    "gold.market",
+    "export.csv",
+  ];
   if (withPostgres)
     jobs.push(...config.cdc.tables.map((t) => `silver.cdc_${t.replace(".", "_")}`), "gold.tesouro");
   for (const job of jobs) {

@@ -22,8 +22,9 @@ import type { Config } from "@tributary/shared/config";
 import { createKafka } from "@tributary/shared/kafka";
 import { createLogger, type Logger } from "@tributary/shared/log";
 import { startIngester } from "./kraken/ingester/ingester.ts";
+import type { IngestOptions } from "./kraken/ingester/options.ts";
 import type { SequencedTrade } from "./kraken/mappers/trade.ts";
-import { ingestTopicSpecs } from "./producer/topics.ts";
+import { type IngestTopics, ingestTopicSpecs } from "./producer/topics.ts";
 import { SimulatorThread } from "./simulator/thread.ts";
 
 export interface IngestBenchOptions {
@@ -58,7 +59,7 @@ interface RunResult {
 }
 
 /** CPU time (user + system) of the calling thread, in µs, from Linux's /proc (clock ticks of 10 ms). */
-function threadCpuUs(): number {
+export function threadCpuUs(): number {
   const stat = readFileSync("/proc/thread-self/stat", "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
@@ -94,25 +95,10 @@ async function run(
     for (const t of trades) acks.push({ symbol: t.message.symbol, id: t.message.trade_id, at: ackedAtMs });
     lastAckMs = ackedAtMs;
   };
-  const ingester = await startIngester(
-    {
-      mode: "stream",
-      restUrl: sim.restUrl,
-      wsUrl: sim.wsUrl,
-      symbols: sim.symbols,
-      pollCron: "* * * * * *",
-      once: false,
-      since: "now",
-      durationMs: undefined,
-      stateDir,
-      kafka: opts.kafka,
-      topics,
-      metricsPort: undefined,
-      logLevel: "warn",
-      cursorFlushMs: 250,
-    },
-    { log, onTradesAcked },
-  );
+  const ingester = await startIngester(benchIngestOptions(sim, stateDir, opts.kafka, topics), {
+    log,
+    onTradesAcked,
+  });
   try {
     // The WebSocket is subscribed well before the market opens.
     await Bun.sleep(300);
@@ -142,19 +128,53 @@ async function run(
     await ingester.stop();
     await sim.stop();
     rmSync(stateDir, { recursive: true, force: true });
-    const admin = createKafka(opts.kafka, "bench-cleanup").admin();
-    try {
-      await admin.connect();
-      await admin.deleteTopics({ topics: ingestTopicSpecs(opts.kafka, topics).map((s) => s.topic) });
-    } catch (err) {
-      log.warn("could not delete bench topics", { error: (err as Error).message });
-    } finally {
-      await admin.disconnect();
-    }
+    await deleteBenchTopics(opts.kafka, topics, log);
   }
 }
 
-function percentile(sorted: Float64Array, p: number): number {
+/** The ingester in stream mode against the simulator thread, on a fresh state directory and own topics. */
+export function benchIngestOptions(
+  sim: SimulatorThread,
+  stateDir: string,
+  kafka: Config["kafka"],
+  topics: IngestTopics,
+): IngestOptions {
+  return {
+    mode: "stream",
+    restUrl: sim.restUrl,
+    wsUrl: sim.wsUrl,
+    symbols: sim.symbols,
+    pollCron: "* * * * * *",
+    once: false,
+    since: "now",
+    durationMs: undefined,
+    stateDir,
+    kafka,
+    topics,
+    metricsPort: undefined,
+    logLevel: "warn",
+    cursorFlushMs: 250,
+  };
+}
+
+/** Removes a run's topics; a failure is logged, never thrown (the figures stand). */
+export async function deleteBenchTopics(
+  kafka: Config["kafka"],
+  topics: IngestTopics,
+  log: Logger,
+): Promise<void> {
+  const admin = createKafka(kafka, "bench-cleanup").admin();
+  try {
+    await admin.connect();
+    await admin.deleteTopics({ topics: ingestTopicSpecs(kafka, topics).map((s) => s.topic) });
+  } catch (err) {
+    log.warn("could not delete bench topics", { error: (err as Error).message });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i] as number;

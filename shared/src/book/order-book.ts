@@ -25,6 +25,8 @@ function isZero(qty: string): boolean {
 export class BookSide {
   readonly prices: string[] = [];
   readonly qtys: string[] = [];
+  /** Each level's part of the checksum text, kept with it: a level is rendered once, not at every update. */
+  private readonly texts: string[] = [];
 
   constructor(readonly kind: "bid" | "ask") {}
 
@@ -53,11 +55,15 @@ export class BookSide {
       if (present) {
         this.prices.splice(i, 1);
         this.qtys.splice(i, 1);
+        this.texts.splice(i, 1);
       }
-    } else if (present) this.qtys[i] = qty;
-    else {
+    } else if (present) {
+      this.qtys[i] = qty;
+      this.texts[i] = digits(price) + digits(qty);
+    } else {
       this.prices.splice(i, 0, price);
       this.qtys.splice(i, 0, qty);
+      this.texts.splice(i, 0, digits(price) + digits(qty));
     }
   }
 
@@ -65,12 +71,14 @@ export class BookSide {
     if (this.prices.length > depth) {
       this.prices.length = depth;
       this.qtys.length = depth;
+      this.texts.length = depth;
     }
   }
 
   clear(): void {
     this.prices.length = 0;
     this.qtys.length = 0;
+    this.texts.length = 0;
   }
 
   get size(): number {
@@ -85,7 +93,7 @@ export class BookSide {
   checksumText(): string {
     let text = "";
     const n = Math.min(BOOK_CHECKSUM_LEVELS, this.prices.length);
-    for (let i = 0; i < n; i++) text += digits(this.prices[i] as string) + digits(this.qtys[i] as string);
+    for (let i = 0; i < n; i++) text += this.texts[i] as string;
     return text;
   }
 }

@@ -2,8 +2,10 @@
  * The ingester's counters: trades/s per symbol, reconnects, backfilled trades, dead letters, last trade
  * age, and the health of the Kafka and Kraken sides. Prometheus names are prefixed `tributary_ingest_`.
  */
+import type { BookMessage } from "@tributary/shared/contracts/book";
 import { StallWatch } from "@tributary/shared/health";
 import { MetricsRegistry } from "@tributary/shared/metrics";
+import { parseRfc3339Micros } from "@tributary/shared/time";
 
 const RATE_WINDOW_S = 10;
 
@@ -195,18 +197,24 @@ export class IngestMetrics {
   }
 
   /** One acknowledged batch of book messages (`exchangeMs` of each: its `ts`). */
-  booksAckedBatch(
-    books: readonly {
-      readonly symbol: string;
-      readonly type: string;
-      readonly status: string;
-      readonly exchangeMs: number;
-    }[],
-  ): void {
+  /** One acknowledged batch: counted once per label set, and each symbol's newest `ts` parsed once (books come by the thousand). */
+  booksAckedBatch(books: readonly Pick<BookMessage, "symbol" | "type" | "checksum_status" | "ts">[]): void {
+    const counts = new Map<string, { labels: { symbol: string; type: string; status: string }; n: number }>();
+    const newest = new Map<string, string>();
     for (const b of books) {
-      this.books.inc({ symbol: b.symbol, type: b.type, status: b.status });
-      const prev = this.lastBookExchangeMs.get(b.symbol);
-      if (prev === undefined || b.exchangeMs > prev) this.lastBookExchangeMs.set(b.symbol, b.exchangeMs);
+      const key = `${b.symbol} ${b.type} ${b.checksum_status}`;
+      const c = counts.get(key);
+      if (c) c.n++;
+      else counts.set(key, { labels: { symbol: b.symbol, type: b.type, status: b.checksum_status }, n: 1 });
+      // Canonical RFC 3339 µs UTC text sorts as time does.
+      const prev = newest.get(b.symbol);
+      if (prev === undefined || b.ts > prev) newest.set(b.symbol, b.ts);
+    }
+    for (const { labels, n } of counts.values()) this.books.inc(labels, n);
+    for (const [symbol, ts] of newest) {
+      const ms = Number(parseRfc3339Micros(ts) / 1000n);
+      const prev = this.lastBookExchangeMs.get(symbol);
+      if (prev === undefined || ms > prev) this.lastBookExchangeMs.set(symbol, ms);
     }
     this.kafkaLastAckMs = Date.now();
     this.kafkaFailingSinceMs = undefined;

@@ -30,6 +30,8 @@ export type Level = readonly [price: bigint, qty: bigint];
 class SimSide {
   readonly prices: bigint[] = [];
   readonly qtys: bigint[] = [];
+  /** Each level's part of the checksum text (its units), kept with it rather than rendered per event. */
+  readonly texts: string[] = [];
 
   constructor(readonly name: BookSideName) {}
 
@@ -59,11 +61,15 @@ class SimSide {
       if (present) {
         this.prices.splice(i, 1);
         this.qtys.splice(i, 1);
+        this.texts.splice(i, 1);
       }
-    } else if (present) this.qtys[i] = qty;
-    else {
+    } else if (present) {
+      this.qtys[i] = qty;
+      this.texts[i] = `${price}${qty}`;
+    } else {
       this.prices.splice(i, 0, price);
       this.qtys.splice(i, 0, qty);
+      this.texts.splice(i, 0, `${price}${qty}`);
     }
   }
 
@@ -93,8 +99,8 @@ export class SimBook {
   /** Kraken's CRC32: the top 10 asks then the top 10 bids, each level as its price units then its qty units. */
   checksum(): number {
     let text = "";
-    for (const [p, q] of this.asks.top(10)) text += `${p}${q}`;
-    for (const [p, q] of this.bids.top(10)) text += `${p}${q}`;
+    for (const side of [this.asks, this.bids])
+      for (let i = 0; i < Math.min(10, side.texts.length); i++) text += side.texts[i] as string;
     return crc32(text) >>> 0;
   }
 }

@@ -27,7 +27,7 @@ import { type OhlcFaultField, ohlcFaultPicker } from "./ohlc.ts";
 import { RestEndpoints } from "./rest.ts";
 import type { TapeTrade } from "./tape.ts";
 import { TickerStats } from "./ticker-stats.ts";
-import { type WsConnection, WsHub } from "./ws.ts";
+import { epochMs, type WsConnection, WsHub } from "./ws.ts";
 
 export interface SimulatorOptions {
   /** 0 picks a free port. */
@@ -67,6 +67,8 @@ export interface SimulatorOptions {
   readonly bookLevels?: number;
   /** Keep every book event so `bookAt()` can answer (tests; memory grows with the run). */
   readonly bookTruth?: boolean;
+  /** Keep when each book update was sent, per symbol, so `bookSentAtMs()` can answer (benchmarks). */
+  readonly bookSendTimes?: boolean;
 }
 
 /** One emitted trade in contract form (exact decimal strings, µs UTC), for comparisons with Kafka. */
@@ -109,6 +111,8 @@ export class KrakenSimulator {
   private finishWaiters: (() => void)[] = [];
   private readonly mode: "synthetic" | "fixtures";
   private readonly books: BookMarket;
+  /** Epoch ms of every book update sent, per symbol, in the order sent (with `bookSendTimes`). */
+  private readonly bookSends = new Map<string, number[]>();
   /** Market time of the last clock tick: every order due by then has been generated. */
   private lastTickNs: bigint | undefined;
 
@@ -211,7 +215,7 @@ export class KrakenSimulator {
           const checksum = book.checksum();
           // Decided once per event, and only for an event some subscriber is actually sent.
           let corrupt: boolean | undefined;
-          this.hub.broadcastBook(symbol, (depth) => {
+          const sent = this.hub.broadcastBook(symbol, (depth) => {
             const update = viewUpdate(before, book, depth);
             if (update.bids.length + update.asks.length === 0) return undefined;
             // Only an update touching the checksum's window can carry the fault (see corruptOneLevel).
@@ -225,6 +229,11 @@ export class KrakenSimulator {
             if (corrupt) corruptOneLevel(update, book);
             return wsBookFrame("update", format, update.bids, update.asks, checksum, event.timeNs);
           });
+          if (sent && this.opts.bookSendTimes) {
+            const times = this.bookSends.get(symbol) ?? [];
+            times.push(epochMs());
+            this.bookSends.set(symbol, times);
+          }
         },
       },
     );
@@ -395,6 +404,11 @@ export class KrakenSimulator {
         ([p, q]) => [unitsToDecimal(p, format.priceDecimals), unitsToDecimal(q, format.lotDecimals)] as const,
       );
     return { bids: render(at.bids), asks: render(at.asks) };
+  }
+
+  /** When each book update of `symbol` was sent (epoch ms, in order); needs `bookSendTimes`. */
+  bookSentAtMs(symbol: string): readonly number[] {
+    return this.bookSends.get(symbol) ?? [];
   }
 
   /** Corrupts the next book update sent (one level's qty off by one lot, checksum unchanged). */

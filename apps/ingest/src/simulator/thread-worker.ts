@@ -42,6 +42,12 @@ self.onmessage = async (event: MessageEvent<ThreadRequest>) => {
         reply({ id: req.id, kind: "sent", sent: out });
         return;
       }
+      case "bookSent": {
+        const sent: Record<string, number[]> = {};
+        for (const symbol of sim?.symbols() ?? []) sent[symbol] = [...(sim?.bookSentAtMs(symbol) ?? [])];
+        reply({ id: req.id, kind: "bookSent", sent });
+        return;
+      }
       case "stop":
         await sim?.stop();
         sim = undefined;

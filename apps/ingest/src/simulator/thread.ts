@@ -6,7 +6,7 @@ import type { SimulatorOptions } from "./server.ts";
 
 export type ThreadRequest =
   | { readonly id: number; readonly kind: "start"; readonly options: Omit<SimulatorOptions, "symbols"> }
-  | { readonly id: number; readonly kind: "market" | "finished" | "sent" | "stop" };
+  | { readonly id: number; readonly kind: "market" | "finished" | "sent" | "bookSent" | "stop" };
 
 export type ThreadReply =
   | {
@@ -21,6 +21,12 @@ export type ThreadReply =
       readonly id: number;
       readonly kind: "sent";
       readonly sent: Record<string, { readonly ids: number[]; readonly sentAtMs: number[] }>;
+    }
+  | {
+      readonly id: number;
+      readonly kind: "bookSent";
+      /** Per symbol, epoch ms of each book update sent, in order (the n-th is seq n of the session). */
+      readonly sent: Record<string, number[]>;
     }
   | { readonly id: number; readonly kind: "error"; readonly message: string };
 
@@ -76,6 +82,13 @@ export class SimulatorThread {
         new Map(ids.map((id, i) => [id, sentAtMs[i] ?? Number.NaN])),
       ]),
     );
+  }
+
+  /** Per symbol, when each book update was sent (epoch ms, in order); needs `bookSendTimes`. */
+  async bookSentTimes(): Promise<Map<string, readonly number[]>> {
+    const r = await this.request({ kind: "bookSent" });
+    if (r.kind !== "bookSent") throw new Error("unexpected reply");
+    return new Map(Object.entries(r.sent));
   }
 
   async stop(): Promise<void> {

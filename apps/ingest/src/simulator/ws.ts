@@ -225,16 +225,18 @@ export class WsHub {
     return depth;
   }
 
-  /** Sends every book subscriber of `symbol` the update its depth needs (rendered once per depth). */
-  broadcastBook(symbol: string, frameFor: (depth: number) => string | undefined): void {
+  /** Sends every book subscriber of `symbol` the update its depth needs (rendered once per depth); true if any was sent. */
+  broadcastBook(symbol: string, frameFor: (depth: number) => string | undefined): boolean {
     const frames = new Map<number, string | undefined>();
+    let sent = false;
     for (const ws of this.conns) {
       const depth = ws.data.book.get(symbol);
       if (depth === undefined) continue;
       if (!frames.has(depth)) frames.set(depth, frameFor(depth));
       const frame = frames.get(depth);
-      if (frame) this.send(ws, frame);
+      if (frame && this.send(ws, frame)) sent = true;
     }
+    return sent;
   }
 
   private sendSnapshot(ws: Ws, channel: "trade" | "ticker", symbol: string): void {

@@ -11,7 +11,7 @@ import type { IngestMetrics } from "../../metrics/ingest-metrics.ts";
 import type { IngestProducer } from "../../producer/ingest-producer.ts";
 import type { LosslessValue } from "../lossless-json.ts";
 import { MappingError } from "../mappers/mapping.ts";
-import { mapWsBook } from "../mappers/ws-book.ts";
+import { mapWsBook, type WsBookItem } from "../mappers/ws-book.ts";
 import type { PairRegistry } from "../pairs.ts";
 import { BookKeeper } from "./book-keeper.ts";
 
@@ -80,7 +80,16 @@ export class BookFeed {
           this.resubscribe(symbol, "unreadable book frame");
       }
     }
-    for (const item of mapped.records) {
+    await this.onItems(type, mapped.records, receivedAt);
+  }
+
+  /** Items read from a frame (by the general path above or the fast path, `fastWsBook`): verified and published. */
+  async onItems(
+    type: "snapshot" | "update",
+    items: readonly WsBookItem[],
+    receivedAt: string,
+  ): Promise<void> {
+    for (const item of items) {
       const verdict = this.keeper.apply(type, item, receivedAt);
       await this.o.producer.enqueueBook(verdict.message);
       if (verdict.resubscribe) {

@@ -7,7 +7,6 @@
 import type { BookMessage } from "@tributary/shared/contracts/book";
 import { connectKafka, createKafka } from "@tributary/shared/kafka";
 import { createLogger, type Logger } from "@tributary/shared/log";
-import { parseRfc3339Micros } from "@tributary/shared/time";
 import { Cron } from "croner";
 import { IngestMetrics } from "../../metrics/ingest-metrics.ts";
 import { type MetricsServer, serveMetrics } from "../../metrics/server.ts";
@@ -88,14 +87,7 @@ export async function startIngester(opts: IngestOptions, hooks: IngesterHooks = 
       for (const t of tickers) metrics.tickersAcked.inc({ symbol: t.symbol });
     },
     onBooksAcked: (books, ackedAtMs) => {
-      metrics.booksAckedBatch(
-        books.map((b) => ({
-          symbol: b.symbol,
-          type: b.type,
-          status: b.checksum_status,
-          exchangeMs: Number(parseRfc3339Micros(b.ts) / 1000n),
-        })),
-      );
+      metrics.booksAckedBatch(books);
       hooks.onBooksAcked?.(books, ackedAtMs);
     },
     onDeadLetter: (stream, reason) => metrics.dlq.inc({ topic: stream, kind: deadLetterKind(reason) }),

@@ -15,6 +15,7 @@ import { KrakenConfigError } from "../errors.ts";
 import type { LosslessValue } from "../lossless-json.ts";
 import { MappingError } from "../mappers/mapping.ts";
 import type { SequencedTrade } from "../mappers/trade.ts";
+import { fastWsBook } from "../mappers/ws-book-fast.ts";
 import { classifyWsFrame, type WsFrame } from "../mappers/ws-frame.ts";
 import { mapWsTickers } from "../mappers/ws-ticker.ts";
 import { mapWsTrades } from "../mappers/ws-trade.ts";
@@ -137,6 +138,8 @@ async function onFrame(
 ): Promise<void> {
   const fast = fastWsTrades(text, o.registry, receivedAt);
   if (fast) return passOn(o, state, fast);
+  const book = state.book && fastWsBook(text, o.registry);
+  if (state.book && book) return state.book.onItems(book.type, book.items, receivedAt);
   let frame: WsFrame;
   try {
     frame = classifyWsFrame(text);

@@ -18,7 +18,7 @@ const ITEM =
   /\{"symbol":"([A-Z0-9]{1,16}\/[A-Z0-9]{1,16})","side":"(buy|sell)","price":((?:0|[1-9]\d*)(?:\.\d+)?),"qty":((?:0|[1-9]\d*)(?:\.\d+)?),"ord_type":"(limit|market)","trade_id":([1-9]\d{0,15}),"timestamp":"([0-9T:.Z+-]{20,35})"\}/y;
 
 /** Pads or checks `text` to exactly `scale` fractional digits; undefined if that would need rounding. */
-function atScale(text: string, scale: number): string | undefined {
+export function atScale(text: string, scale: number): string | undefined {
   const dot = text.indexOf(".");
   const frac = dot < 0 ? 0 : text.length - dot - 1;
   if (frac === scale) return text;
