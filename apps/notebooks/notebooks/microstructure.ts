@@ -1,6 +1,3 @@
-/**
- * (Over 400 lines: a notebook is one readable document; its order-book section is a single cell.)
- */
 // %% [markdown]
 // # Market microstructure
 //
