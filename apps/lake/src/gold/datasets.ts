@@ -64,6 +64,17 @@ const CANDLE_COLUMNS: GoldSchema = {
   last_trade_id: BIGINT,
 };
 
+/** A Tesouro yield curve: the full history and the latest date share it. */
+const CURVE_COLUMNS: GoldSchema = {
+  bond_type: TEXT,
+  base_date: DATE,
+  maturity_date: DATE,
+  days_to_maturity: BIGINT,
+  years_to_maturity: "DECIMAL(9,4)",
+  buy_rate: "DECIMAL(9,2)",
+  sell_rate: "DECIMAL(9,2)",
+};
+
 /**
  * Every gold dataset's columns, in file order: what readers may rely on. schemas.test.ts runs the
  * real jobs and compares every file's schema with this, so a change to a gold query that changes a
@@ -198,15 +209,7 @@ export const GOLD_SCHEMAS: Readonly<Record<string, GoldSchema>> = {
     freshness_s: DOUBLE,
     freshness_max_s: DOUBLE,
   },
-  [TESOURO_GOLD.yieldCurve]: {
-    bond_type: TEXT,
-    base_date: DATE,
-    maturity_date: DATE,
-    days_to_maturity: BIGINT,
-    years_to_maturity: "DECIMAL(9,4)",
-    buy_rate: "DECIMAL(9,2)",
-    sell_rate: "DECIMAL(9,2)",
-  },
+  [TESOURO_GOLD.yieldCurve]: CURVE_COLUMNS,
   [TESOURO_GOLD.spreads]: {
     bond_type: TEXT,
     maturity_date: DATE,
@@ -237,13 +240,5 @@ export const GOLD_SCHEMAS: Readonly<Record<string, GoldSchema>> = {
     sell_rate: "DECIMAL(9,2)",
     sell_rate_change_pp: "DECIMAL(9,2)",
   },
-  [TESOURO_GOLD.latestCurve]: {
-    bond_type: TEXT,
-    base_date: DATE,
-    maturity_date: DATE,
-    days_to_maturity: BIGINT,
-    years_to_maturity: "DECIMAL(9,4)",
-    buy_rate: "DECIMAL(9,2)",
-    sell_rate: "DECIMAL(9,2)",
-  },
+  [TESOURO_GOLD.latestCurve]: CURVE_COLUMNS,
 };
