@@ -227,15 +227,7 @@ export class IngestProducer {
         await (this.producer as Producer).sendBatch({ topicMessages, acks: -1 });
         backoff.reset();
         this.ackedRecords += batch.length;
-        const ackedAt = performance.timeOrigin + performance.now();
-        const trades = batch.flatMap((r) => (r.trade ? [r.trade] : []));
-        if (trades.length) this.opts.onTradesAcked?.(trades, ackedAt);
-        const tickers = batch.flatMap((r) => (r.ticker ? [r.ticker] : []));
-        if (tickers.length) this.opts.onTickersAcked?.(tickers);
-        if (this.opts.onBooksAcked) {
-          const books = batch.flatMap((r) => (r.book ? [r.book] : []));
-          if (books.length) this.opts.onBooksAcked(books, ackedAt);
-        }
+        this.reportAcked(batch, performance.timeOrigin + performance.now());
         return;
       } catch (err) {
         const error = err as Error;
@@ -252,6 +244,21 @@ export class IngestProducer {
         await sleep(backoff.next());
       }
     }
+  }
+
+  /** Reports an acknowledged batch's trades, tickers and books (one pass: batches hold up to `maxBatch` records). */
+  private reportAcked(batch: readonly OutboxRecord[], ackedAt: number): void {
+    const trades: SequencedTrade[] = [];
+    const tickers: TickerMessage[] = [];
+    const books: BookMessage[] = [];
+    for (const r of batch) {
+      if (r.trade) trades.push(r.trade);
+      else if (r.ticker) tickers.push(r.ticker);
+      else if (r.book) books.push(r.book);
+    }
+    if (trades.length) this.opts.onTradesAcked?.(trades, ackedAt);
+    if (tickers.length) this.opts.onTickersAcked?.(tickers);
+    if (books.length) this.opts.onBooksAcked?.(books, ackedAt);
   }
 
   private async reset(): Promise<void> {
