@@ -23,6 +23,7 @@ import { createKafka } from "@tributary/shared/kafka";
 import { createLogger, type Logger } from "@tributary/shared/log";
 import { startIngester } from "./kraken/ingester/ingester.ts";
 import type { IngestOptions } from "./kraken/ingester/options.ts";
+import { simulatorIngestOptions } from "./kraken/ingester/testing.ts";
 import type { SequencedTrade } from "./kraken/mappers/trade.ts";
 import { type IngestTopics, ingestTopicSpecs } from "./producer/topics.ts";
 import { SimulatorThread } from "./simulator/thread.ts";
@@ -125,10 +126,7 @@ async function run(
       threadCpuUs: cpuUs,
     };
   } finally {
-    await ingester.stop();
-    await sim.stop();
-    rmSync(stateDir, { recursive: true, force: true });
-    await deleteBenchTopics(opts.kafka, topics, log);
+    await endBenchRun({ ingester, sim, stateDir, kafka: opts.kafka, topics, log });
   }
 }
 
@@ -139,22 +137,22 @@ export function benchIngestOptions(
   kafka: Config["kafka"],
   topics: IngestTopics,
 ): IngestOptions {
-  return {
-    mode: "stream",
-    restUrl: sim.restUrl,
-    wsUrl: sim.wsUrl,
-    symbols: sim.symbols,
-    pollCron: "* * * * * *",
-    once: false,
-    since: "now",
-    durationMs: undefined,
-    stateDir,
-    kafka,
-    topics,
-    metricsPort: undefined,
-    logLevel: "warn",
-    cursorFlushMs: 250,
-  };
+  return simulatorIngestOptions(sim, kafka, topics, stateDir, { since: "now", cursorFlushMs: 250 });
+}
+
+/** Ends a run: stops the ingester and the simulator, removes the state directory and the topics. */
+export async function endBenchRun(run: {
+  readonly ingester: { stop(): Promise<void> };
+  readonly sim: { stop(): Promise<void> };
+  readonly stateDir: string;
+  readonly kafka: Config["kafka"];
+  readonly topics: IngestTopics;
+  readonly log: Logger;
+}): Promise<void> {
+  await run.ingester.stop();
+  await run.sim.stop();
+  rmSync(run.stateDir, { recursive: true, force: true });
+  await deleteBenchTopics(run.kafka, run.topics, run.log);
 }
 
 /** Removes a run's topics; a failure is logged, never thrown (the figures stand). */

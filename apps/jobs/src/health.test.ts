@@ -12,6 +12,7 @@ import { loadConfig } from "@tributary/shared/config";
 import { createLogger } from "@tributary/shared/log";
 import { runJobsCli } from "@tributary/shared/scheduler/cli";
 import { historyPath, RunHistory } from "@tributary/shared/scheduler/history";
+import { healthBecomes } from "@tributary/shared/testing/health";
 import { scheduledJobs } from "./registry.ts";
 
 const STALL_S = 3;
@@ -21,26 +22,6 @@ const POLL_MS = 100;
 const JOB = "silver.trades";
 const scratch = mkdtempSync(join(tmpdir(), "tributary-jobs-health-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-interface Health {
-  readonly status: number;
-  readonly body: { ok: boolean; checks: Record<string, { ok: boolean; detail: string }> };
-}
-
-async function health(url: string): Promise<Health> {
-  const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5_000) });
-  return { status: res.status, body: (await res.json()) as Health["body"] };
-}
-
-async function healthBecomes(url: string, want: number, ms: number) {
-  const started = Date.now();
-  let last = await health(url);
-  while (last.status !== want && Date.now() - started < ms) {
-    await Bun.sleep(POLL_MS);
-    last = await health(url);
-  }
-  return { ...last, afterMs: Date.now() - started };
-}
 
 test("a job failing on an unusable lake: /health 503 within the stall limit naming the job, 200 after its next success", async () => {
   const stateDir = join(scratch, "state");
@@ -96,7 +77,7 @@ test("a job failing on an unusable lake: /health 503 within the stall limit nami
         else await Bun.sleep(POLL_MS);
       }
       expect(firstFailedAt).toBeNumber();
-      const down = await healthBecomes(base, 503, 30_000);
+      const down = await healthBecomes(base, 503, 30_000, POLL_MS);
       const downAfterMs = Math.round(Date.now() - (firstFailedAt as number));
       console.log(`lake unusable: /health 503 ${downAfterMs} ms after the first failed run ended`);
       expect(down.status).toBe(503);
@@ -107,7 +88,7 @@ test("a job failing on an unusable lake: /health 503 within the stall limit nami
       expect(downAfterMs).toBeLessThanOrEqual(STALL_S * 1000 + ALLOWANCE_MS);
 
       rmSync(lake); // the lake becomes a directory the job can create
-      const up = await healthBecomes(base, 200, 30_000);
+      const up = await healthBecomes(base, 200, 30_000, POLL_MS);
       console.log(`lake usable: /health 200 after ${up.afterMs} ms`);
       expect(up.status).toBe(200);
       expect(history.recentRuns({ job: JOB, limit: 1 })[0]?.status).toBe("succeeded");

@@ -1,8 +1,9 @@
 /**
  * The trade cursor: per symbol, the last trade_id Kafka acknowledged and the REST `since` that resumes
- * right after it: Kraken's own `last` string when that trade ended a REST page, else a ns value just
- * below its earliest possible instant (19 digits do not fit a JS number, so a string). One small JSON
- * file per symbol under `<stateDir>/ingest/cursors/`, replaced atomically (temp file, fsync, rename).
+ * after it: a ns value just below its earliest possible instant (Kraken's `last` − 1 when that trade
+ * ended a REST page), so fills sharing its instant come again (19 digits do not fit a JS number, so a
+ * string). One small JSON file per symbol under `<stateDir>/ingest/cursors/`, replaced atomically
+ * (temp file, fsync, rename).
  */
 import {
   closeSync,
@@ -20,7 +21,7 @@ import { join } from "node:path";
 export interface TradeCursor {
   readonly symbol: string;
   readonly lastTradeId: number;
-  /** The `since` (ns, decimal string) for the next REST Trades page: Kraken's `last`, or just below the trade. */
+  /** The `since` (ns, decimal string) for the next REST Trades page: just below the trade's instant. */
   readonly since: string;
   readonly updatedAt: string;
 }

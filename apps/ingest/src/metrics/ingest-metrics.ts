@@ -6,6 +6,7 @@ import type { BookMessage } from "@tributary/shared/contracts/book";
 import { StallWatch } from "@tributary/shared/health";
 import { MetricsRegistry } from "@tributary/shared/metrics";
 import { parseRfc3339Micros } from "@tributary/shared/time";
+import { BookWatch, type BookWatchOptions } from "./book-watch.ts";
 
 const RATE_WINDOW_S = 10;
 
@@ -130,12 +131,16 @@ export class IngestMetrics {
   unacknowledged: () => number = () => 0;
   /** Progress: an acknowledgement from Kafka while records wait for one. */
   private readonly acks: StallWatch;
+  /** The books' freshness (the `book` check), when the book is subscribed. */
+  readonly book: BookWatch | undefined;
 
   constructor(
     readonly mode: string,
     stallAfterMs = 60_000,
+    book?: Omit<BookWatchOptions, "stallAfterMs">,
   ) {
     this.acks = new StallWatch("Kafka acknowledgement", stallAfterMs);
+    this.book = book ? new BookWatch({ ...book, stallAfterMs }) : undefined;
     this.registry.gaugeOf(
       "tributary_ingest_trades_per_second",
       "Trades acknowledged per second over the last 10 s, by symbol.",
@@ -196,7 +201,6 @@ export class IngestMetrics {
     this.acks.progressed();
   }
 
-  /** One acknowledged batch of book messages (`exchangeMs` of each: its `ts`). */
   /** One acknowledged batch: counted once per label set, and each symbol's newest `ts` parsed once (books come by the thousand). */
   booksAckedBatch(books: readonly Pick<BookMessage, "symbol" | "type" | "checksum_status" | "ts">[]): void {
     const counts = new Map<string, { labels: { symbol: string; type: string; status: string }; n: number }>();
@@ -246,6 +250,7 @@ export class IngestMetrics {
     }
     const waiting = this.unacknowledged();
     checks.acks = this.acks.waiting(waiting > 0).check(`${waiting} records wait for Kafka`);
+    if (this.book) checks.book = this.book.check();
     return { ok: Object.values(checks).every((c) => c.ok), mode: this.mode, checks };
   }
 }

@@ -41,6 +41,8 @@ faults:
   --malformed-limit <n>       stop injecting malformed input after n items
   --ohlc-mismatch-rate <p>    share of committed OHLC candles served with one field changed
   --book-corrupt-every <n>    every nth book update is sent with one level's qty off by one lot
+  --book-ignore-resubscribe   book unsubscribes and repeated subscribes go unanswered (no new snapshot)
+  --book-silent               no book updates are sent (trades, heartbeats and snapshots go on)
 control (HTTP): GET /_sim/stats, GET /_sim/truth[?symbol=BTC/USD] (NDJSON), POST /_sim/faults (JSON plan),
                 POST /_sim/drop, POST /_sim/stall?ms=, POST /_sim/market/start|pause,
                 POST /_sim/book/corrupt (the next book update)`;
@@ -71,6 +73,8 @@ const { values } = commandLineOrExit("simulator", USAGE, Bun.argv.slice(2), (arg
     "giant-sweep-rate": { type: "string" },
     "book-rate": { type: "string" },
     "book-corrupt-every": { type: "string" },
+    "book-ignore-resubscribe": { type: "boolean" },
+    "book-silent": { type: "boolean" },
   }),
 ) as { values: Record<string, string | boolean | undefined> };
 const config = loadConfigOrExit();
@@ -112,6 +116,8 @@ set("malformedRestRate", num("malformed-rest-rate", 0, 1));
 set("malformedLimit", num("malformed-limit", 0, 1e12));
 set("ohlcMismatchRate", num("ohlc-mismatch-rate", 0, 1));
 set("bookCorruptEvery", num("book-corrupt-every", 0, 1e12));
+set("bookIgnoreResubscribe", values["book-ignore-resubscribe"]);
+set("bookSilent", values["book-silent"]);
 
 /** `--start`: RFC 3339, or an age before now such as `-48h`, `-90m`, `-30s`. */
 function startNs(text: string | undefined): bigint | undefined {

@@ -46,6 +46,14 @@ export interface FaultPlan {
    * such level's qty off by one lot, the checksum true; 0: never.
    */
   readonly bookCorruptEvery: number;
+  /**
+   * Book unsubscribes, and subscribes for a symbol the connection already has, go unanswered (a request
+   * lost on the exchange's side): the old subscription keeps streaming and no new snapshot comes. A new
+   * connection's first book subscription is still answered.
+   */
+  readonly bookIgnoreResubscribe: boolean;
+  /** No book update is sent (a book feed dead on the exchange's side); trades, tickers, heartbeats, acks and snapshots go on. */
+  readonly bookSilent: boolean;
 }
 
 export const NO_FAULTS: FaultPlan = {
@@ -60,6 +68,8 @@ export const NO_FAULTS: FaultPlan = {
   malformedLimit: Number.POSITIVE_INFINITY,
   ohlcMismatchRate: 0,
   bookCorruptEvery: 0,
+  bookIgnoreResubscribe: false,
+  bookSilent: false,
 };
 
 export interface FaultCounts {
@@ -72,6 +82,10 @@ export interface FaultCounts {
   malformedWs: number;
   malformedRest: number;
   bookCorrupted: number;
+  /** Book (un)subscribe requests left unanswered by `bookIgnoreResubscribe`. */
+  bookRequestsIgnored: number;
+  /** Book updates withheld by `bookSilent`. */
+  bookUpdatesWithheld: number;
 }
 
 export class FaultInjector {
@@ -86,6 +100,8 @@ export class FaultInjector {
     malformedWs: 0,
     malformedRest: 0,
     bookCorrupted: 0,
+    bookRequestsIgnored: 0,
+    bookUpdatesWithheld: 0,
   };
   private bookUpdates = 0;
   private corruptNext = false;
@@ -139,6 +155,20 @@ export class FaultInjector {
     if (!this.corruptNext && !(every > 0 && this.bookUpdates % every === 0)) return false;
     this.corruptNext = false;
     this.counts.bookCorrupted++;
+    return true;
+  }
+
+  /** Whether this book (un)subscribe request goes unanswered (and counts it); `subscribed`: the connection has the symbol. */
+  ignoresBookRequest(method: "subscribe" | "unsubscribe", subscribed: boolean): boolean {
+    if (!this.plan.bookIgnoreResubscribe || (method === "subscribe" && !subscribed)) return false;
+    this.counts.bookRequestsIgnored++;
+    return true;
+  }
+
+  /** Whether this book update is withheld (and counts it). */
+  withholdsBookUpdate(): boolean {
+    if (!this.plan.bookSilent) return false;
+    this.counts.bookUpdatesWithheld++;
     return true;
   }
 

@@ -9,6 +9,7 @@ import type { BookLevel } from "@tributary/shared/contracts/book";
 import { formatMicros } from "@tributary/shared/time";
 import type { Server } from "bun";
 import { corruptOneLevel, type Level, viewUpdate, wsBookFrame } from "./book.ts";
+import { BookBurst, type BookBurstOptions } from "./book-burst.ts";
 import { BookMarket } from "./book-market.ts";
 import { PairCatalog } from "./catalog.ts";
 import { MarketClock } from "./clock.ts";
@@ -69,6 +70,11 @@ export interface SimulatorOptions {
   readonly bookTruth?: boolean;
   /** Keep when each book update was sent, per symbol, so `bookSentAtMs()` can answer (benchmarks). */
   readonly bookSendTimes?: boolean;
+  /**
+   * Books served from a burst rendered at start instead of the live market: subscriptions get its
+   * snapshots, and `sendBookBurst()` sends its updates back-to-back (benchmarks of the receiver).
+   */
+  readonly bookBurst?: BookBurstOptions;
 }
 
 /** One emitted trade in contract form (exact decimal strings, µs UTC), for comparisons with Kafka. */
@@ -111,6 +117,7 @@ export class KrakenSimulator {
   private finishWaiters: (() => void)[] = [];
   private readonly mode: "synthetic" | "fixtures";
   private readonly books: BookMarket;
+  private readonly burst: BookBurst | undefined;
   /** Epoch ms of every book update sent, per symbol, in the order sent (with `bookSendTimes`). */
   private readonly bookSends = new Map<string, number[]>();
   /** Market time of the last clock tick: every order due by then has been generated. */
@@ -180,6 +187,7 @@ export class KrakenSimulator {
       nowNs,
       snapshotTrades: opts.snapshotTrades ?? 50,
       bookSnapshot: (symbol, depth) => {
+        if (this.burst) return this.burst.snapshot(symbol, depth);
         // Orders already generated are at or before the last tick: the books open there.
         this.books.open(
           this.lastTickNs ?? this.opts.startNs ?? this.clock.start ?? nowNs(),
@@ -211,7 +219,7 @@ export class KrakenSimulator {
         depthNeeded: (symbol) => this.hub.bookDepthNeeded(symbol),
         onBookEvent: (symbol, event, before, book) => {
           const format = this.formats.get(symbol);
-          if (!format) return;
+          if (!format || this.faults.withholdsBookUpdate()) return;
           const checksum = book.checksum();
           // Decided once per event, and only for an event some subscriber is actually sent.
           let corrupt: boolean | undefined;
@@ -229,14 +237,17 @@ export class KrakenSimulator {
             if (corrupt) corruptOneLevel(update, book);
             return wsBookFrame("update", format, update.bids, update.asks, checksum, event.timeNs);
           });
-          if (sent && this.opts.bookSendTimes) {
-            const times = this.bookSends.get(symbol) ?? [];
-            times.push(epochMs());
-            this.bookSends.set(symbol, times);
-          }
+          if (sent) this.markBookSent(symbol);
         },
       },
     );
+    this.burst =
+      opts.bookBurst && this.mode === "synthetic"
+        ? BookBurst.render(
+            { ...opts.bookBurst, seed, symbols },
+            opts.startNs ?? BigInt(Date.now()) * 1_000_000n,
+          )
+        : undefined;
     this.rest = new RestEndpoints({
       mode: this.mode,
       catalog,
@@ -279,6 +290,7 @@ export class KrakenSimulator {
         open: (ws) => hub.open(ws),
         message: (ws, msg) => hub.message(ws, msg),
         close: (ws) => hub.close(ws),
+        drain: (ws) => hub.drain(ws),
         perMessageDeflate: false,
         sendPings: false,
         idleTimeout: 0,
@@ -404,6 +416,28 @@ export class KrakenSimulator {
         ([p, q]) => [unitsToDecimal(p, format.priceDecimals), unitsToDecimal(q, format.lotDecimals)] as const,
       );
     return { bids: render(at.bids), asks: render(at.asks) };
+  }
+
+  /**
+   * Sends the rendered book burst (`bookBurst`) back-to-back once every symbol has a book subscriber
+   * (waiting up to `subscribedWithinMs`); with `bookSendTimes`, each frame's send time is kept.
+   */
+  async sendBookBurst(subscribedWithinMs = 10_000): Promise<void> {
+    const burst = this.burst;
+    if (!burst) throw new Error("no book burst: start the simulator with `bookBurst`");
+    const deadline = Date.now() + subscribedWithinMs;
+    while (burst.symbols.some((s) => this.hub.bookSubscribers(s, burst.depth).length === 0)) {
+      if (Date.now() > deadline) throw new Error("book burst: not every symbol's book was subscribed");
+      await Bun.sleep(5);
+    }
+    await burst.send(this.hub, (symbol) => this.markBookSent(symbol));
+  }
+
+  private markBookSent(symbol: string): void {
+    if (!this.opts.bookSendTimes) return;
+    const times = this.bookSends.get(symbol) ?? [];
+    times.push(epochMs());
+    this.bookSends.set(symbol, times);
   }
 
   /** When each book update of `symbol` was sent (epoch ms, in order); needs `bookSendTimes`. */

@@ -29,6 +29,10 @@ self.onmessage = async (event: MessageEvent<ThreadRequest>) => {
         sim?.startMarket();
         reply({ id: req.id, kind: "ok" });
         return;
+      case "bookBurst":
+        await sim?.sendBookBurst();
+        reply({ id: req.id, kind: "ok" });
+        return;
       case "finished":
         await sim?.whenFinished();
         reply({ id: req.id, kind: "ok" });

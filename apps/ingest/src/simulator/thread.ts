@@ -6,7 +6,10 @@ import type { SimulatorOptions } from "./server.ts";
 
 export type ThreadRequest =
   | { readonly id: number; readonly kind: "start"; readonly options: Omit<SimulatorOptions, "symbols"> }
-  | { readonly id: number; readonly kind: "market" | "finished" | "sent" | "bookSent" | "stop" };
+  | {
+      readonly id: number;
+      readonly kind: "market" | "bookBurst" | "finished" | "sent" | "bookSent" | "stop";
+    };
 
 export type ThreadReply =
   | {
@@ -66,6 +69,11 @@ export class SimulatorThread {
 
   async startMarket(): Promise<void> {
     await this.request({ kind: "market" });
+  }
+
+  /** Sends the pre-rendered book burst once the books are subscribed; resolves when the last frame is sent. */
+  async sendBookBurst(): Promise<void> {
+    await this.request({ kind: "bookBurst" });
   }
 
   async whenFinished(): Promise<void> {

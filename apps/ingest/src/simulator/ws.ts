@@ -1,9 +1,8 @@
 /**
  * The simulator's WS v2 endpoint (`/v2`): status on connect, subscribe/unsubscribe acks one per symbol,
- * ping/pong, heartbeats when idle, trade snapshots and updates, ticker snapshots and updates, book
- * snapshots and per-depth updates (rendered by the book market), and the
- * subscription errors Kraken gives (`Currency pair not supported XBT/USD`). Faults: abrupt drops,
- * silent stalls, malformed frames.
+ * ping/pong, heartbeats when idle, trade, ticker and book snapshots and updates (book updates rendered
+ * per depth by the book market), and the subscription errors Kraken gives (`Currency pair not supported
+ * XBT/USD`). Faults: abrupt drops, silent stalls, malformed frames, unanswered book requests.
  */
 import type { ServerWebSocket } from "bun";
 import type { FaultInjector } from "./faults.ts";
@@ -55,6 +54,7 @@ export class WsHub {
   private connectionSerial = 18125794168470749634n;
   private tradesSinceDrop = 0;
   private readonly lastTickerMs = new Map<string, number>();
+  private readonly drainWaiters = new Map<Ws, () => void>();
   connectionsOpened = 0;
 
   constructor(private readonly ctx: WsHubContext) {}
@@ -85,6 +85,7 @@ export class WsHub {
 
   close(ws: Ws): void {
     this.conns.delete(ws);
+    this.drain(ws);
   }
 
   message(ws: Ws, raw: string | Buffer): void {
@@ -179,6 +180,7 @@ export class WsHub {
     if (!symbols) return;
     const snapshot = params?.snapshot !== false;
     for (const symbol of symbols) {
+      if (this.ctx.faults.ignoresBookRequest(method, ws.data.book.has(symbol))) continue;
       const result = `{"channel":"book","depth":${depth},"snapshot":${snapshot},"symbol":${JSON.stringify(symbol)}}`;
       if (method === "unsubscribe") ws.data.book.delete(symbol);
       else ws.data.book.set(symbol, depth);
@@ -223,6 +225,26 @@ export class WsHub {
     let depth = 0;
     for (const ws of this.conns) depth = Math.max(depth, ws.data.book.get(symbol) ?? 0);
     return depth;
+  }
+
+  /** Connections subscribed to the book of `symbol` at `depth`. */
+  bookSubscribers(symbol: string, depth: number): Ws[] {
+    return [...this.conns].filter((ws) => ws.data.book.get(symbol) === depth);
+  }
+
+  /** Sends `text`; if the socket pushes back (queued over its buffer), resolves once drained. False: dropped. */
+  sendPaced(ws: Ws, text: string): boolean | Promise<boolean> {
+    const status = ws.send(text);
+    ws.data.lastSentMs = Date.now();
+    if (status !== -1) return status > 0 || text.length === 0;
+    return new Promise((resolve) => this.drainWaiters.set(ws, () => resolve(this.conns.has(ws))));
+  }
+
+  /** Bun's `drain` event (or the close): a paced send waiting on this socket goes on. */
+  drain(ws: Ws): void {
+    const resume = this.drainWaiters.get(ws);
+    this.drainWaiters.delete(ws);
+    resume?.();
   }
 
   /** Sends every book subscriber of `symbol` the update its depth needs (rendered once per depth); true if any was sent. */

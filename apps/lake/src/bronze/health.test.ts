@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Config, loadConfig } from "@tributary/shared/config";
 import { createLakeStore } from "@tributary/shared/lake/store";
+import { healthBecomes, readHealth } from "@tributary/shared/testing/health";
 import { uniqueName } from "@tributary/shared/testing/names";
 import { startPrivateStack } from "@tributary/stack/testing/private-stack";
 import { routedDataset } from "./datasets.ts";
@@ -36,30 +37,16 @@ function configFor(b: Config, lakeUri: string): Config {
   return {
     ...b,
     lake: { ...b.lake, uri: lakeUri, flushMs: 200, consumerGroup: uniqueName("group") },
-    health: { stallAfterMs: STALL_MS },
+    health: { ...b.health, stallAfterMs: STALL_MS },
   };
 }
 
-interface Health {
-  status: number;
-  body: { status: string; checks: Record<string, { ok: boolean; detail: string }> };
+function urlOf(writer: BronzeWriterHandle): string {
+  if (!writer.metricsUrl) throw new Error("the writer serves no /health (metrics port off)");
+  return writer.metricsUrl;
 }
-
-async function health(writer: BronzeWriterHandle): Promise<Health> {
-  const res = await fetch(`${writer.metricsUrl}/health`);
-  return { status: res.status, body: (await res.json()) as Health["body"] };
-}
-
-/** Polls /health until `want` (at most `ms`); returns the answer and how long it took. */
-async function healthBecomes(writer: BronzeWriterHandle, want: number, ms: number) {
-  const started = Date.now();
-  let last = await health(writer);
-  while (last.status !== want && Date.now() - started < ms) {
-    await Bun.sleep(250);
-    last = await health(writer);
-  }
-  return { ...last, afterMs: Date.now() - started };
-}
+const writerHealthBecomes = (writer: BronzeWriterHandle, want: number, ms: number) =>
+  healthBecomes(urlOf(writer), want, ms, 250);
 
 const mountable = (() => {
   if (process.getuid?.() !== 0) return false;
@@ -95,7 +82,7 @@ describe("the bronze writer's /health", () => {
           const producer = await testProducer(config);
           const sent = await produceTrades(producer, topic, 4_000, 1);
           await producer.disconnect();
-          const down = await healthBecomes(writer, 503, STALL_MS + 20_000);
+          const down = await writerHealthBecomes(writer, 503, STALL_MS + 20_000);
           const downAfterMs = Date.now() - faultAt;
           console.log(
             `disk full: /health 503 ${downAfterMs} ms after the fault: ${down.body.checks.commits?.detail}`,
@@ -104,7 +91,7 @@ describe("the bronze writer's /health", () => {
           expect(downAfterMs).toBeLessThanOrEqual(STALL_MS + ALLOWANCE_MS);
           expect(down.body.checks.commits?.detail).toContain("flushes fail");
           rmSync(filler);
-          const up = await healthBecomes(writer, 200, 60_000);
+          const up = await writerHealthBecomes(writer, 200, 60_000);
           console.log(`space freed: /health 200 after ${up.afterMs} ms`);
           expect(up.status).toBe(200);
           const store = createLakeStore(config);
@@ -144,17 +131,17 @@ describe("the bronze writer's /health", () => {
       expect(
         await waitFor(async () => (await readLakeExactlyOnce(store, "kraken_trades")).total === 500, 30_000),
       ).toBe(true);
-      expect((await health(writer)).status).toBe(200);
+      expect((await readHealth(urlOf(writer)))?.status).toBe(200);
       const pid = stack.pid("kafka");
       expect(pid).toBeNumber();
       process.kill(pid as number, "SIGKILL");
-      const down = await healthBecomes(writer, 503, STALL_MS + 20_000);
+      const down = await writerHealthBecomes(writer, 503, STALL_MS + 20_000);
       console.log(`broker killed: /health 503 after ${down.afterMs} ms: ${JSON.stringify(down.body.checks)}`);
       expect(down.status).toBe(503);
       expect(down.afterMs).toBeLessThanOrEqual(STALL_MS + ALLOWANCE_MS);
       expect(down.body.checks.kafka?.detail).toContain("no fetch from Kafka");
       await stack.up();
-      const up = await healthBecomes(writer, 200, 90_000);
+      const up = await writerHealthBecomes(writer, 200, 90_000);
       console.log(`broker back: /health 200 after ${up.afterMs} ms`);
       expect(up.status).toBe(200);
     } finally {

@@ -3,8 +3,13 @@
  * read losslessly, one book per symbol, Kraken's CRC32 of the top 10 levels verified after every update) → the
  * real broker (idempotent, acks=all), fed by the simulator's synthetic market on its own thread. Two
  * runs on fresh topics, trades flowing beside the book at a low rate as in production:
- *  - throughput: the simulator emits a burst of book updates as fast as it can; updates/s = updates
- *    acknowledged by Kafka / time from the first update sent to the last acknowledgement;
+ *  - throughput: a burst of `burstUpdates` book updates, rendered by the simulator's own book market
+ *    before the run (snapshots and updates with Kraken's CRC32), sent back-to-back once the ingester has
+ *    subscribed, pausing only when the socket pushes back; updates/s = updates acknowledged by Kafka /
+ *    time from the first update sent to the last acknowledgement. The source's own send rate is reported
+ *    beside it, so a reader sees which side set the pace (rendering while sending, the simulator did). The
+ *    burst stays below the ingester's bounds (50,000 queued frames, 50,000 unacknowledged records): past
+ *    them it drops frames by design, and the run would throw;
  *  - latency: book updates at `latencyRate` per second for `latencySeconds`; latency of an update =
  *    Kafka acknowledgement − the simulator's send of its frame (the n-th update the simulator sent for a
  *    symbol is seq n of the ingester's session; updates of the first `warmupSeconds` are not sampled).
@@ -12,22 +17,23 @@
  * frame or a checksum mismatch would mean the benchmark measured something else, so it throws.
  * `ingester_cpu_us_per_update` is the ingester thread's CPU per update over the throughput run.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Config } from "@tributary/shared/config";
 import type { BookMessage } from "@tributary/shared/contracts/book";
 import { createLogger, type Logger } from "@tributary/shared/log";
-import { benchIngestOptions, deleteBenchTopics, percentile, threadCpuUs } from "../../bench.ts";
+import { benchIngestOptions, endBenchRun, percentile, threadCpuUs } from "../../bench.ts";
+import type { BookBurstOptions } from "../../simulator/book-burst.ts";
 import { SimulatorThread } from "../../simulator/thread.ts";
 import { startIngester } from "../ingester/ingester.ts";
 
 export interface BookBenchOptions {
   readonly kafka: Config["kafka"];
-  /** Book events per second of market time in the burst (the simulator sends them as fast as it can). */
+  /** Book update frames in the burst, over the three symbols. */
+  readonly burstUpdates?: number;
+  /** Maker actions per second of the burst's market time (its timestamps; it is sent as fast as it is taken). */
   readonly burstRate?: number;
-  /** Market seconds of the burst (the books open 0.3 s before the market, so the burst is rate × (0.3 + this)). */
-  readonly burstSeconds?: number;
   /** Maker actions per second in the latency run (with the taker orders, about as many updates are sent). */
   readonly latencyRate?: number;
   readonly latencySeconds?: number;
@@ -38,7 +44,7 @@ export interface BookBenchOptions {
 
 export interface BookBenchResult {
   readonly book_updates_per_s: number;
-  /** How fast the simulator sent the burst: when close to the figure above, the simulator bounded it. */
+  /** How fast the source sent the burst: when close to the figure above, the source bounded it. */
   readonly sim_book_updates_per_s: number;
   readonly book_p99_ms: number;
   readonly book_p50_ms: number;
@@ -63,15 +69,21 @@ interface RunResult {
 const TRADES_PER_S = 100;
 /** The ingester subscribes before the market opens; the books open with its subscription. */
 const SUBSCRIBED_MS = 300;
+const DEPTH = 10;
+/** The trade bench's sweeps (at most 12 fills, no giant ones): taker orders move a few levels at once. */
+const SWEEPS = { probability: 0.29, maxFills: 12, giantProbability: 0 };
 
-async function run(
-  opts: BookBenchOptions,
-  label: string,
-  bookRate: number,
-  seconds: number,
-  warmupMs: number,
-  log: Logger,
-): Promise<RunResult> {
+/** One run: either the live market at `bookRate` for `seconds`, or the pre-rendered `burst`. */
+interface RunPlan {
+  readonly label: "throughput" | "latency";
+  readonly bookRate: number;
+  readonly seconds: number;
+  readonly warmupMs: number;
+  readonly burst?: BookBurstOptions;
+}
+
+async function run(opts: BookBenchOptions, plan: RunPlan, log: Logger): Promise<RunResult> {
+  const { label, burst } = plan;
   const stateDir = mkdtempSync(join(tmpdir(), `tributary-bench-book-${label}-`));
   const stamp = `${Date.now().toString(36)}_${process.pid}`;
   const topics = {
@@ -82,17 +94,19 @@ async function run(
   const sim = await SimulatorThread.start({
     seed: opts.seed ?? 1,
     tradesPerSecond: TRADES_PER_S,
-    totalTrades: Math.max(1, Math.round(TRADES_PER_S * seconds)),
-    bookEventsPerSecond: bookRate,
+    // The burst's trades flow beside it until the run stops; the live run stops with its trades.
+    ...(burst ? {} : { totalTrades: Math.max(1, Math.round(TRADES_PER_S * plan.seconds)) }),
+    bookEventsPerSecond: plan.bookRate,
     bookSendTimes: true,
     autoStart: false,
     tickMs: 2,
-    sweeps: { probability: 0.29, maxFills: 12, giantProbability: 0 },
+    sweeps: SWEEPS,
+    ...(burst ? { bookBurst: burst } : {}),
   });
   const acked: { message: BookMessage; at: number }[] = [];
   let lastAckMs = 0;
   const ingester = await startIngester(
-    { ...benchIngestOptions(sim, stateDir, opts.kafka, topics), book: { depth: 10 } },
+    { ...benchIngestOptions(sim, stateDir, opts.kafka, topics), book: { depth: DEPTH } },
     {
       log,
       onBooksAcked: (books, ackedAtMs) => {
@@ -105,7 +119,8 @@ async function run(
     await Bun.sleep(SUBSCRIBED_MS);
     const cpuStartUs = threadCpuUs();
     await sim.startMarket();
-    await sim.whenFinished();
+    if (burst) await sim.sendBookBurst();
+    else await sim.whenFinished();
     const sent = await sim.bookSentTimes();
     const total = [...sent.values()].reduce((n, t) => n + t.length, 0);
     const deadline = Date.now() + 120_000;
@@ -126,7 +141,7 @@ async function run(
     const latencies: number[] = [];
     for (const { message, at } of acked) {
       const sentAt = sent.get(message.symbol)?.[message.seq - 1] ?? Number.NaN;
-      if (sentAt - firstSentMs >= warmupMs) latencies.push(at - sentAt);
+      if (sentAt - firstSentMs >= plan.warmupMs) latencies.push(at - sentAt);
     }
     return {
       updates: acked.length,
@@ -137,10 +152,7 @@ async function run(
       threadCpuUs: cpuUs,
     };
   } finally {
-    await ingester.stop();
-    await sim.stop();
-    rmSync(stateDir, { recursive: true, force: true });
-    await deleteBenchTopics(opts.kafka, topics, log);
+    await endBenchRun({ ingester, sim, stateDir, kafka: opts.kafka, topics, log });
   }
 }
 
@@ -149,16 +161,35 @@ export async function runBookBench(opts: BookBenchOptions): Promise<BookBenchRes
   const latencyRate = opts.latencyRate ?? 2_000;
   const round = (v: number) => Math.round(v * 100) / 100;
 
-  const burst = await run(opts, "throughput", opts.burstRate ?? 100_000, opts.burstSeconds ?? 0.3, 0, log);
+  const burstRate = opts.burstRate ?? 100_000;
+  const burst = await run(
+    opts,
+    {
+      label: "throughput",
+      bookRate: burstRate,
+      seconds: 0,
+      warmupMs: 0,
+      burst: {
+        updates: opts.burstUpdates ?? 40_000,
+        depth: DEPTH,
+        makerEventsPerSecond: burstRate,
+        tradesPerSecond: TRADES_PER_S,
+        sweeps: SWEEPS,
+      },
+    },
+    log,
+  );
   const seconds = (burst.lastAckMs - burst.firstSentMs) / 1000;
   const simSeconds = (burst.lastSentMs - burst.firstSentMs) / 1000;
 
   const paced = await run(
     opts,
-    "latency",
-    latencyRate,
-    opts.latencySeconds ?? 10,
-    (opts.warmupSeconds ?? 1) * 1000,
+    {
+      label: "latency",
+      bookRate: latencyRate,
+      seconds: opts.latencySeconds ?? 10,
+      warmupMs: (opts.warmupSeconds ?? 1) * 1000,
+    },
     log,
   );
   const sorted = paced.latenciesMs.slice().sort();

@@ -51,6 +51,12 @@ export class BookFeed {
   /** A new connection: every book waits for the snapshot its subscription brings. */
   onOpen(): void {
     this.keeper.reset();
+    this.o.metrics.book?.onOpen();
+  }
+
+  /** The connection is lost: the books' health clocks stop until the next one. */
+  onClose(): void {
+    this.o.metrics.book?.onClose();
   }
 
   async onData(
@@ -76,8 +82,13 @@ export class BookFeed {
       );
       // The rejected items' books missed this update: rebuild them.
       for (const symbol of this.o.symbols) {
-        if (text.includes(`"symbol":${JSON.stringify(symbol)}`) && this.keeper.invalidate(symbol, Date.now()))
+        if (
+          text.includes(`"symbol":${JSON.stringify(symbol)}`) &&
+          this.keeper.invalidate(symbol, Date.now())
+        ) {
+          this.o.metrics.book?.onInvalidated(symbol, "an unreadable book frame");
           this.resubscribe(symbol, "unreadable book frame");
+        }
       }
     }
     await this.onItems(type, mapped.records, receivedAt);
@@ -91,6 +102,7 @@ export class BookFeed {
   ): Promise<void> {
     for (const item of items) {
       const verdict = this.keeper.apply(type, item, receivedAt);
+      this.o.metrics.book?.onMessage(item.symbol, type, verdict.message.checksum_status);
       await this.o.producer.enqueueBook(verdict.message);
       if (verdict.resubscribe) {
         this.o.metrics.bookMismatches.inc({ symbol: item.symbol });

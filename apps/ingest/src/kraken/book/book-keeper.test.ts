@@ -2,11 +2,10 @@ import { describe, expect, test } from "bun:test";
 import { OrderBook } from "@tributary/shared/book/order-book";
 import type { BookMessage } from "@tributary/shared/contracts/book";
 import { loadBookCapture } from "../../simulator/fixtures.ts";
-import { mapWsBook } from "../mappers/ws-book.ts";
-import { classifyWsFrame } from "../mappers/ws-frame.ts";
 import { PairRegistry } from "../pairs.ts";
 import { BTC_USD } from "../test-pairs.ts";
 import { BookKeeper } from "./book-keeper.ts";
+import { replayBookFrames } from "./testing.ts";
 
 const registry = new PairRegistry([BTC_USD]);
 const RECEIVED = "2023-07-30T15:30:50.000000Z";
@@ -16,20 +15,11 @@ function replay(
   keeper: BookKeeper,
   frames: readonly string[],
 ): { messages: BookMessage[]; resubscribes: number } {
-  const messages: BookMessage[] = [];
-  let resubscribes = 0;
-  for (const text of frames) {
-    const frame = classifyWsFrame(text);
-    if (frame.kind !== "data" || frame.channel !== "book") throw new Error(`not a book frame: ${text}`);
-    const mapped = mapWsBook(frame.data, registry);
-    expect(mapped.rejections).toEqual([]);
-    for (const item of mapped.records) {
-      const verdict = keeper.apply(frame.type, item, RECEIVED);
-      messages.push(verdict.message);
-      if (verdict.resubscribe) resubscribes++;
-    }
-  }
-  return { messages, resubscribes };
+  const verdicts = replayBookFrames(keeper, frames, registry, RECEIVED);
+  return {
+    messages: verdicts.map((v) => v.message),
+    resubscribes: verdicts.filter((v) => v.resubscribe).length,
+  };
 }
 
 /** A snapshot frame of `book` as Kraken would send it after a resubscription (numbers as exact tokens). */

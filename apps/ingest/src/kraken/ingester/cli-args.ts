@@ -121,7 +121,10 @@ export function parseIngestArgs(argv: readonly string[], config: Config): Ingest
   // Own topics (tests) leave the shared book topic alone unless they name one.
   const bookTopic =
     str("book-topic") ?? (str("trades-topic") === undefined ? DEFAULT_INGEST_TOPICS.book : undefined);
-  const book = bookDepth !== undefined && bookTopic !== undefined ? { depth: bookDepth } : undefined;
+  const book =
+    bookDepth !== undefined && bookTopic !== undefined
+      ? { depth: bookDepth, silentAfterMs: config.health.bookSilentAfterMs }
+      : undefined;
   return {
     mode,
     ...(book ? { book } : {}),

@@ -12,6 +12,7 @@ import type { TradeMessage } from "@tributary/shared/contracts/trade";
 import { createKafka } from "@tributary/shared/kafka";
 import { createLogger } from "@tributary/shared/log";
 import { freePort } from "@tributary/shared/net/ports";
+import { healthBecomes, readHealth } from "@tributary/shared/testing/health";
 import { uniqueName } from "@tributary/shared/testing/names";
 import { type PrivateStack, startPrivateStack } from "@tributary/stack/testing/private-stack";
 import { readTopic } from "../../producer/topic-reader.ts";
@@ -35,27 +36,6 @@ afterAll(async () => {
   await stack?.close();
   rmSync(stateDir, { recursive: true, force: true });
 });
-
-interface Health {
-  readonly status: number;
-  readonly body: { ok: boolean; checks: Record<string, { ok: boolean; detail: string }> };
-}
-
-async function health(url: string): Promise<Health> {
-  const res = await fetch(`${url}/health`);
-  return { status: res.status, body: (await res.json()) as Health["body"] };
-}
-
-/** Polls /health until it answers `want` (at most `ms`); returns the answer and when it came. */
-async function healthBecomes(url: string, want: number, ms: number) {
-  const started = Date.now();
-  let last = await health(url);
-  while (last.status !== want && Date.now() - started < ms) {
-    await Bun.sleep(POLL_MS);
-    last = await health(url);
-  }
-  return { ...last, atMs: Date.now(), afterMs: Date.now() - started };
-}
 
 async function waitFor(what: string, ok: () => boolean, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
@@ -99,16 +79,16 @@ test("a private broker killed while Kraken trades: /health 503 within the stall 
     expect(ingester.metricsPort).toBe(port);
     sim.startMarket();
     await waitFor("500 acknowledged trades", () => acked >= 500, 30_000);
-    const up = await health(url);
-    expect(up.status).toBe(200);
-    expect(up.body.checks.acks?.ok).toBe(true);
+    const up = await readHealth(url);
+    expect(up?.status).toBe(200);
+    expect(up?.body.checks.acks?.ok).toBe(true);
 
     const pid = stack.pid("kafka");
     expect(pid).toBeNumber();
     const tradesAtKill = sim.snapshotStats().totalTrades;
     const killedAt = Date.now();
     process.kill(pid as number, "SIGKILL");
-    const down = await healthBecomes(url, 503, STALL_MS + 10_000);
+    const down = await healthBecomes(url, 503, STALL_MS + 10_000, POLL_MS);
     const sinceKill = down.atMs - killedAt;
     console.log(
       `broker killed: /health ${down.status} after ${sinceKill} ms (${Math.round(down.atMs - lastAckMs)} ms after the last ack; limit ${STALL_MS} ms + ${ALLOWANCE_MS} ms allowance): ${JSON.stringify(down.body.checks)}`,
@@ -135,7 +115,7 @@ test("a private broker killed while Kraken trades: /health 503 within the stall 
     const statuses = await stack.up();
     expect(statuses.map((s) => s.state)).toEqual(["up"]);
     const brokerBackAt = Date.now();
-    const recovered = await healthBecomes(url, 200, 45_000);
+    const recovered = await healthBecomes(url, 200, 45_000, POLL_MS);
     console.log(
       `broker back after ${brokerBackAt - restartAt} ms: /health ${recovered.status} after ${recovered.atMs - brokerBackAt} ms: ${JSON.stringify(recovered.body.checks)}`,
     );

@@ -8,6 +8,7 @@ import type { BookMessage } from "@tributary/shared/contracts/book";
 import { connectKafka, createKafka } from "@tributary/shared/kafka";
 import { createLogger, type Logger } from "@tributary/shared/log";
 import { Cron } from "croner";
+import { DEFAULT_BOOK_SILENT_AFTER_MS } from "../../metrics/book-watch.ts";
 import { IngestMetrics } from "../../metrics/ingest-metrics.ts";
 import { type MetricsServer, serveMetrics } from "../../metrics/server.ts";
 import { IngestProducer } from "../../producer/ingest-producer.ts";
@@ -40,7 +41,15 @@ export interface IngesterHooks {
 
 export async function startIngester(opts: IngestOptions, hooks: IngesterHooks = {}): Promise<IngesterHandle> {
   const log = hooks.log ?? createLogger("ingest", opts.logLevel);
-  const metrics = new IngestMetrics(opts.once ? "once" : opts.mode, opts.stallAfterMs);
+  const bookDepth =
+    opts.mode === "stream" && !opts.once && opts.topics.book !== undefined ? opts.book?.depth : undefined;
+  const metrics = new IngestMetrics(
+    opts.once ? "once" : opts.mode,
+    opts.stallAfterMs,
+    bookDepth === undefined
+      ? undefined
+      : { symbols: opts.symbols, silentAfterMs: opts.book?.silentAfterMs ?? DEFAULT_BOOK_SILENT_AFTER_MS },
+  );
   const abort = new AbortController();
   const signal = abort.signal;
 
@@ -180,7 +189,7 @@ export async function startIngester(opts: IngestOptions, hooks: IngesterHooks = 
           signal,
           ...(opts.ws ? { ws: opts.ws } : {}),
           ...(opts.ws?.resyncAfterMs === undefined ? {} : { resyncAfterMs: opts.ws.resyncAfterMs }),
-          ...(opts.book && opts.topics.book !== undefined ? { bookDepth: opts.book.depth } : {}),
+          ...(bookDepth === undefined ? {} : { bookDepth }),
         });
       }
     };

@@ -17,8 +17,13 @@ export interface IngestOptions {
   readonly once: boolean;
   /** Instead of trades: one fetch of Kraken's OHLC into the OHLC topic (`bun run ingest --ohlc`). */
   readonly ohlcOnly?: boolean;
-  /** Stream mode: the WS v2 `book` at this depth, published to `topics.book` (needs both). */
-  readonly book?: { readonly depth: BookDepth };
+  /**
+   * Stream mode: the WS v2 `book` at this depth, published to `topics.book` (needs both). /health's
+   * `book` check is red when a symbol's book has waited for a snapshot longer than `stallAfterMs`, or
+   * had no message for `silentAfterMs` while connected (HEALTH_BOOK_SILENT_AFTER_S; 0: not checked;
+   * default 15 min).
+   */
+  readonly book?: { readonly depth: BookDepth; readonly silentAfterMs?: number };
   /** Where a symbol without a cursor starts: `now`, or a ns `since` (`0` = the pair's first trade). */
   readonly since: "now" | string;
   /** Stop by itself after this long (bounded runs, demos). */

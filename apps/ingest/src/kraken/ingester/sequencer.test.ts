@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createLogger } from "@tributary/shared/log";
+import { DEFAULT_SYMBOLS } from "../../simulator/market.ts";
 import { KrakenSimulator } from "../../simulator/server.ts";
 import { resumeSince, type SequencedTrade } from "../mappers/trade.ts";
 import { PairRegistry } from "../pairs.ts";
@@ -13,6 +14,8 @@ import { restTimeToken } from "../rest-time.ts";
 import { type SequencerSink, TradeSequencer } from "./sequencer.ts";
 
 let sim: KrakenSimulator;
+/** A BTC-only market whose tape ends with a sweep: nothing after its fills can show a hole. */
+let quiet: KrakenSimulator;
 let rest: KrakenRestClient;
 let registry: PairRegistry;
 let tape: SequencedTrade[];
@@ -30,7 +33,15 @@ beforeAll(async () => {
     maxTradesPerTick: 100_000,
     sweeps: { probability: 0.3, maxFills: 60 },
   });
-  await sim.whenFinished();
+  quiet = await KrakenSimulator.start({
+    seed: 3,
+    symbols: DEFAULT_SYMBOLS.filter((s) => s.symbol === SYMBOL),
+    tradesPerSecond: 2_000,
+    totalTrades: 300,
+    maxTradesPerTick: 100_000,
+    sweeps: { probability: 1, maxFills: 12 },
+  });
+  await Promise.all([sim.whenFinished(), quiet.whenFinished()]);
   rest = new KrakenRestClient({ baseUrl: sim.restUrl, backoff: { initialMs: 5, maxMs: 20 } });
   const trades = rest.trades.bind(rest);
   rest.trades = (pair, reg, since, count) => {
@@ -50,7 +61,10 @@ beforeAll(async () => {
     since = page.last;
   }
 });
-afterAll(() => sim.stop());
+afterAll(async () => {
+  await sim.stop();
+  await quiet.stop();
+});
 
 /** Independent count: a fill is out of REST's reach when more than `pageSize` fills share its instant before it. */
 function unreachable(pageSize: number): number[] {
@@ -81,9 +95,9 @@ function recorder() {
   return { sink, emitted, holes, dups: () => duplicates };
 }
 
-function sequencer(sink: SequencerSink, pageSize = 1000) {
+function sequencer(sink: SequencerSink, pageSize = 1000, client = rest) {
   return new TradeSequencer({
-    rest,
+    rest: client,
     registry,
     sink,
     log: createLogger("test", "error"),
@@ -124,7 +138,7 @@ test("a hole in the live stream is filled from REST before the next live trade, 
   expect(r.holes).toEqual([]);
 });
 
-test("paging from Kraken's last reaches every fill of sweeps cut by page boundaries, and asks no page twice", async () => {
+test("paging from just below Kraken's last reaches every fill of sweeps cut by page boundaries, and asks no page twice", async () => {
   const r = recorder();
   const seq = sequencer(r.sink, 50);
   seq.start(SYMBOL, undefined, "0");
@@ -134,8 +148,8 @@ test("paging from Kraken's last reaches every fill of sweeps cut by page boundar
   expect(r.emitted.map((e) => e.id)).toEqual(tape.map((t) => t.message.trade_id));
   expect(r.holes).toEqual([]);
   expect(new Set(requested).size).toBe(requested.length);
-  // Each page boundary inside a sweep costs one extra page from just below it.
-  expect(requested.length).toBeLessThan((tape.length / 50) * 2 + 2);
+  // Pages overlap only by the fills at the previous page's final instant: no extra page per cut sweep.
+  expect(requested.length).toBeLessThan((tape.length / 50) * 1.2 + 2);
 });
 
 test("a restart from a cursor catches up over many small pages despite equal timestamps", async () => {
@@ -196,7 +210,7 @@ test("fills beyond a page at one instant are reported as exactly those ids, and 
   expect(performance.now() - started).toBeLessThan(30_000);
 });
 
-test("a cursor inside a sweep resumes with the sweep's remaining fills", async () => {
+test("a cursor at Kraken's last itself (as earlier versions saved it) inside a sweep resumes with the sweep's remaining fills", async () => {
   const truth = sim.truth(SYMBOL);
   const i = truth.findIndex(
     (t, k) => k > 0 && t.time_ns === truth[k - 1]?.time_ns && truth[k + 1]?.time_ns === t.time_ns,
@@ -204,9 +218,53 @@ test("a cursor inside a sweep resumes with the sweep's remaining fills", async (
   const at = truth[i] as (typeof truth)[number];
   const r = recorder();
   const seq = sequencer(r.sink, 1000);
-  // Kraken's last of a page that ended on this fill is its exact instant.
+  // Kraken's last of a page that ended on this fill is its exact instant; since is exclusive, so only the
+  // hole before the next trade shows the fills skipped, and one page from just below fetches them.
   seq.start(SYMBOL, { symbol: SYMBOL, lastTradeId: at.trade_id, since: at.time_ns, updatedAt: "" }, "now");
   await seq.backfill(SYMBOL);
   expect(r.emitted.map((e) => e.id)).toEqual(truth.slice(i + 1).map((t) => t.trade_id));
+  expect(r.holes).toEqual([]);
+});
+
+/** The quiet market's REST client and the index of the first fill of its final sweep (≥ 3 fills). */
+function quietMarket() {
+  const client = new KrakenRestClient({ baseUrl: quiet.restUrl, backoff: { initialMs: 5, maxMs: 20 } });
+  const truth = quiet.truth(SYMBOL);
+  const finalNs = truth.at(-1)?.time_ns;
+  const first = truth.findIndex((t) => t.time_ns === finalNs);
+  expect(truth.length - first).toBeGreaterThanOrEqual(3);
+  return { client, truth, first };
+}
+
+test("a full page ending inside the tape's final sweep: the sweep's remaining fills come too, with no later trade to show the hole", async () => {
+  const { client, truth, first } = quietMarket();
+  const r = recorder();
+  // Pages from since=0 of first+1 rows: the first one ends on the final sweep's first fill (Kraken's
+  // `last` is that fill's instant), the rest of the sweep shares it, and nothing ever comes after.
+  const seq = sequencer(r.sink, first + 1, client);
+  seq.start(SYMBOL, undefined, "0");
+  await seq.backfill(SYMBOL, undefined, "poll", true);
+  expect(r.emitted.map((e) => e.id)).toEqual(truth.map((t) => t.trade_id));
+  expect(r.holes).toEqual([]);
+});
+
+test("a cursor saved on a page's final trade inside a sweep resumes with the sweep's remaining fills, with no later trade", async () => {
+  const { client, truth, first } = quietMarket();
+  const pair = registry.bySymbolName(SYMBOL);
+  if (!pair) throw new Error("no pair");
+  // The page the cursor came from: it ended on the final sweep's first fill, so that fill carries `last`.
+  const page = await client.trades(pair, registry, "0", first + 1);
+  const at = page.trades.at(-1);
+  if (!at?.last) throw new Error("the page's final trade carries no last");
+  expect(at.message.trade_id).toBe(truth[first]?.trade_id as number);
+  const r = recorder();
+  const seq = sequencer(r.sink, 1000, client);
+  seq.start(
+    SYMBOL,
+    { symbol: SYMBOL, lastTradeId: at.message.trade_id, since: resumeSince(at), updatedAt: "" },
+    "now",
+  );
+  await seq.backfill(SYMBOL);
+  expect(r.emitted.map((e) => e.id)).toEqual(truth.slice(first + 1).map((t) => t.trade_id));
   expect(r.holes).toEqual([]);
 });

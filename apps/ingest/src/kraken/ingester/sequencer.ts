@@ -5,13 +5,15 @@
  * passed on. Trades are handed to the sink strictly in trade_id order, each id once per process run.
  *
  * REST paging (stream backfill and poll share it): `since` is exclusive and compared with the true ns
- * instant, and the next page starts at Kraken's `last` (the exact instant of the page's final trade), so
- * paging always moves forward. A page cut inside a sweep leaves its remaining fills at that same instant:
- * the next page then starts past them, which shows as a hole right after `lastId`, and one page from
- * just below that instant fetches them. A sweep of more fills than a page holds cannot be reached that
- * way either: those ids are reported as a gap (metric, log; gold's data quality shows the trade_id
- * range) and paging moves on. No page is requested twice without progress in between, except the
- * delayed, bounded re-asks while REST lags the WebSocket.
+ * instant, and the next page starts 1 ns below Kraken's `last` (the exact instant of the page's final
+ * trade), so it repeats the fills of a sweep the page boundary cut, and trade_id drops the ones already
+ * handed over. Starting at `last` itself would skip them, and only a later trade would show that hole:
+ * at the end of a run, or on a quiet pair, never. A sweep of more fills than a page holds fills a whole
+ * page at one instant: paging then steps past that instant, and the ids beyond the page are reported
+ * as a gap (metric, log; gold's data quality shows the trade_id range). A hole right after `lastId`
+ * (a cursor saved at `last` by an earlier version) is fetched with one page from just below `since`.
+ * No page is requested twice without progress in between, except the delayed, bounded re-asks while
+ * REST lags the WebSocket.
  */
 
 import { Backoff, type BackoffPolicy } from "@tributary/shared/backoff";
@@ -150,8 +152,8 @@ export class TradeSequencer {
       );
       const hole = last !== undefined && Number.isFinite(next) && next > last + 1;
       if (hole && since !== undefined && since > 0n && retriedBelow !== since) {
-        // A hole right after lastId: the previous page ended inside a sweep whose remaining fills share
-        // its final instant, and `since` (exclusive) skipped them. One page from just below reaches them.
+        // A hole right after lastId: `since` sat at the instant of a sweep's fills and (exclusive) skipped
+        // the rest of them (a cursor saved at Kraken's `last`). One page from just below reaches them.
         retriedBelow = since;
         const below = await this.page(symbol, since - 1n);
         if (!below) return;
@@ -176,7 +178,14 @@ export class TradeSequencer {
         since = p.nextSinceNs ?? since;
         continue;
       }
-      const end = pageEnd(page);
+      const following = nextPageSince(page);
+      if (following !== undefined && (since === undefined || following > since)) {
+        since = following;
+        continue;
+      }
+      // The whole page shares one instant (a sweep of more fills than a page holds): step past it; the
+      // fills beyond this page show as a hole that handOver reports, without asking this page again.
+      const end = page.last === undefined ? undefined : BigInt(page.last);
       if (end === undefined || (since !== undefined && end <= since)) {
         this.opts.log.warn("REST Trades page does not move past since; stopping this catch-up", {
           symbol,
@@ -186,6 +195,7 @@ export class TradeSequencer {
         return;
       }
       since = end;
+      retriedBelow = end;
     }
   }
 
@@ -238,9 +248,12 @@ export class TradeSequencer {
   }
 }
 
-/** Where the next page starts: Kraken's `last`; without one (seen rarely), just below the final row. */
-function pageEnd(page: TradesPageWithBody): bigint | undefined {
-  if (page.last !== undefined) return BigInt(page.last);
+/**
+ * Where the page after a full one starts: just below Kraken's `last`, so fills sharing the final row's
+ * instant come again; without `last` (seen rarely), just below the final row's earliest instant.
+ */
+function nextPageSince(page: TradesPageWithBody): bigint | undefined {
+  if (page.last !== undefined) return BigInt(page.last) > 0n ? BigInt(page.last) - 1n : 0n;
   const final = page.trades[page.trades.length - 1];
   return final ? BigInt(resumeSince(final)) : undefined;
 }

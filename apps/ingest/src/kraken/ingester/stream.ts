@@ -108,6 +108,7 @@ export async function runStream(o: StreamOptions): Promise<void> {
           metrics.wsConnected = false;
           metrics.wsDisconnectedSinceMs ??= Date.now();
           lastLoss = ev.reason;
+          book?.onClose();
           log.warn("WebSocket lost; reconnecting", {
             connection: ev.connection,
             reason: ev.reason,

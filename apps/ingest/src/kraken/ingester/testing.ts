@@ -8,6 +8,43 @@ import type { IngestTopics } from "../../producer/topics.ts";
 import type { KrakenSimulator } from "../../simulator/server.ts";
 import type { IngestOptions } from "./options.ts";
 
+/** Where a simulator (in-process or on its own thread) answers. */
+export interface SimulatorEndpoints {
+  readonly restUrl: string;
+  readonly wsUrl: string;
+  readonly symbols: readonly string[];
+}
+
+/**
+ * The ingester in stream mode against a simulator, on `stateDir` and its own topics: one cron poll a
+ * second, from the start of history, no metrics port, warnings only; `over` sets the rest.
+ */
+export function simulatorIngestOptions(
+  sim: SimulatorEndpoints,
+  kafka: Config["kafka"],
+  topics: IngestTopics,
+  stateDir: string,
+  over: Partial<IngestOptions> = {},
+): IngestOptions {
+  return {
+    mode: "stream",
+    restUrl: sim.restUrl,
+    wsUrl: sim.wsUrl,
+    symbols: sim.symbols,
+    pollCron: "* * * * * *",
+    once: false,
+    since: "0",
+    durationMs: undefined,
+    stateDir,
+    kafka,
+    topics,
+    metricsPort: undefined,
+    logLevel: "warn",
+    ...over,
+  };
+}
+
+/** `simulatorIngestOptions` for an in-process simulator, errors only. */
 export function simulatorOptions(
   sim: KrakenSimulator,
   config: Config,
@@ -15,20 +52,6 @@ export function simulatorOptions(
   stateDir: string,
   over: Partial<IngestOptions>,
 ): IngestOptions {
-  return {
-    mode: "stream",
-    restUrl: sim.restUrl,
-    wsUrl: sim.wsUrl,
-    symbols: sim.symbols(),
-    pollCron: "* * * * * *",
-    once: false,
-    since: "0",
-    durationMs: undefined,
-    stateDir,
-    kafka: config.kafka,
-    topics,
-    metricsPort: undefined,
-    logLevel: "error",
-    ...over,
-  };
+  const endpoints = { restUrl: sim.restUrl, wsUrl: sim.wsUrl, symbols: sim.symbols() };
+  return simulatorIngestOptions(endpoints, config.kafka, topics, stateDir, { logLevel: "error", ...over });
 }

@@ -115,12 +115,36 @@ export function rfc3339Field(o: LosslessObject, key: string): readonly [string, 
   return rfc3339Text(stringField(o, key), key);
 }
 
+/**
+ * The whole second (`YYYY-MM-DDTHH:MM:SS`) of the last canonical timestamp converted, checked, and its
+ * micros: consecutive book updates and orders differ in the fraction only, so most need no calendar work.
+ */
+let lastSecond: { prefix: string; micros: bigint } | undefined;
+
 /** RFC 3339 text → [canonical µs text, micros], or MappingError naming `key`. */
 export function rfc3339Text(text: string, key: string): readonly [string, bigint] {
   if (lastTimestamp?.text === text) return lastTimestamp.result;
-  const result = parseTimestamp(key, text);
+  let result = sameSecondCanonical(text);
+  if (!result) {
+    result = parseTimestamp(key, text);
+    if (result[0] === text)
+      lastSecond = { prefix: text.slice(0, 19), micros: result[1] - (result[1] % 1_000_000n) };
+  }
   lastTimestamp = { text, result };
   return result;
+}
+
+/** `text` in canonical form (`.ffffffZ`) within the last second checked: what parseTimestamp gives, cheaply. */
+function sameSecondCanonical(text: string): readonly [string, bigint] | undefined {
+  if (text.length !== 27 || lastSecond === undefined || !text.startsWith(lastSecond.prefix)) return undefined;
+  if (text.charCodeAt(19) !== 46 /* . */ || text.charCodeAt(26) !== 90 /* Z */) return undefined;
+  let fraction = 0;
+  for (let i = 20; i < 26; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return undefined;
+    fraction = fraction * 10 + digit;
+  }
+  return [text, lastSecond.micros + BigInt(fraction)];
 }
 
 function parseTimestamp(key: string, text: string): readonly [string, bigint] {

@@ -8,11 +8,16 @@ export interface SequencedTrade {
    * instant Kraken's float can stand for on REST, the exact instant when `last` is set. Never in Kafka.
    */
   readonly timeNs: bigint;
-  /** Kraken's `last` when this trade ended a REST page: its exact instant, and the `since` after it. */
+  /** Kraken's `last` when this trade ended a REST page: its exact instant. */
   readonly last?: string;
 }
 
-/** The REST `since` that resumes right after `t`: Kraken's `last`, else just below its earliest instant. */
+/**
+ * The REST `since` that resumes after `t`: just below its earliest instant (`last` − 1 when exact).
+ * `since` is exclusive, so the page repeats `t` (dropped by trade_id) and every fill sharing its
+ * instant: resuming at `last` itself would skip the fills of a sweep the page boundary cut.
+ */
 export function resumeSince(t: SequencedTrade): string {
-  return t.last ?? (t.timeNs > 0n ? t.timeNs - 1n : 0n).toString();
+  const ns = t.last === undefined ? t.timeNs : BigInt(t.last);
+  return (ns > 0n ? ns - 1n : 0n).toString();
 }
