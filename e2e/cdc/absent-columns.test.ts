@@ -11,12 +11,16 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dropSlot, openSqlClient, serverWalLsn } from "@tributary/ingest/cdc/catalog";
+import { openSqlClient, serverWalLsn } from "@tributary/ingest/cdc/catalog";
 import { CdcSource } from "@tributary/ingest/cdc/source";
-import { readTopics, type TopicRecord } from "@tributary/ingest/cdc/testing/support";
-import { type CdcSilverResult, runCdcSilver } from "@tributary/lake/silver/cdc/replay";
+import {
+  dropCapture,
+  readTopics,
+  type TopicRecord,
+  waitConfirmed,
+} from "@tributary/ingest/cdc/testing/support";
+import type { CdcSilverResult } from "@tributary/lake/silver/cdc/replay";
 import { cdcDatasetName } from "@tributary/lake/silver/cdc/tables";
-import { commitBronze } from "@tributary/lake/testing/bronze-fixture";
 import { createTempLake } from "@tributary/lake/testing/temp-lake";
 import { loadConfig } from "@tributary/shared/config";
 import { cdcOrderOf } from "@tributary/shared/contracts/cdc";
@@ -25,6 +29,7 @@ import { createKafka } from "@tributary/shared/kafka";
 import { createLogger } from "@tributary/shared/log";
 import { uniqueName } from "@tributary/shared/testing/names";
 import type pg from "pg";
+import { landCdcSilver } from "./land-silver.ts";
 
 const config = loadConfig();
 const kafka = createKafka(config.kafka, "cdc-absent-test");
@@ -91,8 +96,7 @@ beforeAll(async () => {
       if (i > 0) boundaries.push(await serverWalLsn(sql));
       for (const s of phase) await sql.query(s);
     }
-    const target = await serverWalLsn(sql);
-    for (let i = 0; i < 400 && source.metrics.confirmedLsn < target; i++) await Bun.sleep(25);
+    const target = await waitConfirmed(sql, source.metrics);
     expect(source.metrics.confirmedLsn).toBeGreaterThanOrEqual(target);
   } finally {
     abort.abort();
@@ -113,9 +117,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await dropSlot(sql, names.slot).catch(() => undefined);
-  await sql.query(`DROP PUBLICATION IF EXISTS ${names.publication}`).catch(() => undefined);
-  await sql.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+  await dropCapture(sql, { slot: names.slot, publication: names.publication, schema });
   await sql.end();
   lake.cleanup();
   rmSync(stateDir, { recursive: true, force: true });
@@ -124,21 +126,7 @@ afterAll(async () => {
 /** Commits one phase's records of `t`'s topic as bronze and runs CDC silver for `t`. */
 async function phase(t: typeof keyed, index: number): Promise<CdcSilverResult> {
   const records = captured.get(cdcTopic(names.prefix, t.schema, t.table))?.[index] ?? [];
-  await commitBronze(
-    lake.commitLog,
-    records.map((r) => ({
-      topic: r.topic,
-      partition: r.partition,
-      offset: Number(r.offset),
-      key: r.key,
-      value: r.value as string,
-      ingestedAt: 1_800_000_000_000_000n,
-      eventTs: 1_800_000_000_000_000n,
-      symbol: "ALL",
-    })),
-    { dataset: cdcDatasetName(t) },
-  );
-  return await runCdcSilver(lake.env, t);
+  return await landCdcSilver(lake, records, t);
 }
 
 const current = (t: typeof keyed, columns: string, order: string) =>

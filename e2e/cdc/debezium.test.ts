@@ -13,11 +13,9 @@ import {
   normaliseTransaction,
 } from "@tributary/ingest/cdc/testing/debezium-diff";
 import { readTopics, type TopicRecord } from "@tributary/ingest/cdc/testing/support";
-import { runCdcSilver } from "@tributary/lake/silver/cdc/replay";
 import { cdcDatasetName } from "@tributary/lake/silver/cdc/tables";
-import { commitBronze } from "@tributary/lake/testing/bronze-fixture";
 import { createTempLake } from "@tributary/lake/testing/temp-lake";
-import { debeziumConnectorConfig } from "@tributary/shared/cdc/debezium-connector";
+import { type CdcEnvelopeSettings, debeziumConnectorConfig } from "@tributary/shared/cdc/debezium-connector";
 import { loadConfig } from "@tributary/shared/config";
 import { cdcTransactionTopic } from "@tributary/shared/contracts/cdc";
 import { cdcTopic } from "@tributary/shared/contracts/topics";
@@ -33,27 +31,52 @@ import {
   waitConnectorRunning,
 } from "@tributary/stack/connect";
 import type pg from "pg";
+import { landCdcSilver } from "./land-silver.ts";
 
 // The same tables captured by the real Debezium (Kafka Connect 4.3.1 + Debezium 3.6.1.Final, one
 // JVM for this file) and by Tributary, with the same envelope settings: every event must be equal
-// but for the fields docs/cdc.md lists (testing/debezium-diff.ts NORMALISED).
+// but for the fields docs/cdc.md lists (testing/debezium-diff.ts NORMALISED). Each capture is one
+// pair (a Debezium connector on the shared worker, a Tributary source), each with its own prefix and
+// slots: schemas off, schemas on, and schemas on with precise decimals (Connect's Decimal and
+// VariableScaleDecimal schemas).
 const config = loadConfig();
 const kafka = createKafka({ ...config.kafka }, "cdc-dbz-test");
 const kafkaConfig = { ...config.kafka, topicPartitions: 1 }; // one partition per topic: a total order to compare
 const schema = uniqueName("dbz");
-const tribPrefix = uniqueName("trib");
-const dbzPrefix = uniqueName("dbzp");
-const tribSlot = uniqueName("tslot");
-const dbzSlot = uniqueName("dslot");
 const stateDir = mkdtempSync(join(tmpdir(), "tributary-dbz-"));
 const log = createLogger("cdc-dbz-test", "warn");
 const TABLES = ["types", "toast", "keyless_default", "keyless_full", "moves"] as const;
 const tableList = TABLES.map((t) => `${schema}.${t}`);
-const CONNECTOR = uniqueName("conn");
+
+/** One differential pair: both tools with the same envelope settings, each with its own names. */
+interface Capture {
+  readonly label: string;
+  readonly envelope: CdcEnvelopeSettings;
+  readonly connector: string;
+  readonly dbzPrefix: string;
+  readonly dbzSlot: string;
+  readonly tribPrefix: string;
+  readonly tribSlot: string;
+}
+
+const capture = (label: string, envelope: Partial<CdcEnvelopeSettings>): Capture => ({
+  label,
+  envelope: { ...config.cdc.envelope, ...envelope },
+  connector: uniqueName("conn"),
+  dbzPrefix: uniqueName("dbzp"),
+  dbzSlot: uniqueName("dslot"),
+  tribPrefix: uniqueName("trib"),
+  tribSlot: uniqueName("tslot"),
+});
+const OFF = capture("schemas off", { schemas: false });
+const ON = capture("schemas on", { schemas: true });
+const PRECISE = capture("schemas on, precise decimals", { schemas: true, decimalHandlingMode: "precise" });
+const CAPTURES = [OFF, ON, PRECISE] as const;
+
 let sql: pg.Client;
 let worker: ConnectWorker | undefined;
 const abort = new AbortController();
-let running: Promise<void> | undefined;
+const running: Promise<void>[] = [];
 
 async function exec(...statements: string[]): Promise<void> {
   for (const s of statements) await sql.query(s);
@@ -93,52 +116,62 @@ beforeAll(async () => {
     `INSERT INTO ${schema}.moves VALUES (1, 'one', 10), (2, 'two', 20)`,
   );
   worker = await workerStart;
-  const envelope = config.cdc.envelope;
-  await putConnector(worker.url, CONNECTOR, {
-    ...debeziumConnectorConfig({
+  const url = worker.url;
+  const sources = CAPTURES.map((c) => {
+    const source = new CdcSource({
       pgUrl: config.postgres.url,
+      kafka,
+      kafkaConfig,
+      prefix: c.tribPrefix,
+      slot: c.tribSlot,
+      publication: c.tribSlot,
       tables: tableList,
-      topicPrefix: dbzPrefix,
-      slot: dbzSlot,
-      envelope,
-      topicPartitions: 1,
-      replicationFactor: 1,
-    }),
+      stateDir,
+      log,
+      envelope: c.envelope,
+    });
+    running.push(source.run(abort.signal));
+    return source;
   });
-  const source = new CdcSource({
-    pgUrl: config.postgres.url,
-    kafka,
-    kafkaConfig,
-    prefix: tribPrefix,
-    slot: tribSlot,
-    publication: tribSlot,
-    tables: tableList,
-    stateDir,
-    log,
-    envelope,
-  });
-  running = source.run(abort.signal);
-  await waitConnectorRunning(worker.url, CONNECTOR, 120_000);
-  for (let i = 0; i < 600 && source.metrics.state !== "streaming"; i++) await Bun.sleep(100);
+  for (const c of CAPTURES)
+    await putConnector(
+      url,
+      c.connector,
+      debeziumConnectorConfig({
+        pgUrl: config.postgres.url,
+        tables: tableList,
+        topicPrefix: c.dbzPrefix,
+        slot: c.dbzSlot,
+        envelope: c.envelope,
+        topicPartitions: 1,
+        replicationFactor: 1,
+      }),
+    );
+  await Promise.all(CAPTURES.map((c) => waitConnectorRunning(url, c.connector, 120_000)));
+  for (let i = 0; i < 600 && sources.some((s) => s.metrics.state !== "streaming"); i++) await Bun.sleep(100);
   // Debezium's snapshot is done when its slot is active (it streams right after).
+  const dbzSlots = CAPTURES.map((c) => c.dbzSlot);
   for (let i = 0; i < 600; i++) {
-    const res = await sql.query("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [dbzSlot]);
-    if (res.rows[0]?.active) break;
+    const res = await sql.query(
+      "SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name = ANY($1) AND active",
+      [dbzSlots],
+    );
+    if (res.rows[0]?.n === dbzSlots.length) break;
     await Bun.sleep(100);
   }
 }, 240_000);
 
 afterAll(async () => {
   abort.abort();
-  await running?.catch(() => undefined);
+  await Promise.all(running.map((r) => r.catch(() => undefined)));
   if (worker) {
-    await deleteConnector(worker.url, CONNECTOR).catch(() => undefined);
+    for (const c of CAPTURES) await deleteConnector(worker.url, c.connector).catch(() => undefined);
     await worker.stop();
   }
-  await dropSlot(sql, tribSlot).catch(() => undefined);
-  await dropSlot(sql, dbzSlot).catch(() => undefined);
-  await sql.query(`DROP PUBLICATION IF EXISTS ${tribSlot}`).catch(() => undefined);
-  await sql.query(`DROP PUBLICATION IF EXISTS ${dbzSlot}`).catch(() => undefined);
+  for (const slot of CAPTURES.flatMap((c) => [c.tribSlot, c.dbzSlot])) {
+    await dropSlot(sql, slot).catch(() => undefined);
+    await sql.query(`DROP PUBLICATION IF EXISTS ${slot}`).catch(() => undefined);
+  }
   await sql.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
   await sql.end();
   rmSync(stateDir, { recursive: true, force: true });
@@ -173,29 +206,28 @@ async function pgRows(table: string): Promise<string[]> {
   return out.sort();
 }
 
-/** Silver's current state of `table` built from one tool's topic, rows as JSON text, sorted. */
-async function silverRows(records: readonly TopicRecord[], prefix: string, table: string): Promise<string[]> {
+/**
+ * Silver's current state of `table` built from one tool's topic: its column types, the columns it
+ * keeps as text although schemas type them, and its rows as JSON text, sorted.
+ */
+async function silverOf(
+  records: readonly TopicRecord[],
+  prefix: string,
+  table: string,
+): Promise<{ columns: string[]; textColumns: Readonly<Record<string, string>>; rows: string[] }> {
   const lake = createTempLake();
   try {
     const ref = { schema, table };
-    const bronze = records
-      .filter((r) => r.topic === cdcTopic(prefix, schema, table) && r.value !== null)
-      .map((r) => ({
-        topic: r.topic,
-        partition: r.partition,
-        offset: Number(r.offset),
-        key: r.key,
-        value: r.value as string,
-        ingestedAt: 1_800_000_000_000_000n,
-        eventTs: 1_800_000_000_000_000n,
-        symbol: "ALL",
-      }));
-    await commitBronze(lake.commitLog, bronze, { dataset: cdcDatasetName(ref) });
-    await runCdcSilver(lake.env, ref);
-    const rows = await lake.query(
-      `SELECT * EXCLUDE (_op, _lsn, _commit_ts, _absent_columns) FROM ${lake.scan("silver", cdcDatasetName(ref))}`,
-    );
-    return rows.map((r) => JSON.stringify(r)).sort();
+    const ours = records.filter((r) => r.topic === cdcTopic(prefix, schema, table) && r.value !== null);
+    const { textColumns } = await landCdcSilver(lake, ours, ref);
+    const current = `SELECT * EXCLUDE (_op, _lsn, _commit_ts, _absent_columns) FROM ${lake.scan("silver", cdcDatasetName(ref))}`;
+    const columns = await lake.query(`DESCRIBE ${current}`);
+    const rows = await lake.query(current);
+    return {
+      columns: columns.map((c) => `${c.column_name} ${c.column_type}`),
+      textColumns,
+      rows: rows.map((r) => JSON.stringify(r)).sort(),
+    };
   } finally {
     lake.cleanup();
   }
@@ -217,6 +249,12 @@ async function operations(): Promise<void> {
     `UPDATE ${t} SET nv = 'Infinity', f8 = 'NaN' WHERE id = 4`,
     `UPDATE ${schema}.toast SET small = 2 WHERE id = 1`,
     `UPDATE ${schema}.toast SET big = repeat('y', 10000) WHERE id = 1`,
+    // Key changes that leave the large value alone: the creates carry the placeholder (silver fills it).
+    `UPDATE ${schema}.toast SET id = 2 WHERE id = 1`,
+    "BEGIN",
+    `UPDATE ${schema}.toast SET id = 3, small = 3 WHERE id = 2`,
+    `UPDATE ${schema}.toast SET id = 4 WHERE id = 3`,
+    "COMMIT",
     `INSERT INTO ${schema}.keyless_default VALUES ('new', 2)`,
     `UPDATE ${schema}.keyless_full SET n = 3 WHERE note = 'solo'`,
     `DELETE FROM ${schema}.keyless_full WHERE ctid = (SELECT min(ctid) FROM ${schema}.keyless_full WHERE note = 'dup')`,
@@ -234,73 +272,102 @@ async function operations(): Promise<void> {
   );
 }
 
-async function readBoth(): Promise<{ dbz: TopicRecord[]; trib: TopicRecord[] }> {
+interface Captured {
+  readonly dbz: TopicRecord[];
+  readonly trib: TopicRecord[];
+}
+
+/** Every capture's topics from both tools, once each one has delivered the whole operation script. */
+async function readAll(): Promise<Map<Capture, Captured>> {
   const topicsOf = (prefix: string) => [
     ...TABLES.map((t) => cdcTopic(prefix, schema, t)),
     cdcTransactionTopic(prefix),
   ];
-  // Both tools have caught up when each one's last table event (the final delete's tombstone) is there.
+  const prefixes = CAPTURES.flatMap((c) => [c.dbzPrefix, c.tribPrefix]);
+  // Caught up: the final delete is there, and every table topic was read to its end for both.
+  const done = (records: TopicRecord[], prefix: string) =>
+    records.some(
+      (r) =>
+        r.topic === cdcTopic(prefix, schema, "moves") &&
+        r.value?.includes('"op":"d"') &&
+        r.value.includes('"id":3'),
+    ) && TABLES.every((t) => records.some((r) => r.topic === cdcTopic(prefix, schema, t)));
   for (let i = 0; i < 100; i++) {
-    const [dbz, trib] = await Promise.all([
-      readTopics(kafka, topicsOf(dbzPrefix), 20_000, uniqueName("g")),
-      readTopics(kafka, topicsOf(tribPrefix), 20_000, uniqueName("g")),
-    ]);
-    // Caught up: the final delete is there, and every table topic was read to its end for both.
-    const done = (records: TopicRecord[], prefix: string) =>
-      records.some(
-        (r) =>
-          r.topic === cdcTopic(prefix, schema, "moves") &&
-          r.value?.includes('"op":"d"') &&
-          r.value.includes('"id":3'),
-      ) && TABLES.every((t) => records.some((r) => r.topic === cdcTopic(prefix, schema, t)));
-    if (done(dbz, dbzPrefix) && done(trib, tribPrefix)) return { dbz, trib };
+    const records = await readTopics(kafka, prefixes.flatMap(topicsOf), 20_000, uniqueName("g"));
+    const of = (prefix: string) => records.filter((r) => topicsOf(prefix).includes(r.topic));
+    if (prefixes.every((p) => done(of(p), p)))
+      return new Map(CAPTURES.map((c) => [c, { dbz: of(c.dbzPrefix), trib: of(c.tribPrefix) }]));
     await Bun.sleep(500);
   }
   throw new Error("the two tools did not both deliver the operation script within 150 s");
 }
 
-describe("Tributary against the real Debezium (Kafka Connect + Debezium PostgreSQL connector)", () => {
-  let diffs: EventDiff[] = [];
-  let dbz: TopicRecord[] = [];
-  let trib: TopicRecord[] = [];
+/** Each table's events of both tools, compared after normalising (testing/debezium-diff.ts). */
+function tableDiffs(c: Capture, { dbz, trib }: Captured): EventDiff[] {
+  const of = (records: TopicRecord[], prefix: string, table: string) =>
+    records.filter((r) => r.topic === cdcTopic(prefix, schema, table)).map((r) => normaliseRecord(r, prefix));
+  return TABLES.flatMap((t) => compareTable(t, of(dbz, c.dbzPrefix, t), of(trib, c.tribPrefix, t)));
+}
 
-  test("both capture the type matrix and the operation script", async () => {
+function printDiffs(c: Capture, diffs: readonly EventDiff[]): void {
+  for (const d of diffs.slice(0, 60))
+    console.log(
+      `[${c.label}] ${d.table}#${d.index} ${d.path}: debezium ${JSON.stringify(d.debezium) ?? "(absent)"} tributary ${JSON.stringify(d.tributary) ?? "(absent)"}`,
+    );
+}
+
+describe("Tributary against the real Debezium (Kafka Connect + Debezium PostgreSQL connector)", () => {
+  let captured = new Map<Capture, Captured>();
+  const of = (c: Capture): Captured => captured.get(c) ?? { dbz: [], trib: [] };
+
+  test("both capture the type matrix and the operation script, with each capture's settings", async () => {
     await operations();
-    ({ dbz, trib } = await readBoth());
-    for (const table of TABLES) {
-      const of = (records: TopicRecord[], prefix: string) =>
-        records.filter((r) => r.topic === cdcTopic(prefix, schema, table)).map(normaliseRecord);
-      diffs.push(...compareTable(table, of(dbz, dbzPrefix), of(trib, tribPrefix)));
-    }
-    expect(trib.length).toBeGreaterThan(20);
+    captured = await readAll();
+    for (const c of CAPTURES)
+      expect({ capture: c.label, many: of(c).trib.length > 20 }).toEqual({ capture: c.label, many: true });
   }, 240_000);
 
-  test("every table event is equal to Debezium's, but for the documented fields", () => {
-    for (const d of diffs.slice(0, 60))
-      console.log(
-        `${d.table}#${d.index} ${d.path}: debezium ${JSON.stringify(d.debezium) ?? "(absent)"} tributary ${JSON.stringify(d.tributary) ?? "(absent)"}`,
-      );
-    expect(diffs).toEqual([]);
-  });
+  for (const c of CAPTURES)
+    test(`${c.label}: every table event is equal to Debezium's, but for the documented fields`, () => {
+      const diffs = tableDiffs(c, of(c));
+      printDiffs(c, diffs);
+      expect(diffs).toEqual([]);
+    });
 
   test("silver built from either tool's topics equals SELECT * FROM every table", async () => {
+    const { dbz, trib } = of(OFF);
     for (const table of TABLES) {
       const expected = await pgRows(table);
-      expect({ table, rows: await silverRows(trib, tribPrefix, table) }).toEqual({ table, rows: expected });
-      expect({ table, rows: await silverRows(dbz, dbzPrefix, table) }).toEqual({ table, rows: expected });
+      expect({ table, rows: (await silverOf(trib, OFF.tribPrefix, table)).rows }).toEqual({
+        table,
+        rows: expected,
+      });
+      expect({ table, rows: (await silverOf(dbz, OFF.dbzPrefix, table)).rows }).toEqual({
+        table,
+        rows: expected,
+      });
     }
   }, 120_000);
 
-  test("transaction BEGIN/END events are equal to Debezium's", () => {
-    const of = (records: TopicRecord[], prefix: string) =>
-      records
-        .filter((r) => r.topic === cdcTransactionTopic(prefix) && !r.value?.includes('"snapshot:'))
-        .map(normaliseTransaction);
-    const d = of(dbz, dbzPrefix);
-    const t = of(trib, tribPrefix);
-    const rename = (x: unknown) =>
-      JSON.parse(JSON.stringify(x).replaceAll(`${dbzPrefix}.`, "").replaceAll(`${tribPrefix}.`, ""));
-    expect(rename(t)).toEqual(rename(d));
-    diffs = [];
-  });
+  test("schemas on: silver built from either tool's topics has the same column types and rows", async () => {
+    const { dbz, trib } = of(ON);
+    for (const table of TABLES) {
+      const ours = await silverOf(trib, ON.tribPrefix, table);
+      expect({ table, ...ours }).toEqual({ table, ...(await silverOf(dbz, ON.dbzPrefix, table)) });
+      if (table === "types") expect(ours.columns).toContain("n DECIMAL(12,3)"); // the schemas typed it
+    }
+  }, 120_000);
+
+  for (const c of CAPTURES)
+    test(`${c.label}: transaction BEGIN/END events are equal to Debezium's`, () => {
+      const events = (records: TopicRecord[], prefix: string) =>
+        records
+          .filter((r) => r.topic === cdcTransactionTopic(prefix) && !r.value?.includes('"snapshot:'))
+          .map(normaliseTransaction);
+      const rename = (x: unknown, prefix: string) =>
+        JSON.parse(JSON.stringify(x).replaceAll(`${prefix}.`, ""));
+      expect(rename(events(of(c).trib, c.tribPrefix), c.tribPrefix)).toEqual(
+        rename(events(of(c).dbz, c.dbzPrefix), c.dbzPrefix),
+      );
+    });
 });

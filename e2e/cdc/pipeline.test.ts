@@ -8,8 +8,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 // The CDC source and the Tesouro loader live in apps/ingest; this test drives the whole pipeline.
-import { dropSlot, openSqlClient, serverWalLsn } from "@tributary/ingest/cdc/catalog";
+import { openSqlClient } from "@tributary/ingest/cdc/catalog";
 import { CdcSource } from "@tributary/ingest/cdc/source";
+import { dropCapture, waitConfirmed } from "@tributary/ingest/cdc/testing/support";
 import { createTesouroTable } from "@tributary/ingest/tesouro/ddl";
 import { DEFAULT_SAMPLE_FILE, readTesouroFile, upsertTesouroRows } from "@tributary/ingest/tesouro/loader";
 import { groupByBaseDate, replayTesouroFeed } from "@tributary/ingest/tesouro/workload";
@@ -47,9 +48,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await dropSlot(sql, names.slot).catch(() => undefined);
-  await sql.query(`DROP PUBLICATION IF EXISTS ${names.publication}`).catch(() => undefined);
-  await sql.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+  await dropCapture(sql, { slot: names.slot, publication: names.publication, schema });
   await sql.end();
   rmSync(scratch, { recursive: true, force: true });
 });
@@ -103,8 +102,7 @@ describe("CDC into the lake", () => {
       await sql.query(
         `DELETE FROM ${schema}.tesouro_prices WHERE bond_type = 'Tesouro IGPM+ com Juros Semestrais'`,
       );
-      const target = await serverWalLsn(sql);
-      for (let i = 0; i < 400 && source.metrics.confirmedLsn < target; i++) await Bun.sleep(25);
+      const target = await waitConfirmed(sql, source.metrics);
       expect(source.metrics.confirmedLsn).toBeGreaterThanOrEqual(target);
     } finally {
       abort.abort();

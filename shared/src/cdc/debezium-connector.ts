@@ -1,7 +1,7 @@
 /**
  * The Debezium PostgreSQL connector configuration that matches Tributary's CDC settings: the same
  * tables, the same envelope encodings (Debezium's own setting names), transaction metadata on and
- * schemas off, so the two tools' topics can be compared event for event (docs/cdc.md "Debezium").
+ * schemas as CDC_SCHEMAS says, so the two tools' topics can be compared event for event (docs/cdc.md "Debezium").
  */
 import type { Config } from "../config.ts";
 
@@ -13,6 +13,7 @@ export const DEFAULT_ENVELOPE: CdcEnvelopeSettings = Object.freeze({
   timePrecisionMode: "isostring",
   intervalHandlingMode: "string",
   tombstonesOnDelete: true,
+  schemas: false,
 });
 
 export interface DebeziumConnectorOptions {
@@ -54,9 +55,11 @@ export function debeziumConnectorConfig(o: DebeziumConnectorOptions): Record<str
     // Tributary emits truncates (silver needs them); Debezium skips them unless told otherwise.
     "skipped.operations": "none",
     "key.converter": "org.apache.kafka.connect.json.JsonConverter",
-    "key.converter.schemas.enable": "false",
+    "key.converter.schemas.enable": String(o.envelope.schemas),
     "value.converter": "org.apache.kafka.connect.json.JsonConverter",
-    "value.converter.schemas.enable": "false",
+    "value.converter.schemas.enable": String(o.envelope.schemas),
+    // With schemas, each column's PostgreSQL type, length and scale travel as schema parameters.
+    ...(o.envelope.schemas ? { "column.propagate.source.type": ".*" } : {}),
     "topic.creation.default.partitions": String(o.topicPartitions),
     "topic.creation.default.replication.factor": String(o.replicationFactor),
   };

@@ -15,7 +15,9 @@ export type CdcOp = "r" | "c" | "u" | "d" | "t";
 
 /**
  * `source.snapshot` as Debezium's connector writes it: a string, `false` for streamed changes;
- * `first_in_data_collection` / `last_in_data_collection` mark each table's first and last row.
+ * `first_in_data_collection` / `last_in_data_collection` mark each table's first and last row;
+ * `incremental` for the reads of an incremental snapshot, which carry the stream position where they
+ * were emitted in `source.sequence` (a commit LSN, unlike an initial snapshot's null).
  */
 export type CdcSnapshotMarker =
   | "first"
@@ -23,6 +25,7 @@ export type CdcSnapshotMarker =
   | "true"
   | "last_in_data_collection"
   | "last"
+  | "incremental"
   | "false";
 
 /** Debezium's `unavailable.value.placeholder`: an unchanged TOASTed value that PostgreSQL did not send. */

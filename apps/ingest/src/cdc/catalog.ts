@@ -48,6 +48,10 @@ export interface CatalogColumn {
   readonly notNull: boolean;
   /** The literal default as PostgreSQL's text (`'n/a'::text` → `n/a`); null without one or when not a literal. */
   readonly defaultText: string | null;
+  /** pg_type.typname (`int4`, `_int4`, an enum's own name). */
+  readonly typeName: string;
+  /** An enum's labels in sort order; undefined for other types. */
+  readonly enumValues?: readonly string[];
 }
 
 /** `'n/a'::text` → `n/a`, `42` → `42`, `true` → `t`; an expression that is not a literal → null. */
@@ -69,10 +73,14 @@ export async function catalogColumns(client: pg.Client, relationOid: number): Pr
     type_mod: number;
     not_null: boolean;
     def: string | null;
+    type_name: string;
+    enum_values: string[] | null;
   }>(
     `SELECT a.attname AS name, a.atttypid::int AS type_oid, a.atttypmod AS type_mod, a.attnotnull AS not_null,
-       pg_get_expr(d.adbin, d.adrelid) AS def
-     FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+       pg_get_expr(d.adbin, d.adrelid) AS def, t.typname::text AS type_name,
+       (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) AS enum_values
+     FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
      WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum`,
     [relationOid],
   );
@@ -82,6 +90,8 @@ export async function catalogColumns(client: pg.Client, relationOid: number): Pr
     typeMod: c.type_mod,
     notNull: c.not_null,
     defaultText: literalDefault(c.def),
+    typeName: c.type_name,
+    ...(c.enum_values ? { enumValues: c.enum_values } : {}),
   }));
 }
 

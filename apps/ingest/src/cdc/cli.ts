@@ -4,6 +4,7 @@
  * `bun run cdc --workload`      replay the sample as a live feed (--dates N, --delay-ms N, --seed N)
  * `bun run cdc --resnapshot`    drop the slot and snapshot state, then stream (fresh initial snapshot)
  * `bun run cdc --drop`          drop the slot, the publication and the snapshot state, then exit
+ * `bun run cdc --snapshot-table schema.table`  signal the running source to re-snapshot that table
  * `--table schema.table` picks the Tesouro table (default: the first of CDC_TABLES).
  */
 import { join } from "node:path";
@@ -15,17 +16,21 @@ import { DEFAULT_SAMPLE_FILE, loadTesouroSample, readTesouroFile } from "../teso
 import { replayTesouroFeed } from "../tesouro/workload.ts";
 import { dropSlot, openSqlClient, parseTableRef } from "./catalog.ts";
 import { cdcHealthApp, serveCdcHealth } from "./health.ts";
+import { IncrementalStateStore } from "./incremental-state.ts";
 import { CdcMetrics } from "./metrics.ts";
 import { quoteIdent } from "./replication-connection.ts";
+import { ensureSignalTable, requestIncrementalSnapshot } from "./signal.ts";
 import { SnapshotStateStore } from "./snapshot-state.ts";
 import { CdcSource } from "./source.ts";
 
-const USAGE = `usage: bun run cdc [--load-sample [--file F] | --workload [--dates N] [--delay-ms N] [--seed N] | --resnapshot | --drop] [--table schema.table]
+const USAGE = `usage: bun run cdc [--load-sample [--file F] | --workload [--dates N] [--delay-ms N] [--seed N] | --resnapshot | --drop | --snapshot-table schema.table[,…]] [--table schema.table]
   (no flag)        stream the configured tables (CDC_TABLES) into Kafka until SIGINT/SIGTERM
   --load-sample    create the Tesouro table and load the sample (or --file)
   --workload       replay the sample as a live feed
   --resnapshot     drop the slot and snapshot state, then stream (fresh initial snapshot)
   --drop           drop the slot, the publication and the snapshot state, then exit
+  --snapshot-table insert an execute-snapshot signal into CDC_SIGNAL_TABLE and exit: the running
+                   source re-reads those tables (comma-separated) while it streams (incremental snapshot)
   --table          the Tesouro table (default: the first of CDC_TABLES); see docs/cdc.md`;
 
 const { values: args } = commandLineOrExit("cdc", USAGE, process.argv.slice(2), (argv) =>
@@ -34,6 +39,7 @@ const { values: args } = commandLineOrExit("cdc", USAGE, process.argv.slice(2), 
     workload: { type: "boolean", default: false },
     resnapshot: { type: "boolean", default: false },
     drop: { type: "boolean", default: false },
+    "snapshot-table": { type: "string" },
     file: { type: "string" },
     table: { type: "string" },
     dates: { type: "string" },
@@ -107,11 +113,39 @@ async function drop(config: Config, log: Logger, publicationToo: boolean): Promi
     if (publicationToo)
       await client.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(config.cdc.publication)}`);
     new SnapshotStateStore(config.stateDir, config.cdc.slot).clear();
+    new IncrementalStateStore(config.stateDir, config.cdc.slot).clear();
     log.info("dropped CDC state", {
       slot: config.cdc.slot,
       slot_existed: dropped,
       publication: publicationToo ? config.cdc.publication : null,
     });
+  } finally {
+    await client.end();
+  }
+}
+
+/** Inserts the signal row the running source turns into an incremental snapshot of `tables`. */
+async function signalSnapshot(config: Config, log: Logger, list: string): Promise<number> {
+  const signalTable = config.cdc.signalTable;
+  if (!signalTable) {
+    console.error(
+      "cdc: --snapshot-table needs CDC_SIGNAL_TABLE (a schema.table the source watches); it is off",
+    );
+    return 2;
+  }
+  const names = list.split(",").map((t) => t.trim());
+  const unknown = names.filter((t) => !config.cdc.tables.includes(t));
+  if (unknown.length > 0) {
+    console.error(`cdc: not in CDC_TABLES, so not captured: ${unknown.join(", ")}`);
+    return 2;
+  }
+  const client = await openSqlClient(config.postgres.url, "tributary-cdc-admin");
+  try {
+    const ref = parseTableRef(signalTable);
+    if (await ensureSignalTable(client, ref)) log.info("created the signal table", { table: signalTable });
+    const id = await requestIncrementalSnapshot(client, ref, names.map(parseTableRef));
+    console.log(JSON.stringify({ signal: id, signal_table: signalTable, tables: names }));
+    return 0;
   } finally {
     await client.end();
   }
@@ -140,6 +174,8 @@ async function stream(config: Config, log: Logger): Promise<number> {
     log,
     metrics,
     envelope: config.cdc.envelope,
+    ...(config.cdc.signalTable ? { signalTable: config.cdc.signalTable } : {}),
+    incrementalChunkSize: config.cdc.incrementalChunkSize,
   });
   try {
     await source.run(abort.signal);
@@ -157,6 +193,7 @@ async function main(): Promise<number> {
   const log = createLogger("cdc", config.logLevel);
   if (args["load-sample"]) return loadSample(config, log);
   if (args.workload) return workload(config, log);
+  if (args["snapshot-table"] !== undefined) return signalSnapshot(config, log, args["snapshot-table"]);
   if (args.drop) {
     await drop(config, log, true);
     return 0;

@@ -89,7 +89,17 @@ describe("Debezium's other settings", () => {
     expect(converterFor(OID.numeric, typmod(10, 2), precise)("12.34")).toBe("BNI="); // Debezium's own output
     expect(converterFor(OID.numeric, typmod(10, 2), precise)("-1.00")).toBe("nA=="); // BigInteger(-100).toByteArray()
     expect(converterFor(OID.numeric, typmod(10, 2), precise)("1.28")).toBe("AIA=");
-    expect(converterFor(OID.numeric, -1, precise)("1.10")).toEqual({ scale: 2, value: "bg==" });
+    // Negative values sign-extend to whole bytes only: -1 is 0xff (Debezium's own output for -0.001).
+    const bytes = (t: string, scale = 3) => converterFor(OID.numeric, typmod(12, scale), precise)(t);
+    expect(bytes("-0.001")).toBe("/w==");
+    expect(bytes("-0.002")).toBe("/g==");
+    expect(bytes("-0.129")).toBe("/38=");
+    expect(bytes("-32.768")).toBe("gAA=");
+    expect(bytes("0.000")).toBe("AA==");
+    // VariableScaleDecimal: trailing zeros stripped, never below scale 0 (Debezium's own output for 1.10).
+    expect(converterFor(OID.numeric, -1, precise)("1.10")).toEqual({ scale: 1, value: "Cw==" });
+    expect(converterFor(OID.numeric, -1, precise)("100")).toEqual({ scale: 0, value: "ZA==" });
+    expect(converterFor(OID.numeric, -1, precise)("-0.50")).toEqual({ scale: 1, value: "+w==" });
   });
 
   test("intervals: Debezium's ISO form with every component, or µs at 365.25/12 days a month", () => {

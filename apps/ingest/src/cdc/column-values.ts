@@ -50,7 +50,7 @@ export const OID = {
 } as const;
 
 /** Array type OID → element type OID for the built-in arrays. */
-const ARRAY_ELEMENT: ReadonlyMap<number, number> = new Map([
+export const ARRAY_ELEMENT: ReadonlyMap<number, number> = new Map([
   [1000, OID.bool],
   [1001, OID.bytea],
   [1002, OID.char],

@@ -97,19 +97,9 @@ const NUMERIC_SPECIAL: Readonly<Record<string, string>> = {
 
 /** Two's-complement big-endian bytes of an integer, minimal length (Java's BigInteger.toByteArray). */
 function twosComplement(n: bigint): Uint8Array {
-  let hex = (n < 0n ? (1n << BigInt(bitLength(n) + 1)) + n : n).toString(16);
-  if (hex.length % 2) hex = `0${hex}`;
-  let bytes = Buffer.from(hex, "hex");
-  if (n >= 0n && (bytes[0] ?? 0) & 0x80) bytes = Buffer.concat([Buffer.from([0]), bytes]);
-  if (n < 0n && !((bytes[0] ?? 0) & 0x80)) bytes = Buffer.concat([Buffer.from([0xff]), bytes]);
-  // Strip redundant sign bytes.
-  let i = 0;
-  while (
-    i < bytes.length - 1 &&
-    ((bytes[i] === 0 && !((bytes[i + 1] ?? 0) & 0x80)) || (bytes[i] === 0xff && (bytes[i + 1] ?? 0) & 0x80))
-  )
-    i++;
-  return bytes.subarray(i);
+  const length = Math.floor(bitLength(n) / 8) + 1; // the magnitude's bits and a sign bit, in whole bytes
+  const bits = n < 0n ? (1n << BigInt(8 * length)) + n : n;
+  return Buffer.from(bits.toString(16).padStart(2 * length, "0"), "hex");
 }
 
 function bitLength(n: bigint): number {
@@ -133,7 +123,8 @@ export function numericConverter(s: CdcEnvelopeSettings, typeMod: number): Value
   const fixedScale = typeMod >= 4 ? (typeMod - 4) & 0xffff : null;
   return (t): EncodedValue => {
     if (t in NUMERIC_SPECIAL) return t; // lossless extension: Debezium writes null
-    const scale = fixedScale ?? (t.split(".")[1] ?? "").length;
+    // VariableScaleDecimal: Debezium strips trailing zeros (1.10 → scale 1), never below scale 0.
+    const scale = fixedScale ?? (t.split(".")[1] ?? "").replace(/0+$/, "").length;
     const value = Buffer.from(twosComplement(unscaled(t, scale))).toString("base64");
     return fixedScale === null ? ({ scale, value } as unknown as EncodedValue) : value;
   };

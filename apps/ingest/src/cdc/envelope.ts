@@ -1,5 +1,6 @@
 /**
- * Builds Kafka records in the Debezium PostgreSQL JSON envelope (schemas disabled) from decoded
+ * Builds Kafka records in the Debezium PostgreSQL JSON envelope (schemas disabled, or with
+ * CDC_SCHEMAS=on the JSON converter's `{"schema","payload"}` form: envelope-schema.ts) from decoded
  * rows, exactly as Debezium 3.6 writes them under the same settings (e2e/cdc/debezium.test.ts proves it).
  * Key = JSON object of the primary-key columns in key order; value = the envelope.
  * Types and field semantics: shared/src/contracts/cdc.ts; the remaining differences: docs/cdc.md.
@@ -13,6 +14,8 @@ import {
   UNAVAILABLE_VALUE,
 } from "@tributary/shared/contracts/cdc";
 import { converterFor, type EncodedValue, OID, type ValueConverter } from "./column-values.ts";
+import type { SchemaColumn } from "./connect-schema.ts";
+import { withSchemas } from "./envelope-schema.ts";
 import { type Tuple, UNCHANGED_TOAST } from "./pgoutput.ts";
 
 export interface ShapeColumn {
@@ -25,6 +28,8 @@ export interface ShapeColumn {
    * else null (Kafka Connect fills a missing field from its schema).
    */
   readonly missing: EncodedValue;
+  /** The column's type as its Kafka Connect schema describes it (CDC_SCHEMAS=on). */
+  readonly schema: SchemaColumn;
 }
 
 /** A column as the catalog or a Relation message describes it. */
@@ -36,6 +41,10 @@ export interface ColumnDescription {
   readonly notNull?: boolean;
   /** PostgreSQL's text of the column's literal default (`pg_get_expr`), when it is a literal. */
   readonly defaultText?: string | null;
+  /** pg_type.typname (the schema's `__debezium.source.column.type`); built-ins are known without it. */
+  readonly typeName?: string;
+  /** An enum's labels in sort order. */
+  readonly enumValues?: readonly string[];
 }
 
 /** A table as the encoder sees it: columns in wire order and the key's column positions. */
@@ -55,8 +64,18 @@ export function tableShape(
   settings: CdcEnvelopeSettings = DEFAULT_ENVELOPE,
 ): TableShape {
   const shaped = columns.map((c): ShapeColumn => {
-    const convert = converterFor(c.typeOid, c.typeMod ?? -1, settings);
-    return { name: c.name, typeOid: c.typeOid, convert, missing: missingValue(c, convert) };
+    const typeMod = c.typeMod ?? -1;
+    const convert = converterFor(c.typeOid, typeMod, settings);
+    const schema: SchemaColumn = {
+      name: c.name,
+      typeOid: c.typeOid,
+      typeMod,
+      notNull: c.notNull ?? false,
+      defaultValue: literalValue(c, convert),
+      ...(c.typeName === undefined ? {} : { typeName: c.typeName }),
+      ...(c.enumValues === undefined ? {} : { enumValues: c.enumValues }),
+    };
+    return { name: c.name, typeOid: c.typeOid, convert, missing: missingValue(c, convert), schema };
   });
   let keyIndexes: number[] | null = null;
   if (keyColumnNames && keyColumnNames.length > 0) {
@@ -66,14 +85,19 @@ export function tableShape(
   return { schema, table, columns: shaped, keyIndexes };
 }
 
-function missingValue(c: ColumnDescription, convert: ValueConverter): EncodedValue {
-  if (c.defaultText !== undefined && c.defaultText !== null) {
-    try {
-      return convert(c.defaultText);
-    } catch {
-      // not a value of the column's type: treated as no default
-    }
+/** The column's literal default as its values are encoded; undefined without one. */
+function literalValue(c: ColumnDescription, convert: ValueConverter): EncodedValue | undefined {
+  if (c.defaultText === undefined || c.defaultText === null) return undefined;
+  try {
+    return convert(c.defaultText);
+  } catch {
+    return undefined; // not a value of the column's type: treated as no default
   }
+}
+
+function missingValue(c: ColumnDescription, convert: ValueConverter): EncodedValue {
+  const literal = literalValue(c, convert);
+  if (literal !== undefined) return literal;
   return c.notNull ? zeroOf(c.typeOid) : null;
 }
 
@@ -113,9 +137,12 @@ export interface ChangePosition {
 }
 
 export interface SnapshotPosition {
+  /** The initial snapshot's consistent point; for an incremental read, its chunk's high watermark. */
   readonly consistentPoint: bigint;
   readonly startedMicros: bigint;
   readonly marker: CdcSnapshotMarker;
+  /** An incremental read's place in the stream: the commit of its high watermark's transaction. */
+  readonly stream?: { readonly commitLsn: bigint };
 }
 
 export interface EncodedRecord {
@@ -254,12 +281,13 @@ export function encodeSnapshotRead(
   pos: SnapshotPosition,
   nowMicros: bigint,
 ): EncodedRecord {
-  const src = source(ctx, shape, pos.startedMicros, pos.marker, null, pos.consistentPoint, null);
-  return {
+  const commitLsn = pos.stream?.commitLsn ?? null;
+  const src = source(ctx, shape, pos.startedMicros, pos.marker, commitLsn, pos.consistentPoint, null);
+  return withSchemas(ctx, shape, {
     op: "r",
     key: keyJson(shape, tuple),
     value: envelope(null, encodeRow(shape, tuple), src, "null", "r", nowMicros),
-  };
+  });
 }
 
 export interface ChangeInput {
@@ -279,6 +307,17 @@ export interface ChangeInput {
  * headers: two events of the transaction (`dataEvents` 2).
  */
 export function encodeChange(
+  ctx: EnvelopeContext,
+  shape: TableShape,
+  change: ChangeInput,
+  pos: ChangePosition,
+  nowMicros: bigint,
+): { readonly records: EncodedRecord[]; readonly dataEvents: number } {
+  const out = encodeChangeRecords(ctx, shape, change, pos, nowMicros);
+  return { records: out.records.map((r) => withSchemas(ctx, shape, r)), dataEvents: out.dataEvents };
+}
+
+function encodeChangeRecords(
   ctx: EnvelopeContext,
   shape: TableShape,
   change: ChangeInput,
@@ -343,9 +382,9 @@ export function encodeTruncate(
   nowMicros: bigint,
 ): EncodedRecord {
   const src = source(ctx, shape, pos.commitTimeMicros, "false", pos.commitLsn, pos.lsn, pos.xid);
-  return {
+  return withSchemas(ctx, shape, {
     op: "t",
     key: null,
     value: envelope(null, null, src, transactionText(pos), "t", nowMicros),
-  };
+  });
 }

@@ -41,6 +41,28 @@ function cdcRegistry(m: CdcMetrics): MetricsRegistry {
   counter("tributary_cdc_changes_total", "Row changes streamed from the WAL.", () => m.changes);
   counter("tributary_cdc_transactions_total", "Transactions streamed from the WAL.", () => m.transactions);
   counter("tributary_cdc_reconnects_total", "Replication connections re-established.", () => m.reconnects);
+  counter(
+    "tributary_cdc_incremental_snapshot_rows_total",
+    "Rows read by incremental snapshots.",
+    () => m.incrementalRows,
+  );
+  gauge(
+    "tributary_cdc_incremental_snapshot_table_rows",
+    "Rows of the table being snapshotted incrementally read so far.",
+    () => m.incremental.tableRows,
+  );
+  gauge(
+    "tributary_cdc_incremental_snapshot_estimated_rows",
+    "Estimated rows of the table being snapshotted incrementally (0: none).",
+    () => m.incremental.estimatedRows,
+  );
+  gauge(
+    "tributary_cdc_incremental_snapshot_tables_left",
+    "Tables queued for an incremental snapshot, the current one included.",
+    () => m.incremental.tablesLeft,
+  );
+  counter("tributary_cdc_signals_total", "Signal-table signals acted on.", () => m.signals);
+  counter("tributary_cdc_signal_errors_total", "Signal rows refused.", () => m.signalErrors);
   gauge("tributary_cdc_up", "1 when /health reports ok.", () => (m.health().ok ? 1 : 0));
   return registry;
 }

@@ -16,6 +16,12 @@ export class CdcMetrics {
   /** The server's end of WAL as last reported on the replication stream. */
   serverWalEnd = 0n;
   lastError: string | undefined;
+  /** Signal-table signals acted on, and signal rows refused (logged and sent to the DLQ). */
+  signals = 0;
+  signalErrors = 0;
+  /** Rows read by incremental snapshots, and the one in progress: its table, rows read, estimate, tables queued. */
+  incrementalRows = 0;
+  readonly incremental = { table: null as string | null, tableRows: 0, estimatedRows: 0, tablesLeft: 0 };
   private readonly window: { t: number; n: number }[] = [];
   /** Progress: a confirmed LSN (or acknowledged rows) while WAL waits or the stream reconnects. */
   private readonly confirms: StallWatch;
@@ -81,6 +87,15 @@ export class CdcMetrics {
       transactions: this.transactions,
       dlq: this.dlq,
       reconnects: this.reconnects,
+      signals: this.signals,
+      signal_errors: this.signalErrors,
+      incremental_snapshot: {
+        rows: this.incrementalRows,
+        table: this.incremental.table,
+        table_rows: this.incremental.tableRows,
+        estimated_rows: this.incremental.estimatedRows,
+        tables_left: this.incremental.tablesLeft,
+      },
       last_error: this.lastError ?? null,
     };
   }

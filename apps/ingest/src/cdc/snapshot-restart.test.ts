@@ -9,11 +9,18 @@ import { createKafka } from "@tributary/shared/kafka";
 import { createLogger } from "@tributary/shared/log";
 import { uniqueName } from "@tributary/shared/testing/names";
 import type pg from "pg";
-import { dropSlot, openSqlClient, serverWalLsn, slotInfo } from "./catalog.ts";
+import { dropSlot, openSqlClient, slotInfo } from "./catalog.ts";
 import { completedSnapshots, replayTable } from "./replay.ts";
 import { SnapshotStateStore } from "./snapshot-state.ts";
 import { CdcFatalError, CdcSource } from "./source.ts";
-import { diffStates, envelopesOf, readTopics, tableState, transactionEventsOf } from "./testing/support.ts";
+import {
+  diffStates,
+  envelopesOf,
+  readTopics,
+  tableState,
+  transactionEventsOf,
+  waitConfirmed,
+} from "./testing/support.ts";
 
 const config = loadConfig();
 const kafka = createKafka(config.kafka, "cdc-snapshot-test");
@@ -81,8 +88,7 @@ test("a snapshot interrupted by a crash starts over on restart, and the finished
       true,
     );
     await sql.query(`INSERT INTO ${schema}.quotes VALUES (5000, 50.00)`);
-    const target = await serverWalLsn(sql);
-    for (let i = 0; i < 200 && second.metrics.confirmedLsn < target; i++) await Bun.sleep(50);
+    await waitConfirmed(sql, second.metrics);
   } finally {
     abort2.abort();
     await run2;

@@ -10,6 +10,7 @@ import type { Logger } from "@tributary/shared/log";
 import type { Kafka } from "kafkajs";
 import type { TableRef } from "./catalog.ts";
 import type { EnvelopeContext } from "./envelope.ts";
+import { transactionTexts } from "./envelope-schema.ts";
 import type { SinkRecord } from "./kafka-sink.ts";
 import type { CdcMetrics } from "./metrics.ts";
 
@@ -29,6 +30,13 @@ export interface CdcSourceOptions {
   readonly envelope?: CdcEnvelopeSettings;
   /** BEGIN/END events on `<prefix>.transaction`. Default true. */
   readonly transactionEvents?: boolean;
+  /**
+   * Debezium's `signal.data.collection` (`schema.table`, CDC_SIGNAL_TABLE): created if missing and
+   * published; an `execute-snapshot` row inserted into it starts an incremental snapshot. Default: none.
+   */
+  readonly signalTable?: string;
+  /** Rows per incremental-snapshot chunk. Default 1024 (Debezium's `incremental.snapshot.chunk.size`). */
+  readonly incrementalChunkSize?: number;
   readonly statusIntervalMs?: number;
   readonly snapshotBatchRows?: number;
   readonly maxBatchRecords?: number;
@@ -60,7 +68,7 @@ export interface SourceEnv {
 export const APP = "tributary-cdc";
 
 export function txRecord(env: SourceEnv, ev: CdcTransactionEvent): SinkRecord {
-  return { topic: env.txTopic, key: JSON.stringify({ id: ev.id }), value: JSON.stringify(ev) };
+  return { topic: env.txTopic, ...transactionTexts(ev, env.ctx.settings?.schemas ?? false) };
 }
 
 export function errText(err: unknown): string {

@@ -14,10 +14,18 @@ import { createKafka } from "@tributary/shared/kafka";
 import { createLogger } from "@tributary/shared/log";
 import { uniqueName } from "@tributary/shared/testing/names";
 import type pg from "pg";
-import { dropSlot, openSqlClient, serverWalLsn, slotInfo } from "./catalog.ts";
+import { openSqlClient, slotInfo } from "./catalog.ts";
 import { completedSnapshots, replayTable } from "./replay.ts";
 import { CdcSource } from "./source.ts";
-import { diffStates, envelopesOf, readTopics, tableState, transactionEventsOf } from "./testing/support.ts";
+import {
+  diffStates,
+  dropCapture,
+  envelopesOf,
+  readTopics,
+  tableState,
+  transactionEventsOf,
+  waitConfirmed,
+} from "./testing/support.ts";
 
 const config = loadConfig();
 const kafka = createKafka(config.kafka, "cdc-test");
@@ -53,9 +61,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await dropSlot(sql, slot).catch(() => undefined);
-  await sql.query(`DROP PUBLICATION IF EXISTS ${publication}`).catch(() => undefined);
-  await sql.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+  await dropCapture(sql, { slot: slot, publication: publication, schema });
   await sql.end();
   rmSync(stateDir, { recursive: true, force: true });
 });
@@ -102,8 +108,7 @@ describe("CDC source against PostgreSQL and Kafka", () => {
       await sql.query(`INSERT INTO ${schema}.kinds (id, added) VALUES (3, 'after ddl')`);
       await sql.query(`INSERT INTO ${schema}.kinds (id, big) VALUES (4, $1)`, [big.repeat(60)]); // ~400 kB: over the limit
       await sql.query(`INSERT INTO ${schema}.keyless VALUES ('no key')`);
-      const target = await serverWalLsn(sql);
-      for (let i = 0; i < 200 && source.metrics.confirmedLsn < target; i++) await Bun.sleep(50);
+      const target = await waitConfirmed(sql, source.metrics);
       expect(source.metrics.confirmedLsn).toBeGreaterThanOrEqual(target);
 
       // The slot only moved after Kafka acknowledged: its confirmed position is what the source confirmed.

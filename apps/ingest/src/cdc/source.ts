@@ -4,7 +4,8 @@
  * 1. Manages its publication (the configured tables) and its replication slot.
  * 2. Without a finished snapshot for the slot, (re)creates the slot with EXPORT_SNAPSHOT and emits
  *    every existing row as an `r` event read under that snapshot (snapshot-phase.ts).
- * 3. Streams the slot from its confirmed position (stream-phase.ts).
+ * 3. Streams the slot from its confirmed position (stream-phase.ts), running the incremental
+ *    snapshots that rows of the signal table ask for (incremental-snapshot.ts), if one is configured.
  */
 import { DEFAULT_ENVELOPE } from "@tributary/shared/cdc/debezium-connector";
 import { cdcDlqTopic, cdcTransactionTopic } from "@tributary/shared/contracts/cdc";
@@ -21,13 +22,17 @@ import {
   parseTableRef,
   slotInfo,
   type TableInfo,
+  type TableRef,
   tableInfo,
   tableName,
 } from "./catalog.ts";
 import type { EnvelopeContext } from "./envelope.ts";
+import { IncrementalSnapshot } from "./incremental-snapshot.ts";
+import { IncrementalStateStore } from "./incremental-state.ts";
 import { KafkaSink } from "./kafka-sink.ts";
 import { CdcMetrics } from "./metrics.ts";
 import { KeyHashPartitioner } from "./partitioner.ts";
+import { ensureSignalTable } from "./signal.ts";
 import { runSnapshot } from "./snapshot-phase.ts";
 import { SnapshotStateStore } from "./snapshot-state.ts";
 import { APP, CdcFatalError, type CdcSourceOptions, type SourceEnv } from "./source-env.ts";
@@ -80,6 +85,7 @@ export class CdcSource {
     });
     await producer.connect();
     let sink: KafkaSink | undefined;
+    let incremental: IncrementalSnapshot | undefined;
     try {
       const infos = await this.prepare();
       const side = await openSqlClient(this.opts.pgUrl, APP);
@@ -111,13 +117,21 @@ export class CdcSource {
       sink = this.newSink(producer, slot?.confirmedFlushLsn ?? 0n);
       const env = this.env();
       if (!slot) await runSnapshot(env, sink, infos, signal);
-      if (!signal.aborted) await streamChanges(env, sink, signal);
+      if (this.opts.signalTable) {
+        incremental = new IncrementalSnapshot(env, sink, {
+          signalTable: parseTableRef(this.opts.signalTable),
+          chunkSize: this.opts.incrementalChunkSize ?? 1024,
+          store: new IncrementalStateStore(this.opts.stateDir, this.opts.slot),
+        });
+      }
+      if (!signal.aborted) await streamChanges(env, sink, signal, incremental);
       this.metrics.state = "stopped";
     } catch (err) {
       this.metrics.state = "failed";
       this.metrics.lastError = err instanceof Error ? err.message : String(err);
       throw err;
     } finally {
+      await incremental?.close();
       sink?.close();
       await producer.disconnect().catch(() => undefined);
     }
@@ -162,11 +176,21 @@ export class CdcSource {
         }
         infos.push(info);
       }
-      const added = await ensurePublication(client, this.opts.publication, infos, this.log);
+      const published: TableRef[] = [...infos];
+      const signalTable = this.opts.signalTable;
+      if (signalTable && !this.tables.some((t) => tableName(t) === signalTable)) {
+        const ref = parseTableRef(signalTable);
+        if (await ensureSignalTable(client, ref))
+          this.log.info("created the signal table (CDC_SIGNAL_TABLE)", { table: signalTable });
+        published.push(ref);
+      }
+      const added = (await ensurePublication(client, this.opts.publication, published, this.log)).filter(
+        (t) => tableName(t) !== signalTable,
+      );
       const state = this.store.read();
       if (state && added.length > 0) {
         this.log.warn(
-          "tables added to the publication after the snapshot are streamed from now on but were not snapshotted; run `bun run cdc --resnapshot` to include their existing rows",
+          "tables added to the publication after the snapshot are streamed from now on but were not snapshotted; signal an incremental snapshot (`bun run cdc --snapshot-table <table>`, with CDC_SIGNAL_TABLE set) or run `bun run cdc --resnapshot` to include their existing rows",
           {
             tables: added.map(tableName),
           },

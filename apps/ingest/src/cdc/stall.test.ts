@@ -10,11 +10,12 @@ import { loadConfig } from "@tributary/shared/config";
 import { cdcTopic } from "@tributary/shared/contracts/topics";
 import { createKafka } from "@tributary/shared/kafka";
 import { freePort } from "@tributary/shared/net/ports";
+import { type HealthAnswer, pollHealth } from "@tributary/shared/testing/health";
 import { uniqueName } from "@tributary/shared/testing/names";
 import { type PrivateStack, startPrivateStack } from "@tributary/stack/testing/private-stack";
 import type pg from "pg";
-import { dropSlot, openSqlClient } from "./catalog.ts";
-import { envelopesOf, readTopics } from "./testing/support.ts";
+import { openSqlClient } from "./catalog.ts";
+import { dropCapture, envelopesOf, readTopics } from "./testing/support.ts";
 
 const STALL_S = 3;
 /** Past the stall limit: /health is polled every POLL_MS and one answer may queue behind the event loop. */
@@ -38,42 +39,18 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await dropSlot(sql, slot).catch(() => undefined);
-  await sql.query(`DROP PUBLICATION IF EXISTS ${publication}`).catch(() => undefined);
-  await sql.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+  await dropCapture(sql, { slot: slot, publication: publication, schema });
   await sql.end();
   await stack?.close();
 });
 
-interface Health {
-  readonly status: number;
-  readonly body: {
-    ok: boolean;
-    state: string;
-    lag_bytes: number;
-    checks: Record<string, { ok: boolean; detail: string }>;
-  };
+interface CdcHealth {
+  readonly state: string;
+  readonly lag_bytes: number;
 }
 
-async function health(url: string): Promise<Health | undefined> {
-  try {
-    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
-    return { status: res.status, body: (await res.json()) as Health["body"] };
-  } catch {
-    return undefined; // not serving yet
-  }
-}
-
-/** Polls /health until `want(answer)` (at most `ms`); returns the answer and how long it took. */
-async function healthUntil(url: string, want: (h: Health) => boolean, ms: number) {
-  const started = Date.now();
-  let last = await health(url);
-  while (!(last && want(last)) && Date.now() - started < ms) {
-    await Bun.sleep(POLL_MS);
-    last = await health(url);
-  }
-  return { last, afterMs: Date.now() - started };
-}
+const healthUntil = (url: string, want: (h: HealthAnswer<CdcHealth>) => boolean, ms: number) =>
+  pollHealth<CdcHealth>(url, want, ms, POLL_MS);
 
 const insert = (from: number, n: number) =>
   sql.query(`INSERT INTO ${schema}.quotes SELECT i, i * 1.25 FROM generate_series($1::int, $2::int) AS i`, [

@@ -19,6 +19,7 @@ import {
   tableShape,
   transactionId,
 } from "./envelope.ts";
+import type { IncrementalSnapshot } from "./incremental-snapshot.ts";
 import type { KafkaSink } from "./kafka-sink.ts";
 import { decodePgoutput, type PgoutputMessage } from "./pgoutput.ts";
 import { ReplicationConnection, type ReplicationFrame } from "./replication-connection.ts";
@@ -34,19 +35,29 @@ interface OpenTransaction {
 }
 
 interface StreamRelation {
+  /** `schema.table`. */
+  readonly name: string;
   readonly shape: TableShape;
   readonly topic: string;
   readonly captured: boolean;
+  /** The signal table (CDC_SIGNAL_TABLE): its inserts are signals for the incremental snapshot. */
+  readonly signal: boolean;
 }
 
-export async function streamChanges(env: SourceEnv, sink: KafkaSink, signal: AbortSignal): Promise<void> {
+/** `incremental`: incremental snapshots driven by the signal table (CDC_SIGNAL_TABLE), if configured. */
+export async function streamChanges(
+  env: SourceEnv,
+  sink: KafkaSink,
+  signal: AbortSignal,
+  incremental?: IncrementalSnapshot,
+): Promise<void> {
   const { opts, metrics, log } = env;
   const backoff = new Backoff(opts.reconnect ?? { initialMs: 200, maxMs: 10_000 });
   const maxAttempts = opts.maxReconnectAttempts ?? 60;
   while (!signal.aborted) {
     const confirmedBefore = sink.confirmedLsn;
     try {
-      await streamOnce(env, sink, signal);
+      await streamOnce(env, sink, signal, incremental);
     } catch (err) {
       if (err instanceof CdcFatalError || isFatalPgError(err)) throw err;
       metrics.reconnects++;
@@ -90,7 +101,12 @@ async function settle(sink: KafkaSink, log: SourceEnv["log"]): Promise<void> {
 }
 
 /** One replication connection's lifetime: until the server ends it, Kafka refuses a batch, or abort. */
-async function streamOnce(env: SourceEnv, sink: KafkaSink, signal: AbortSignal): Promise<void> {
+async function streamOnce(
+  env: SourceEnv,
+  sink: KafkaSink,
+  signal: AbortSignal,
+  incremental: IncrementalSnapshot | undefined,
+): Promise<void> {
   const { opts, metrics, log } = env;
   const side = await openSqlClient(opts.pgUrl, APP);
   let conn: ReplicationConnection | undefined;
@@ -128,6 +144,7 @@ async function streamOnce(env: SourceEnv, sink: KafkaSink, signal: AbortSignal):
     const relations = new Map<number, StreamRelation>();
     const captured = new Set(env.tables.map(tableName));
     let txn: OpenTransaction | null = null;
+    await incremental?.resume();
 
     for await (const frame of frames) {
       if (signal.aborted) break;
@@ -181,8 +198,12 @@ async function streamOnce(env: SourceEnv, sink: KafkaSink, signal: AbortSignal):
             ...c,
             notNull: details.get(c.name)?.notNull ?? false,
             defaultText: details.get(c.name)?.defaultText ?? null,
+            typeName: details.get(c.name)?.typeName,
+            enumValues: details.get(c.name)?.enumValues,
           }));
           relations.set(msg.relationOid, {
+            name,
+            signal: incremental?.isSignalTable(msg.schema, msg.table) ?? false,
             shape: tableShape(msg.schema, msg.table, columns, key, env.ctx.settings),
             topic: cdcTopic(opts.prefix, msg.schema, msg.table),
             captured: captured.has(name),
@@ -201,6 +222,10 @@ async function streamOnce(env: SourceEnv, sink: KafkaSink, signal: AbortSignal):
             );
             break;
           }
+          if (rel.signal && msg.tag === "insert") {
+            const at = { commitLsn: txn.finalLsn, lsn: frame.walStart };
+            await incremental?.onSignalRow(msg.newTuple, at);
+          }
           if (!rel.captured) break;
           const change =
             msg.tag === "insert"
@@ -208,6 +233,8 @@ async function streamOnce(env: SourceEnv, sink: KafkaSink, signal: AbortSignal):
               : msg.tag === "update"
                 ? { op: "u" as const, oldTuple: msg.oldTuple, oldKind: msg.oldKind, newTuple: msg.newTuple }
                 : { op: "d" as const, oldTuple: msg.oldTuple, oldKind: msg.oldKind, newTuple: null };
+          if (incremental?.watching(rel.name))
+            incremental.onChange(rel.name, rel.shape, change.oldTuple, change.newTuple);
           let encoded: ReturnType<typeof encodeChange>;
           try {
             encoded = encodeChange(env.ctx, rel.shape, change, position(txn, rel, frame), nowMicros());
@@ -225,6 +252,7 @@ async function streamOnce(env: SourceEnv, sink: KafkaSink, signal: AbortSignal):
           for (const oid of msg.relationOids) {
             const rel = relations.get(oid);
             if (!rel?.captured) continue;
+            incremental?.onTruncate(rel.name);
             const pos = position(txn, rel, frame);
             await advance(env, sink, txn, rel, frame, 1);
             await sink.push({ topic: rel.topic, ...encodeTruncate(env.ctx, rel.shape, pos, nowMicros()) });

@@ -2,7 +2,7 @@
 import type { CdcEnvelope, CdcRow, CdcTransactionEvent } from "@tributary/shared/contracts/cdc";
 import type { Kafka } from "kafkajs";
 import type pg from "pg";
-import { type TableRef, tableInfo } from "../catalog.ts";
+import { dropSlot, serverWalLsn, type TableRef, tableInfo } from "../catalog.ts";
 import { encodeRow, keyJson, tableShape } from "../envelope.ts";
 import { canonicalKey, type KeyedEnvelope } from "../replay.ts";
 import { readSnapshot } from "../snapshot.ts";
@@ -85,7 +85,11 @@ export async function readTopics(
 export function envelopesOf(records: readonly TopicRecord[], topic: string): KeyedEnvelope[] {
   return records
     .filter((r) => r.topic === topic && r.value !== null)
-    .map((r) => ({ key: r.key, envelope: JSON.parse(r.value as string) as CdcEnvelope }));
+    .map((r) => ({
+      key: r.key,
+      envelope: JSON.parse(r.value as string) as CdcEnvelope,
+      record: `${r.partition}/${r.offset}`,
+    }));
 }
 
 export function transactionEventsOf(records: readonly TopicRecord[], topic: string): CdcTransactionEvent[] {
@@ -94,26 +98,32 @@ export function transactionEventsOf(records: readonly TopicRecord[], topic: stri
     .map((r) => JSON.parse(r.value as string) as CdcTransactionEvent);
 }
 
-/** The table's rows keyed and encoded exactly as the CDC envelope encodes them (JSON round-tripped). */
-export async function tableState(client: pg.Client, ref: TableRef): Promise<Map<string, CdcRow>> {
+/** The table's rows with their canonical keys ("null" without a primary key), encoded exactly as the CDC envelope encodes them (JSON round-tripped). */
+export async function encodedRows(
+  client: pg.Client,
+  ref: TableRef,
+): Promise<{ readonly key: string; readonly row: CdcRow }[]> {
   const info = await tableInfo(client, ref);
   if (!info) throw new Error(`no table ${ref.schema}.${ref.table}`);
   const shape = tableShape(info.schema, info.table, info.columns, info.primaryKey);
-  const out = new Map<string, CdcRow>();
+  const out: { key: string; row: CdcRow }[] = [];
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   try {
-    for await (const batch of readSnapshot(client, [info])) {
-      for (const tuple of batch.rows) {
-        out.set(
-          canonicalKey(keyJson(shape, tuple)),
-          JSON.parse(JSON.stringify(encodeRow(shape, tuple))) as CdcRow,
-        );
-      }
-    }
+    for await (const batch of readSnapshot(client, [info]))
+      for (const tuple of batch.rows)
+        out.push({
+          key: canonicalKey(keyJson(shape, tuple)),
+          row: JSON.parse(JSON.stringify(encodeRow(shape, tuple))) as CdcRow,
+        });
   } finally {
     await client.query("COMMIT");
   }
   return out;
+}
+
+/** A keyed table's rows by canonical key, encoded as the CDC envelope encodes them. */
+export async function tableState(client: pg.Client, ref: TableRef): Promise<Map<string, CdcRow>> {
+  return new Map((await encodedRows(client, ref)).map((r) => [r.key, r.row]));
 }
 
 /**
@@ -138,4 +148,47 @@ export function diffStates(expected: Map<string, CdcRow>, actual: Map<string, Cd
     if (out.length >= limit) return out;
   }
   return out;
+}
+
+/**
+ * Waits (at most `ms`) until the source has confirmed everything PostgreSQL has written so far;
+ * returns that WAL position so the caller can assert on it.
+ */
+export async function waitConfirmed(
+  sql: pg.Client,
+  metrics: { readonly confirmedLsn: bigint },
+  ms = 10_000,
+): Promise<bigint> {
+  const target = await serverWalLsn(sql);
+  const deadline = Date.now() + ms;
+  while (metrics.confirmedLsn < target && Date.now() < deadline) await Bun.sleep(25);
+  return target;
+}
+
+/** A test's cleanup: its slot, publication and schema dropped, each best-effort (a failed test may not have made them). */
+export async function dropCapture(
+  sql: pg.Client,
+  capture: { readonly slot: string; readonly publication: string; readonly schema: string },
+): Promise<void> {
+  await dropSlot(sql, capture.slot).catch(() => undefined);
+  await sql.query(`DROP PUBLICATION IF EXISTS ${capture.publication}`).catch(() => undefined);
+  await sql.query(`DROP SCHEMA IF EXISTS ${capture.schema} CASCADE`).catch(() => undefined);
+}
+
+/**
+ * A topic as a log-compacted consumer sees it: records in Kafka order (one key lives in one
+ * partition), the last event per key wins, a delete or tombstone removes the key.
+ */
+export function latestPerKey(records: readonly TopicRecord[], topic: string): Map<string, CdcRow> {
+  const rows = new Map<string, CdcRow>();
+  const ordered = records
+    .filter((r) => r.topic === topic && r.key !== null)
+    .sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+  for (const r of ordered) {
+    const key = canonicalKey(r.key);
+    const e = r.value === null ? null : (JSON.parse(r.value) as CdcEnvelope);
+    if (e === null || e.op === "d" || e.op === "t") rows.delete(key);
+    else rows.set(key, e.after as CdcRow);
+  }
+  return rows;
 }

@@ -4,8 +4,9 @@ import type { DuckSession } from "../../runtime/duckdb.ts";
 import type { LakeJobEnv } from "../../runtime/env.ts";
 import type { LakeReader } from "../../runtime/lake-reader.ts";
 import type { Staging } from "../../runtime/staging.ts";
-import { type CdcSilverState, stateDir } from "./silver-state.ts";
-import { type CdcTable, cdcDatasetName, cdcHistoryDatasetName } from "./tables.ts";
+import { type ColumnSources, chooseColumn, NO_SOURCES, typeList } from "./column-types.ts";
+import { type CdcSilverState, departedDir, pendingDir, stateDir } from "./silver-state.ts";
+import { type CdcColumn, type CdcTable, cdcDatasetName, cdcHistoryDatasetName } from "./tables.ts";
 
 /** What a fold needs: the session with `cdc_batch` loaded, and where its files go. */
 export interface FoldContext {
@@ -19,6 +20,8 @@ export interface FoldContext {
   readonly groupKeys: number;
   /** Loads the run's bronze batch (`all`: every commit, for a rebuild) into `cdc_batch`. */
   readonly loadBatch: (all?: "all") => Promise<LoadedBatch>;
+  /** What the schemas of the events in `table` (a temp table of loaded events) say about column types. */
+  readonly columnSources: (table: string) => Promise<ColumnSources>;
 }
 
 export interface LoadedBatch {
@@ -48,8 +51,31 @@ export async function deleteUnwritten(
     `silver/${cdcDatasetName(ctx.table)}/`,
     `silver/${cdcHistoryDatasetName(ctx.table)}/`,
     stateDir(cdcDatasetName(ctx.table)),
+    departedDir(cdcDatasetName(ctx.table)),
+    pendingDir(cdcDatasetName(ctx.table)),
   ];
   for (const prefix of prefixes)
     for (const key of await ctx.reader.parquetKeys(prefix))
       if (!written.has(key)) await ctx.env.store.delete(key);
+}
+
+/** The silver columns for `names`: declared types, else the types the envelopes' schemas agree on. */
+export function resolveColumns(
+  table: CdcTable,
+  names: readonly string[],
+  sources: ColumnSources | undefined,
+): readonly CdcColumn[] {
+  if (table.columns) return table.columns;
+  return names.map((n) => chooseColumn(n, sources ?? NO_SOURCES)).map(({ textReason: _, ...c }) => c);
+}
+
+/** The state's `columnTypes`: the declared or chosen types; null when every column is plain VARCHAR. */
+export function frameTypes(
+  table: CdcTable,
+  names: readonly string[],
+  sources: ColumnSources | undefined,
+): readonly string[] | null {
+  const columns = resolveColumns(table, names, sources);
+  if (!table.columns && columns.every((c) => c.type === "VARCHAR" && !c.encoding)) return null;
+  return typeList(columns);
 }

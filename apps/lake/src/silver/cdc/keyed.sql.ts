@@ -8,7 +8,8 @@
  */
 import { UNAVAILABLE_VALUE } from "@tributary/shared/contracts/cdc";
 import { sqlString, sqlStringList } from "../../runtime/duckdb.ts";
-import { ident, jsonPath } from "./replay.sql.ts";
+import { valueFromText } from "./column-types.ts";
+import { ident, jsonPath, liveSql } from "./replay.sql.ts";
 import type { CdcPosition } from "./silver-state.ts";
 import type { CdcColumn } from "./tables.ts";
 
@@ -22,16 +23,13 @@ const stateColumns = (columns: readonly CdcColumn[]): string =>
   run_seq INTEGER, run_attempt INTEGER`;
 
 export const positionSql = (p: CdcPosition): string => `(${p.commit}::UBIGINT, ${p.read}, ${p.lsn}::UBIGINT)`;
-const eventPosition = (t: string): string =>
-  `(${t}.commit_lsn, CASE WHEN ${t}.op = 'r' THEN 0 ELSE 1 END, ${t}.lsn)`;
+/** `p_read`: 0 for an initial snapshot's read, 1 for a change or an incremental read (replay.sql.ts). */
+const eventPosition = (t: string): string => `(${t}.commit_lsn, ${t}.p_read, ${t}.lsn)`;
 
-/** A rebuild keeps only what follows the latest snapshot (replay.sql.ts liveSql) in `cdc_batch`. */
+/** A rebuild keeps only what follows the latest initial snapshot (replay.sql.ts liveSql) in `cdc_batch`. */
 export const CUT_BATCH_SQL = [
   "CREATE OR REPLACE TEMP TABLE cdc_batch_all AS SELECT * FROM cdc_batch",
-  `CREATE OR REPLACE TEMP TABLE cdc_batch AS
-WITH cut AS (SELECT (SELECT max(lsn) FROM cdc_batch_all WHERE op = 'r') AS snapshot_lsn)
-SELECT e.* FROM cdc_batch_all e, cut
-WHERE (cut.snapshot_lsn IS NULL OR (e.op = 'r' AND e.lsn = cut.snapshot_lsn) OR (e.op <> 'r' AND e.commit_lsn >= cut.snapshot_lsn))`,
+  liveSql("cdc_batch_all", "cdc_batch"),
   "DROP TABLE cdc_batch_all",
 ];
 
@@ -66,7 +64,7 @@ export function createKeyedEventsSql(columns: readonly CdcColumn[], cut: CdcPosi
   const paths = `[${columns.map((c) => jsonPath(c.name)).join(", ")}]`;
   const typed = columns.map((c, i) => {
     const text = `vals[${i + 1}]`;
-    const value = c.type === "VARCHAR" ? text : `CAST(${text} AS ${c.type})`;
+    const value = valueFromText(c, text);
     return `CASE WHEN ${text} = ${sqlString(UNAVAILABLE_VALUE)} THEN NULL ELSE ${value} END AS ${col(c)},
     coalesce(${text} = ${sqlString(UNAVAILABLE_VALUE)}, false) AS ${flag(c)}`;
   });
@@ -74,7 +72,7 @@ export function createKeyedEventsSql(columns: readonly CdcColumn[], cut: CdcPosi
   const names = `[${columns.map((c) => sqlString(c.name)).join(", ")}]::VARCHAR[]`;
   return `CREATE OR REPLACE TEMP TABLE cdc_live AS
 WITH fresh AS (
-  SELECT b.k, b.op, b.lsn, b.commit_lsn, b.commit_ts, CASE WHEN b.op = 'r' THEN 0 ELSE 1 END AS p_read,
+  SELECT b.k, b.op, b.lsn, b.commit_lsn, b.commit_ts, b.p_read,
     json_keys(b.after) AS after_keys, json_extract_string(b.after, ${paths}) AS vals
   FROM cdc_batch b LEFT JOIN old_state s ON s.k = b.k
   WHERE (s.k IS NULL OR ${eventPosition("b")} > (s.p_commit, s.p_read, s.p_lsn)) ${afterCut}
@@ -105,7 +103,7 @@ export function batchFactsSql(cut: CdcPosition | null): string {
   const after = cut ? `WHERE ${eventPosition("b")} >= ${positionSql(cut)}` : "";
   return `WITH e AS (SELECT * FROM cdc_batch b ${after})
 SELECT
-  (SELECT max(lsn) FROM e WHERE op = 'r')::VARCHAR AS snapshot_lsn,
+  (SELECT max(lsn) FROM e WHERE op = 'r' AND p_read = 0)::VARCHAR AS snapshot_lsn,
   (SELECT count(*) FROM e WHERE op = 't') AS truncates,
   (SELECT count(*) FROM e WHERE op <> 't' AND k IS NOT NULL) AS keyed,
   (SELECT count(*) FROM e WHERE op <> 't') AS events,
@@ -114,12 +112,12 @@ SELECT
 
 /** The newest row image of the batch: its columns and position. */
 export const NEWEST_IMAGE_SQL = `SELECT json_keys(after) AS names, commit_lsn::VARCHAR AS p_commit,
-  CASE WHEN op = 'r' THEN 0 ELSE 1 END AS p_read, lsn::VARCHAR AS p_lsn
+  p_read, lsn::VARCHAR AS p_lsn
 FROM cdc_batch WHERE op IN ('r', 'c', 'u') ORDER BY commit_lsn DESC, p_read DESC, lsn DESC LIMIT 1`;
 
 /**
- * `new_state`: every key the fold saw, with its newest position, its row and whether it is alive. A
- * key new to silver joins the last group until it holds `groupKeys`, then the next, in the order
+ * `new_state`: every key the fold saw, with its newest position, its row and whether it is alive (a
+ * deleted key keeps its last row: a later key change may need it, key-moves.sql.ts). A key new to silver joins the last group until it holds `groupKeys`, then the next, in the order
  * the keys first arrived (a snapshot's table order), so rows changed together tend to share a group.
  */
 export function createNewStateSql(
@@ -129,7 +127,12 @@ export function createNewStateSql(
 ): string {
   return `CREATE OR REPLACE TEMP TABLE new_state AS
 WITH newest AS (
-  SELECT k, op, lsn, commit_lsn, p_read, commit_ts, ord FROM cdc_live WHERE op <> 't' AND k IS NOT NULL
+  SELECT * FROM cdc_live WHERE op <> 't' AND k IS NOT NULL
+  QUALIFY row_number() OVER (PARTITION BY k ORDER BY ord DESC) = 1
+),
+-- A key deleted by the fold keeps the row its delete removed.
+deleted AS (
+  SELECT * FROM cdc_versions WHERE k IN (SELECT k FROM newest WHERE op = 'd' AND NOT pseudo)
   QUALIFY row_number() OVER (PARTITION BY k ORDER BY ord DESC) = 1
 ),
 arrival AS (
@@ -142,9 +145,10 @@ assigned AS (
 )
 SELECT n.k, md5_number_lower(n.k) AS kh, COALESCE(s.grp, a.grp) AS grp, n.commit_lsn AS p_commit, n.p_read,
   n.lsn AS p_lsn, n.op, n.lsn, n.commit_ts, v.absent_keys, COALESCE(v.is_current, false) AS alive,
-  ${columns.map((c) => `v.${col(c)}`).join(", ")}
+  ${columns.map((c) => `CASE WHEN n.pseudo THEN n.${col(c)} WHEN n.op = 'd' THEN d.${col(c)} ELSE v.${col(c)} END AS ${col(c)}`).join(", ")}
 FROM newest n
 LEFT JOIN cdc_versions v ON v.k = n.k AND v.ord = n.ord
+LEFT JOIN deleted d ON d.k = n.k
 LEFT JOIN old_state s ON s.k = n.k
 LEFT JOIN assigned a ON a.k = n.k`;
 }

@@ -2,16 +2,26 @@
  * Incremental CDC silver for a table with a primary key. A run folds the bronze commits after its
  * watermark into the stored state of the keys they touch and rewrites only those keys' groups
  * (silver-state.ts), so its cost follows the changes, not the table's history. It rebuilds from all
- * of bronze when the frame moves: the first run, a newer snapshot, a truncate, new or dropped
- * columns, other column types. Crash-safe: a group's state file is published after its other
- * files, and events at or before a key's stored position are skipped, so a re-run after kill -9
- * finishes the same fold.
+ * of bronze when the frame moves: the first run, a newer initial snapshot (an incremental
+ * snapshot's reads are folded like changes), a truncate, new or dropped columns, other column
+ * types. Crash-safe: a group's state file is published after its other files, and events at or
+ * before a key's stored position are skipped, so a re-run after kill -9 finishes the same fold.
  */
 import { mkdirSync } from "node:fs";
 import { type JsonRow, sqlString } from "../../runtime/duckdb.ts";
 import { checkAborted } from "../../runtime/env.ts";
 import { collectStaged, type FileLayout, publishStaged } from "../../runtime/staged-publish.ts";
-import { deleteUnwritten, type FoldContext, type FoldOutcome, type LoadedBatch } from "./fold-context.ts";
+import { type ColumnSources, mergeSources } from "./column-types.ts";
+import {
+  deleteUnwritten,
+  type FoldContext,
+  type FoldOutcome,
+  frameTypes,
+  type LoadedBatch,
+  resolveColumns,
+} from "./fold-context.ts";
+import { departedOutputSelect, injectPendingSql, PENDING_OUTPUT_SELECT } from "./key-moves.sql.ts";
+import { foldVersions } from "./key-moves.ts";
 import {
   ATTEMPT_SQL,
   addTouchedStateSql,
@@ -27,11 +37,10 @@ import {
   NEWEST_IMAGE_SQL,
   OLD_STATE_SQL,
   openHistoryOutputSelect,
-  placeholdersSql,
   probeGroupsSql,
   stateOutputSelect,
 } from "./keyed.sql.ts";
-import { allColumnsSql, createVersionsSql, currentColumnsSql } from "./replay.sql.ts";
+import { allColumnsSql, currentColumnsSql } from "./replay.sql.ts";
 import {
   type CdcGroup,
   type CdcPosition,
@@ -39,14 +48,17 @@ import {
   closedHistoryKey,
   comparePosition,
   currentPartKey,
+  departedDir,
   groupOfKey,
   openHistoryKey,
+  pendingDir,
+  runFileKey,
   stateDir,
   statePartKey,
 } from "./silver-state.ts";
 import { type CdcColumn, cdcDatasetName, cdcHistoryDatasetName } from "./tables.ts";
 
-const POSITION_OF = `commit_lsn::VARCHAR AS p_commit, CASE WHEN op = 'r' THEN 0 ELSE 1 END AS p_read, lsn::VARCHAR AS p_lsn`;
+const POSITION_OF = "commit_lsn::VARCHAR AS p_commit, p_read, lsn::VARCHAR AS p_lsn";
 const NO_COLUMNS: readonly CdcColumn[] = [{ name: "_no_columns", type: "VARCHAR" }];
 
 export async function runKeyedFold(
@@ -58,14 +70,30 @@ export async function runKeyedFold(
   const prior = ctx.prior?.mode === "keyed" ? ctx.prior : undefined;
   const dataset = cdcDatasetName(table);
   const history = cdcHistoryDatasetName(table);
-  const rebuild = prior === undefined || (await needsRebuild(ctx, prior, facts));
+  // Older states did not record the schemas: their files hold text, as schema-less envelopes give.
+  const sources =
+    prior && !ctx.table.columns
+      ? mergeSources(prior.columnSources ?? LEGACY_SOURCES, await ctx.columnSources("cdc_batch"))
+      : undefined;
+  const rebuild = prior === undefined || (await needsRebuild(ctx, prior, facts, sources));
   const loaded = rebuild && ctx.prior !== undefined ? await ctx.loadBatch("all") : first;
   if (rebuild) for (const sql of CUT_BATCH_SQL) await duck.run(sql);
-  const frame = rebuild ? await rebuiltFrame(ctx) : prior;
+  const frame = rebuild
+    ? await rebuiltFrame(ctx)
+    : { ...frameOf(prior), ...(sources ? { columnSources: sources } : {}) };
   const typed = (names: readonly string[]): readonly CdcColumn[] =>
-    names.length === 0 ? NO_COLUMNS : (ctx.table.columns ?? names.map((name) => ({ name, type: "VARCHAR" })));
+    names.length === 0 ? NO_COLUMNS : resolveColumns(ctx.table, names, frame.columnSources);
   const columns = typed(frame.columns);
   const allColumns = typed(frame.allColumns);
+  // Key changes an earlier run held back (key-moves.ts) join the batch; other pending files are stale.
+  if (!rebuild) {
+    for (const key of await reader.parquetKeys(pendingDir(dataset)))
+      if (key !== prior.pending?.key) await env.store.delete(key);
+    if (prior.pending) {
+      const [file] = await reader.paths([prior.pending.key]);
+      if (file) await duck.run(injectPendingSql(file));
+    }
+  }
 
   // The groups holding the batch's keys, read whole: they are rewritten.
   const stateKeys = rebuild ? [] : await reader.parquetKeys(stateDir(dataset));
@@ -79,8 +107,7 @@ export async function runKeyedFold(
   await duck.run(loadTouchedStateSql(allColumns, await filesOf(probed)));
   await duck.run(OLD_STATE_SQL);
   await duck.run(createKeyedEventsSql(allColumns, rebuild ? null : prior.cut));
-  const placeholders = Boolean(await duck.scalar(placeholdersSql(allColumns)));
-  await duck.run(createVersionsSql(allColumns, placeholders));
+  const pending = await foldVersions(ctx, allColumns, dataset);
   const groups = rebuild ? [] : [...prior.groups];
   await duck.run(
     createNewStateSql(
@@ -100,15 +127,21 @@ export async function runKeyedFold(
   await duck.run(createGroupStateSql(seq, attempt));
   checkAborted(env, "writing silver");
 
-  // Published in this order: closed history, open history, current, then state (the commit point).
+  // Published in this order: departed rows, closed history, open history, current, state (the
+  // groups' commit point), then the held-back events (the job state names them).
+  const pendingKey = runFileKey(pendingDir(dataset), seq, attempt);
   const outputs: [string, string, (g: number) => string, readonly number[]][] = [
+    ["departed", departedOutputSelect(allColumns), () => runFileKey(departedDir(dataset), seq, attempt), []],
     ["closed", closedHistoryOutputSelect(allColumns), (g) => closedHistoryKey(history, g, seq, attempt), []],
     ["open", openHistoryOutputSelect(allColumns), (g) => openHistoryKey(history, g), touched],
     ["current", currentOutputSelect(columns), (g) => currentPartKey(dataset, g), touched],
     ["state", stateOutputSelect(), (g) => statePartKey(dataset, g), touched],
+    ["pending", PENDING_OUTPUT_SELECT, () => pendingKey, []],
   ];
+  const departed = Number(await duck.scalar(`SELECT count(*) FROM (${departedOutputSelect(allColumns)})`));
   const staged = [];
   for (const [name, select, key, owned] of outputs) {
+    if ((name === "departed" && departed === 0) || (name === "pending" && pending === 0)) continue;
     const dir = `${ctx.staging.dir}/${name}`;
     await duck.run(
       `COPY (${select}) TO ${sqlString(dir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (g))`,
@@ -137,11 +170,13 @@ export async function runKeyedFold(
   }
   checkAborted(env, "publishing silver");
   const written = new Set<string>();
-  let filesWritten = 0;
-  for (const s of staged) {
-    filesWritten += (await publishStaged(env.store, ctx.staging, s)).published;
-    for (const { file } of s.files.values()) written.add(s.layout.key(s.dataset, file));
-  }
+  for (const s of staged) for (const { file } of s.files.values()) written.add(s.layout.key(s.dataset, file));
+  // A rebuild replaces both datasets whole: their files it did not write leave the tables in its snapshots.
+  const unwritten = [];
+  if (rebuild)
+    for (const prefix of [`silver/${dataset}/`, `silver/${history}/`])
+      for (const key of await ctx.reader.parquetKeys(prefix)) if (!written.has(key)) unwritten.push(key);
+  const filesWritten = (await publishStaged(env, ctx.staging, staged, { remove: unwritten })).published;
   if (rebuild) await deleteUnwritten(ctx, written);
 
   for (const row of await duck.rows(GROUP_COUNTS_SQL)) {
@@ -151,7 +186,16 @@ export async function runKeyedFold(
   }
   const events = Number(await duck.scalar("SELECT count(*) FROM cdc_live WHERE NOT pseudo"));
   return {
-    state: { ...frame, v: 1, mode: "keyed", cursor: loaded.cursor, seq, groups, updatedAt: "" },
+    state: {
+      ...frame,
+      v: 1,
+      mode: "keyed",
+      cursor: loaded.cursor,
+      seq,
+      groups,
+      ...(pending > 0 ? { pending: { key: pendingKey, events: pending } } : {}),
+      updatedAt: "",
+    },
     events,
     filesWritten,
     rebuilt: rebuild,
@@ -162,15 +206,23 @@ export async function runKeyedFold(
 
 type Frame = Pick<
   CdcSilverState,
-  "snapshotLsn" | "cut" | "columns" | "columnsAt" | "allColumns" | "columnTypes"
+  "snapshotLsn" | "cut" | "columns" | "columnsAt" | "allColumns" | "columnTypes" | "columnSources"
 >;
 
-const typesOf = (ctx: FoldContext): readonly string[] | null =>
-  ctx.table.columns ? ctx.table.columns.map((c) => `${c.name} ${c.type}`) : null;
+const LEGACY_SOURCES: ColumnSources = { schemaless: true, columns: {} };
 
-/** Whether the new events move the fold's frame, so that only a rebuild from all of bronze is right. */
-async function needsRebuild(ctx: FoldContext, prior: CdcSilverState, facts: JsonRow): Promise<boolean> {
-  if (JSON.stringify(prior.columnTypes ?? null) !== JSON.stringify(typesOf(ctx))) return true;
+/**
+ * Whether the new events move the fold's frame, so that only a rebuild from all of bronze is right:
+ * also when their schemas change a column's type (`sources`: the prior frame's and the batch's).
+ */
+async function needsRebuild(
+  ctx: FoldContext,
+  prior: CdcSilverState,
+  facts: JsonRow,
+  sources: ColumnSources | undefined,
+): Promise<boolean> {
+  const types = frameTypes(ctx.table, prior.allColumns, sources);
+  if (JSON.stringify(prior.columnTypes ?? null) !== JSON.stringify(types)) return true;
   const snapshot =
     facts.snapshot_lsn === null || facts.snapshot_lsn === undefined ? null : String(facts.snapshot_lsn);
   if (snapshot !== null && (prior.snapshotLsn === null || BigInt(snapshot) > BigInt(prior.snapshotLsn)))
@@ -185,10 +237,23 @@ async function needsRebuild(ctx: FoldContext, prior: CdcSilverState, facts: Json
   return newer && JSON.stringify(newest.names) !== JSON.stringify(prior.columns);
 }
 
+function frameOf(state: CdcSilverState): Frame {
+  const { snapshotLsn, cut, columns, columnsAt, allColumns, columnTypes, columnSources } = state;
+  return {
+    snapshotLsn,
+    cut,
+    columns,
+    columnsAt,
+    allColumns,
+    columnTypes,
+    ...(columnSources ? { columnSources } : {}),
+  };
+}
+
 /** The frame after a rebuild: latest snapshot, cut, and columns of the (cut) batch. */
 async function rebuiltFrame(ctx: FoldContext): Promise<Frame> {
   const { duck } = ctx;
-  const snapshot = await duck.scalar("SELECT max(lsn)::VARCHAR FROM cdc_batch WHERE op = 'r'");
+  const snapshot = await duck.scalar("SELECT max(lsn)::VARCHAR FROM cdc_batch WHERE op = 'r' AND p_read = 0");
   const [truncate] = await duck.rows(
     `SELECT ${POSITION_OF} FROM cdc_batch WHERE op = 't' ORDER BY commit_lsn DESC, p_read DESC, lsn DESC LIMIT 1`,
   );
@@ -207,13 +272,15 @@ async function rebuiltFrame(ctx: FoldContext): Promise<Frame> {
   const declared = ctx.table.columns?.map((c) => c.name);
   const current = declared ?? (await duck.rows(currentColumnsSql("cdc_batch"))).map((r) => String(r.name));
   const all = declared ?? (await duck.rows(allColumnsSql("cdc_batch"))).map((r) => String(r.name));
+  const sources = declared ? undefined : await ctx.columnSources("cdc_batch");
   return {
     snapshotLsn: snapshot === null ? null : String(snapshot),
     cut,
     columns: current,
     columnsAt: newest ? positionOf(newest) : null,
     allColumns: all,
-    columnTypes: typesOf(ctx),
+    columnTypes: frameTypes(ctx.table, all, sources),
+    ...(sources ? { columnSources: sources } : {}),
   };
 }
 

@@ -5,7 +5,13 @@
  */
 import { sqlString } from "../../runtime/duckdb.ts";
 import { checkAborted } from "../../runtime/env.ts";
-import { deleteUnwritten, type FoldContext, type FoldOutcome } from "./fold-context.ts";
+import {
+  deleteUnwritten,
+  type FoldContext,
+  type FoldOutcome,
+  frameTypes,
+  resolveColumns,
+} from "./fold-context.ts";
 import {
   CREATE_LIVE_SQL,
   CURRENT_COLUMNS_SQL,
@@ -22,7 +28,8 @@ export async function runMultisetFold(ctx: FoldContext): Promise<FoldOutcome> {
   await duck.run("CREATE OR REPLACE TEMP TABLE cdc_events AS SELECT * FROM cdc_batch");
   await duck.run(CREATE_LIVE_SQL);
   const names = (await duck.rows(CURRENT_COLUMNS_SQL)).map((r) => String(r.name));
-  const current: readonly CdcColumn[] = table.columns ?? names.map((name) => ({ name, type: "VARCHAR" }));
+  const sources = table.columns ? undefined : await ctx.columnSources("cdc_live");
+  const current: readonly CdcColumn[] = resolveColumns(table, names, sources);
   if (current.length === 0) {
     env.log.warn(
       "no columns known for this CDC table yet (no rows, no declared schema): silver is written empty",
@@ -57,7 +64,8 @@ export async function runMultisetFold(ctx: FoldContext): Promise<FoldOutcome> {
       columns: names,
       columnsAt: null,
       allColumns: names,
-      columnTypes: null,
+      columnTypes: frameTypes(table, names, sources),
+      ...(sources ? { columnSources: sources } : {}),
       groups: [{ keys: rows, rows }],
       updatedAt: "",
     },

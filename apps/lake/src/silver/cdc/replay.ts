@@ -12,11 +12,19 @@ import { loadJobState, saveJobState } from "../../runtime/job-state.ts";
 import { LakeReader } from "../../runtime/lake-reader.ts";
 import { createStaging } from "../../runtime/staging.ts";
 import { nextBronzeBatch } from "../bronze-feed.ts";
+import {
+  type ColumnSources,
+  chooseColumn,
+  decimalColumns,
+  mergeSources,
+  SPECIAL_NUMBER,
+  sourcesOf,
+} from "./column-types.ts";
 import type { FoldContext, FoldOutcome, LoadedBatch } from "./fold-context.ts";
 import { batchFactsSql } from "./keyed.sql.ts";
 import { runKeyedFold } from "./keyed.ts";
 import { runMultisetFold } from "./multiset.ts";
-import { createEventsSql } from "./replay.sql.ts";
+import { createEventsSql, eventSchemasSql, specialNumbersSql } from "./replay.sql.ts";
 import { type CdcSilverState, GROUP_KEYS, isCdcSilverState } from "./silver-state.ts";
 import { type CdcTable, cdcDatasetName, cdcHistoryDatasetName } from "./tables.ts";
 
@@ -29,6 +37,10 @@ export interface CdcSilverResult {
   readonly invalid: number;
   /** Rows of the current state. */
   readonly rows: number;
+  /** Key-change events held back until the delete of their old key is in bronze (key-moves.ts). */
+  readonly pending: number;
+  /** Columns silver keeps as VARCHAR although schemas type them, with the reason (type changed, NaN). */
+  readonly textColumns: Readonly<Record<string, string>>;
   /** Files this run wrote (current, history, state). */
   readonly filesWritten: number;
   /** True when the run rebuilt silver from all of bronze (first run, snapshot, truncate, columns, keyless). */
@@ -54,10 +66,12 @@ export async function runCdcSilver(
 ): Promise<CdcSilverResult> {
   const job = cdcSilverJob(table);
   const prior = await loadJobState(env.store, job, isCdcSilverState);
-  const result = (o: Omit<FoldOutcome, "state">, state: CdcSilverState): CdcSilverResult => ({
+  const result = (o: Omit<FoldOutcome, "state" | "pending">, state: CdcSilverState): CdcSilverResult => ({
     table: `${table.schema}.${table.table}`,
     ...o,
     rows: state.groups.reduce((n, g) => n + g.rows, 0),
+    pending: state.pending?.events ?? 0,
+    textColumns: textColumns(table, state),
     currentGlob: `silver/${cdcDatasetName(table)}/*.parquet`,
     historyGlob: `silver/${cdcHistoryDatasetName(table)}/*.parquet`,
   });
@@ -72,6 +86,8 @@ export async function runCdcSilver(
   using reader = new LakeReader(env.store, env.scratchDir);
   using staging = createStaging(env.store, job, env.scratchDir);
   using duck = await openJobDuck(env);
+  /** Envelope schemas (their `after` struct) by hash, read once per run (column-types.ts). */
+  const schemas = new Map<string, unknown>();
   const loadBatch = async (all?: "all"): Promise<LoadedBatch> => {
     const batch = all ? await nextBronzeBatch(env.commitLog, bronze) : first;
     const keys = [...batch.files];
@@ -84,15 +100,35 @@ export async function runCdcSilver(
     if (paths.length > 0) {
       for (const sql of createEventsSql(paths, "cdc_batch")) await duck.run(sql);
       invalid = Number(await duck.scalar("SELECT n FROM cdc_invalid_rows"));
+      const unknown = await duck.scalar(
+        `SELECT count(*) FROM (SELECT DISTINCT sh FROM cdc_batch WHERE sh IS NOT NULL) WHERE sh NOT IN (${[...schemas.keys(), "0"].join(", ")})`,
+      );
+      if (Number(unknown) > 0)
+        for (const r of await duck.rows(eventSchemasSql(paths, "cdc_batch")))
+          schemas.set(String(r.sh), JSON.parse(String(r.schema)));
     } else {
       await duck.run(
-        "CREATE OR REPLACE TEMP TABLE cdc_batch (k VARCHAR, op VARCHAR, lsn UBIGINT, after JSON, before JSON, kafka_partition INTEGER, kafka_offset BIGINT, commit_lsn UBIGINT, commit_ts TIMESTAMPTZ, ord BIGINT)",
+        "CREATE OR REPLACE TEMP TABLE cdc_batch (k VARCHAR, op VARCHAR, lsn UBIGINT, after JSON, before JSON, kafka_partition INTEGER, kafka_offset BIGINT, sh UBIGINT, commit_lsn UBIGINT, commit_ts TIMESTAMPTZ, p_read INTEGER, ord BIGINT)",
       );
     }
     return { cursor: batch.cursor, files: paths.length, invalid };
   };
+  const columnSources = async (events: string): Promise<ColumnSources> => {
+    const [facts] = await duck.rows(
+      `SELECT list(DISTINCT sh::VARCHAR) FILTER (WHERE sh IS NOT NULL) AS hashes, count(*) FILTER (WHERE sh IS NULL) AS bare FROM ${events} WHERE op IN ('r', 'c', 'u', 'd')`,
+    );
+    const hashes = ((facts?.hashes ?? []) as string[]).map((h) => schemas.get(h));
+    const sources = sourcesOf(hashes, Number(facts?.bare ?? 0) > 0);
+    const decimals = decimalColumns(sources);
+    if (decimals.length === 0) return sources;
+    const special = (await duck.rows(specialNumbersSql(events, decimals))).map((r) => String(r.name));
+    return mergeSources(sources, {
+      schemaless: false,
+      columns: Object.fromEntries(special.map((n) => [n, [SPECIAL_NUMBER]])),
+    });
+  };
   const groupKeys = opts.groupKeys ?? GROUP_KEYS;
-  const ctx: FoldContext = { env, table, duck, reader, staging, prior, loadBatch, groupKeys };
+  const ctx: FoldContext = { env, table, duck, reader, staging, prior, loadBatch, groupKeys, columnSources };
   // A first run reads all of bronze at once (it is a rebuild).
   const loaded = await loadBatch(prior ? undefined : "all");
   const facts = (await duck.rows(batchFactsSql(prior?.mode === "keyed" ? prior.cut : null)))[0] ?? {};
@@ -101,10 +137,27 @@ export async function runCdcSilver(
   const outcome = keyless ? await runMultisetFold(ctx) : await runKeyedFold(ctx, loaded, facts);
   const state: CdcSilverState = { ...outcome.state, updatedAt: formatMicros(clock(env)) };
   await saveJobState(env.store, job, state);
+  const text = textColumns(table, state);
+  if (Object.keys(text).length > 0)
+    env.log.warn("columns kept as text although the envelopes' schemas type them", {
+      table: table.table,
+      ...text,
+    });
   if (outcome.invalid > 0)
     env.log.warn("bronze rows that are not change events were left out of silver", {
       table: table.table,
       invalid: outcome.invalid,
     });
   return result(outcome, state);
+}
+
+function textColumns(table: CdcTable, state: CdcSilverState): Record<string, string> {
+  if (table.columns || !state.columnSources) return {};
+  const sources = state.columnSources;
+  return Object.fromEntries(
+    state.allColumns.flatMap((n) => {
+      const reason = chooseColumn(n, sources).textReason;
+      return reason ? [[n, reason]] : [];
+    }),
+  );
 }

@@ -8,16 +8,22 @@
  *   silver/cdc_<s>_<t>_history/open-<group>.parquet              their open versions (valid_to null)
  *   silver/cdc_<s>_<t>_history/closed-<group>-<seq>-<n>.parquet  versions closed by run <seq>
  *   _tributary/silver/cdc_<s>_<t>/state/part-<group>.parquet     key, position, alive, filled row
+ *   _tributary/silver/cdc_<s>_<t>/departed/<seq>-<n>.parquet     rows deleted, then their key reused (key-moves.ts)
+ *   _tributary/silver/cdc_<s>_<t>/pending/<seq>-<n>.parquet      key-change events waiting for their delete
  */
 import type { CommitCursor } from "@tributary/shared/lake/commit-log";
 import { INTERNAL_DIR } from "@tributary/shared/lake/layout";
 import { isRecord } from "../../runtime/job-state.ts";
+import type { ColumnSources } from "./column-types.ts";
 
 /** A position in commit order (shared/src/contracts/cdc.ts compareCdcOrder), as decimal strings. */
 export interface CdcPosition {
-  /** Commit LSN of the event's transaction (a snapshot read: the consistent point). */
+  /** Commit LSN of the event's transaction (an initial snapshot's read: the consistent point). */
   readonly commit: string;
-  /** 0 for a snapshot read, 1 for a change: a read sits before a change committed at its point. */
+  /**
+   * 0 for an initial snapshot's read, 1 for a change or an incremental snapshot's read (an upsert at
+   * its high watermark's commit): an initial read sits before a change committed at its point.
+   */
   readonly read: 0 | 1;
   readonly lsn: string;
 }
@@ -36,7 +42,7 @@ export interface CdcSilverState {
   readonly cursor: CommitCursor;
   /** Run number; names the history files a run closes. */
   readonly seq: number;
-  /** Consistent point of the latest snapshot folded in (null: none seen). */
+  /** Consistent point of the latest initial snapshot folded in (null: none seen; incremental ones never count). */
   readonly snapshotLsn: string | null;
   /** Events before this position are no longer part of the table (latest snapshot or truncate). */
   readonly cut: CdcPosition | null;
@@ -45,9 +51,13 @@ export interface CdcSilverState {
   readonly columnsAt: CdcPosition | null;
   /** Every column the history (and the state files) has. */
   readonly allColumns: readonly string[];
-  /** The declared `name TYPE` list the state files were typed with (null: every column VARCHAR). */
+  /** The `name TYPE` list the state files were typed with (null: every column VARCHAR). */
   readonly columnTypes: readonly string[] | null;
+  /** What the frame's envelope schemas say about each column's type (column-types.ts); absent in older states. */
+  readonly columnSources?: ColumnSources;
   readonly groups: readonly CdcGroup[];
+  /** The events held back for the next run (key-moves.ts): their file and count; absent: none. */
+  readonly pending?: { readonly key: string; readonly events: number };
   readonly updatedAt: string;
 }
 
@@ -83,6 +93,11 @@ export const closedHistoryKey = (
 export const stateDir = (dataset: string): string => `${INTERNAL_DIR}/silver/${dataset}/state/`;
 export const statePartKey = (dataset: string, group: number): string =>
   `${stateDir(dataset)}part-${pad(group, 6)}.parquet`;
+export const departedDir = (dataset: string): string => `${INTERNAL_DIR}/silver/${dataset}/departed/`;
+export const pendingDir = (dataset: string): string => `${INTERNAL_DIR}/silver/${dataset}/pending/`;
+/** A run's file in `departedDir` or `pendingDir`. */
+export const runFileKey = (dir: string, seq: number, attempt: number): string =>
+  `${dir}${pad(seq, 10)}-${attempt}.parquet`;
 
 /** The group number of a `part-<g>`, `open-<g>` or `closed-<g>-…` file key. */
 export function groupOfKey(key: string): number | undefined {
