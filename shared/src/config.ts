@@ -69,6 +69,12 @@ export interface Config {
     readonly flushMs: number;
     /** How often the bronze writer commits its flushed records to the Iceberg tables (0: never). */
     readonly icebergCommitMs: number;
+    /** Snapshot expiry keeps every snapshot younger than this (hours; Iceberg's `history.expire.max-snapshot-age-ms`). */
+    readonly icebergSnapshotRetentionH: number;
+    /** ... and at least this many of the newest (Iceberg's `history.expire.min-snapshots-to-keep`). */
+    readonly icebergSnapshotMinKeep: number;
+    /** Orphan-file removal deletes a file under a table only after it was unreferenced this long (hours). */
+    readonly icebergOrphanAgeH: number;
     readonly flushRows: number;
     readonly memoryBudgetMb: number;
     readonly consumerGroup: string;
@@ -104,7 +110,13 @@ export interface Config {
       readonly timePrecisionMode: "adaptive" | "adaptive_time_microseconds" | "connect" | "isostring";
       readonly intervalHandlingMode: "numeric" | "string";
       readonly tombstonesOnDelete: boolean;
+      /** Kafka Connect JSON with schemas (`{"schema","payload"}`, Debezium's schemas.enable + column.propagate.source.type). */
+      readonly schemas: boolean;
     };
+    /** Debezium's `signal.data.collection`: `schema.table` whose inserts signal the source; null: off. */
+    readonly signalTable: string | null;
+    /** Rows per incremental-snapshot chunk (Debezium's `incremental.snapshot.chunk.size`). */
+    readonly incrementalChunkSize: number;
   };
   /** The optional Debezium connector the stack runs beside Tributary's CDC, for comparison. */
   readonly debezium: {
@@ -149,6 +161,8 @@ export interface Config {
   readonly health: {
     /** An app is unhealthy when work has waited this long with no progress (HEALTH_STALL_AFTER_S). */
     readonly stallAfterMs: number;
+    /** The ingester is unhealthy when a subscribed book has had no message this long while connected; 0: not checked. */
+    readonly bookSilentAfterMs: number;
   };
   readonly ports: {
     readonly ingestMetrics: number;
@@ -187,6 +201,9 @@ export const DEFAULTS = {
   LAKE_URI: "./lake",
   LAKE_FLUSH_MS: "1000",
   LAKE_ICEBERG_COMMIT_MS: "5000",
+  LAKE_ICEBERG_SNAPSHOT_RETENTION_H: "1",
+  LAKE_ICEBERG_SNAPSHOT_MIN_KEEP: "10",
+  LAKE_ICEBERG_ORPHAN_AGE_H: "1",
   LAKE_FLUSH_ROWS: "100000",
   LAKE_MEMORY_BUDGET_MB: "256",
   LAKE_CONSUMER_GROUP: "tributary-lake",
@@ -208,6 +225,9 @@ export const DEFAULTS = {
   CDC_TIME_PRECISION_MODE: "isostring",
   CDC_INTERVAL_HANDLING_MODE: "string",
   CDC_TOMBSTONES_ON_DELETE: "true",
+  CDC_SCHEMAS: "off",
+  CDC_SIGNAL_TABLE: "off",
+  CDC_INCREMENTAL_SNAPSHOT_CHUNK_SIZE: "1024",
   DEBEZIUM_TOPIC_PREFIX: "debezium",
   DEBEZIUM_SLOT: "debezium",
   EXPORT_DIR: "./export",
@@ -215,6 +235,7 @@ export const DEFAULTS = {
   EXPORT_PATTERN: "KRAKEN/{HH}_{DD}_{MM}_{YY}_{SYMBOL}.csv",
   EXPORT_GRACE_MINUTES: "5",
   HEALTH_STALL_AFTER_S: "60",
+  HEALTH_BOOK_SILENT_AFTER_S: "900",
   JOBS_METRICS_PORT: "9467",
   CONSOLE_HOST: "127.0.0.1",
   CONSOLE_PORT: "8080",
@@ -341,6 +362,8 @@ function bookDepth(text: "10" | "25" | "100" | "500" | "1000" | "off"): Config["
   return text === "off" ? undefined : (Number(text) as BookDepth);
 }
 
+const offOr = (text: string): string | null => (text === "off" ? null : text);
+
 /** Builds the frozen configuration from an environment map (normally `process.env`). */
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const pre = new Reader(env);
@@ -396,6 +419,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       uri: lakeUri,
       flushMs: r.int("LAKE_FLUSH_MS", 10, 3_600_000),
       icebergCommitMs: r.int("LAKE_ICEBERG_COMMIT_MS", 0, 3_600_000),
+      icebergSnapshotRetentionH: r.int("LAKE_ICEBERG_SNAPSHOT_RETENTION_H", 0, 87_600),
+      icebergSnapshotMinKeep: r.int("LAKE_ICEBERG_SNAPSHOT_MIN_KEEP", 1, 1_000_000),
+      icebergOrphanAgeH: r.int("LAKE_ICEBERG_ORPHAN_AGE_H", 1, 87_600),
       flushRows: r.int("LAKE_FLUSH_ROWS", 1, 10_000_000),
       memoryBudgetMb: r.int("LAKE_MEMORY_BUDGET_MB", 16, 65_536),
       consumerGroup: r.string("LAKE_CONSUMER_GROUP", /^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' or '-'"),
@@ -432,7 +458,16 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
         ] as const),
         intervalHandlingMode: r.oneOf("CDC_INTERVAL_HANDLING_MODE", ["numeric", "string"] as const),
         tombstonesOnDelete: r.oneOf("CDC_TOMBSTONES_ON_DELETE", ["true", "false"] as const) === "true",
+        schemas: r.oneOf("CDC_SCHEMAS", ["on", "off"] as const) === "on",
       },
+      signalTable: offOr(
+        r.string(
+          "CDC_SIGNAL_TABLE",
+          /^(off|[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)$/,
+          "a schema.table name or off",
+        ),
+      ),
+      incrementalChunkSize: r.int("CDC_INCREMENTAL_SNAPSHOT_CHUNK_SIZE", 1, 1_000_000),
     },
     debezium: {
       topicPrefix: r.string("DEBEZIUM_TOPIC_PREFIX", /^[A-Za-z0-9_-]+$/, "letters, digits, '_' or '-'"),
@@ -467,6 +502,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     },
     health: {
       stallAfterMs: r.int("HEALTH_STALL_AFTER_S", 1, 86_400) * 1000,
+      bookSilentAfterMs: r.int("HEALTH_BOOK_SILENT_AFTER_S", 0, 86_400) * 1000,
     },
     ports: {
       jobsMetrics: r.port("JOBS_METRICS_PORT"),

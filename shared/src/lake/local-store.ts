@@ -100,6 +100,25 @@ export class LocalLakeStore extends LakeStoreBase {
     }
   }
 
+  async copy(from: string, to: string): Promise<void> {
+    const dst = this.url(to);
+    const tmp = this.tmpFor(dst);
+    try {
+      try {
+        linkSync(this.url(from), tmp);
+      } catch (err) {
+        // A filesystem without hard links (some network mounts): copy the bytes instead.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EXDEV") throw err;
+        copyFileSync(this.url(from), tmp);
+      }
+      renameSync(tmp, dst);
+    } catch (cause) {
+      rmSync(tmp, { force: true });
+      throw new LakeStoreError(`cannot copy lake object to ${to}`, from, { cause });
+    }
+  }
+
   protected async readObject(key: string): Promise<Uint8Array> {
     return new Uint8Array(readFileSync(this.url(key)));
   }

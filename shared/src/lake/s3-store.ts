@@ -1,7 +1,8 @@
 /**
  * The lake on any S3 API: Bun's S3Client (multipart above `partSize`); an upload becomes visible only
- * when it completes. `ifAbsent` is a conditional PUT (`If-None-Match: *`) and `move` a server-side
- * CopyObject then DELETE, both signed here with SigV4 because Bun's client exposes neither.
+ * when it completes. `ifAbsent` is a conditional PUT (`If-None-Match: *`), `copy` a server-side
+ * CopyObject and `move` a CopyObject then DELETE, signed here with SigV4 because Bun's client exposes
+ * neither.
  */
 import { createHash, createHmac } from "node:crypto";
 import { S3Client, type S3ListObjectsOptions, type S3ListObjectsResponse } from "bun";
@@ -89,6 +90,13 @@ export class S3LakeStore extends LakeStoreBase {
     }
     await this.expectOk(res, `cannot copy lake object to ${to}`, from);
     await this.delete(from);
+  }
+
+  /** A server-side CopyObject (single request: objects up to 5 GiB, far above a lake file). */
+  async copy(from: string, to: string): Promise<void> {
+    const source = `/${this.bucket}/${encodeKey(this.objectKey(from))}`;
+    const res = await this.signedFetch("PUT", this.objectKey(to), { "x-amz-copy-source": source });
+    await this.expectOk(res, `cannot copy lake object to ${to}`, from);
   }
 
   protected async readObject(key: string): Promise<Uint8Array> {

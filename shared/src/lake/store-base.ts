@@ -47,6 +47,11 @@ export interface LakeStore {
    * then delete `from`). Idempotent for roll-forward: if `from` is gone and `to` exists, it succeeds.
    */
   move(from: string, to: string): Promise<void>;
+  /**
+   * Copies `from` to `to` inside the lake, replacing `to` atomically (local: a hard link under a
+   * temporary name renamed over `to`, no bytes copied; S3: a server-side CopyObject). `from` stays.
+   */
+  copy(from: string, to: string): Promise<void>;
   read(key: string): Promise<Uint8Array>;
   readText(key: string): Promise<string>;
   /** The text at `key`, or `undefined` when there is no such object. */
@@ -75,6 +80,7 @@ export abstract class LakeStoreBase implements LakeStore {
   abstract putFile(localPath: string, key: string): Promise<number>;
   abstract put(key: string, body: string | Uint8Array, opts?: { readonly ifAbsent?: boolean }): Promise<void>;
   abstract move(from: string, to: string): Promise<void>;
+  abstract copy(from: string, to: string): Promise<void>;
   abstract exists(key: string): Promise<boolean>;
   abstract list(prefix: string, opts?: { readonly startAfter?: string }): AsyncIterable<LakeObject>;
   abstract children(prefix: string): Promise<string[]>;

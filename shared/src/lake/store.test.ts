@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../config.ts";
@@ -83,6 +83,31 @@ for (const [kind, make] of backends) {
       await expect(store.move("_tributary/staging/x/none.parquet", "bronze/ds/none.parquet")).rejects.toThrow(
         /none/,
       );
+    });
+
+    test("copy replaces the target whole and keeps the source, which a later write of the target leaves alone", async () => {
+      const store = make();
+      await store.put("_iceberg/silver/d/data/a/r1.parquet", "run 1");
+      await store.put("silver/d/a.parquet", "old");
+      await store.copy("_iceberg/silver/d/data/a/r1.parquet", "silver/d/a.parquet");
+      expect(await store.readText("silver/d/a.parquet")).toBe("run 1");
+      expect(await store.readText("_iceberg/silver/d/data/a/r1.parquet")).toBe("run 1");
+      if (kind === "local") {
+        // A hard link: the copy costs no bytes.
+        const ino = (k: string) => statSync(store.url(k)).ino;
+        expect(ino("silver/d/a.parquet")).toBe(ino("_iceberg/silver/d/data/a/r1.parquet"));
+      }
+      // The target is replaced, never written through: the first source keeps its bytes.
+      await store.put("_iceberg/silver/d/data/a/r2.parquet", "run 2");
+      await store.copy("_iceberg/silver/d/data/a/r2.parquet", "silver/d/a.parquet");
+      await store.put("silver/d/a.parquet", "overwritten in place");
+      expect(await store.readText("_iceberg/silver/d/data/a/r1.parquet")).toBe("run 1");
+      expect(await store.readText("_iceberg/silver/d/data/a/r2.parquet")).toBe("run 2");
+      // A copy into a directory that does not exist yet creates it; nothing temporary is left.
+      await store.copy("_iceberg/silver/d/data/a/r2.parquet", "silver/d/new/b.parquet");
+      expect(await keys(store, "silver/")).toEqual(["silver/d/a.parquet", "silver/d/new/b.parquet"]);
+      await expect(store.copy("_iceberg/none.parquet", "silver/d/c.parquet")).rejects.toThrow(/none/);
+      expect(await store.exists("silver/d/c.parquet")).toBe(false);
     });
 
     test("keys escaping the lake root are refused", () => {

@@ -9,6 +9,14 @@ import { FAULT_MARKER } from "./faults.ts";
 const REPO_ROOT = join(import.meta.dir, "../../../..");
 const CLI = join(import.meta.dir, "../cli.ts");
 
+/**
+ * CLI arguments for a child writer that lands one trades topic in `kraken_trades`, with a short
+ * session timeout so a killed child's partitions move on quickly.
+ */
+export function tradesWriterArgs(topic: string): string[] {
+  return ["--topics", topic, "--routes", `${topic}=kraken_trades:kraken`, "--session-timeout-ms", "6000"];
+}
+
 export interface WriterChild {
   readonly proc: Subprocess<"ignore", "ignore", "pipe">;
   /** Resolves when the child logged that it resumed a partition from the lake (it is consuming). */

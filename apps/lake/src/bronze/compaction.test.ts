@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Config, loadConfig } from "@tributary/shared/config";
 import { CommitLog, type DatasetRef } from "@tributary/shared/lake/commit-log";
+import { EmbeddedCatalog, lakeKeyOf } from "@tributary/shared/lake/iceberg/catalog";
 import { createLakeStore, type LakeStore } from "@tributary/shared/lake/store";
 import { createLogger } from "@tributary/shared/log";
 import { uniqueName } from "@tributary/shared/testing/names";
@@ -16,6 +17,7 @@ import {
 import { routedDataset } from "./datasets.ts";
 import { exchangeDirs } from "./dir-swap.ts";
 import { FaultInjector, type FaultPoint } from "./faults.ts";
+import { BronzeTableCommitter } from "./table-commit.ts";
 import {
   createTestTopic,
   type ExactlyOnceReport,
@@ -69,6 +71,23 @@ async function parquetFiles(store: LakeStore): Promise<string[]> {
   return out;
 }
 
+function bronzeTable(store: LakeStore): BronzeTableCommitter {
+  return new BronzeTableCommitter(store, new CommitLog(store), new EmbeddedCatalog(store), ds, "kraken");
+}
+
+/** Files a snapshot of the table names that are not in the lake, for every snapshot the metadata keeps. */
+async function missingTableFiles(store: LakeStore): Promise<string[]> {
+  const { table } = bronzeTable(store);
+  const loaded = await table.load();
+  const missing: string[] = [];
+  for (const s of loaded?.metadata.snapshots ?? []) {
+    for (const f of await table.files(s)) {
+      if (!(await store.exists(lakeKeyOf(store, f.path)))) missing.push(`${s["snapshot-id"]}: ${f.path}`);
+    }
+  }
+  return missing;
+}
+
 function options(faults?: FaultInjector): CompactionOptions {
   return {
     ...DEFAULT_COMPACTION,
@@ -120,7 +139,20 @@ for (const [where, lakeUri] of lakes) {
       expect((await compactDataset(store, new CommitLog(store), ds, options(), quiet)).partitions).toBe(0);
     }, 120_000);
 
-    for (const point of ["after-commit-record", "mid-publish"] as FaultPoint[]) {
+    test("the table never names a file that is not in place: right after publishing, the current snapshot is the compaction's and every kept snapshot reads", async () => {
+      const { store } = await smallFileLake(lakeUri());
+      const committer = bronzeTable(store);
+      await committer.commit();
+      expect(await missingTableFiles(store)).toEqual([]);
+      await compactDataset(store, new CommitLog(store), ds, options(), quiet);
+      // No table commit in between: a reader planning the table now must find every file.
+      expect(await missingTableFiles(store)).toEqual([]);
+      const current = await committer.table.files();
+      expect(current.reduce((n, f) => n + f.recordCount, 0)).toBe(3_000);
+      expect(current.every((f) => /\/compacted-[^/]+-0\.parquet$/.test(f.path))).toBe(true);
+    }, 120_000);
+
+    for (const point of ["after-commit-record", "after-table-commit", "mid-publish"] as FaultPoint[]) {
       test(`a compaction that dies ${point} is rolled forward by the next run`, async () => {
         const { store, report } = await smallFileLake(lakeUri());
         const faults = new FaultInjector({ point, probability: 1 }, () => {
@@ -130,14 +162,19 @@ for (const [where, lakeUri] of lakes) {
           compactDataset(store, new CommitLog(store), ds, options(faults), quiet),
         ).rejects.toBeInstanceOf(SimulatedCrash);
         const seen = await readLakeExactlyOnce(store, ds.name);
+        // Whatever the moment, no snapshot the table keeps names a missing file.
+        expect(await missingTableFiles(store)).toEqual([]);
         // The record is the commit point: before publishing, readers still see exactly the old files.
         // On disk the leaf swap is atomic, so even mid-publish they see one whole set.
-        if (point === "after-commit-record" || (store.kind === "local" && exchangeDirs !== undefined))
+        if (point !== "mid-publish" || (store.kind === "local" && exchangeDirs !== undefined))
           expect(seen).toEqual(report);
 
         const again = await compactDataset(store, new CommitLog(store), ds, options(), quiet);
         expect(again.rolledForward).toBe(1);
         expect(await readLakeExactlyOnce(store, ds.name)).toEqual(report);
+        expect(await missingTableFiles(store)).toEqual([]);
+        const current = await bronzeTable(store).table.files();
+        expect(current.reduce((n, f) => n + f.recordCount, 0)).toBe(3_000);
         const staged: string[] = [];
         for await (const o of store.list("_tributary/staging/")) staged.push(o.key);
         expect(staged).toEqual([]);

@@ -3,7 +3,9 @@
  * symbol for Kraken, a day for CDC) are merged into files of about `targetBytes`, ordered by
  * (topic, kafka_partition, kafka_offset). Same protocol as the writer (docs/exactly-once.md):
  * stage the merged files, write a `compaction` record (new files + the paths they replace, same
- * rows), then publish. Recovery rolls a recorded compaction forward; an unrecorded one is garbage.
+ * rows), then commit the Iceberg `replace` snapshot (table-commit.ts), then publish: the replaced
+ * files leave the tree (and are deleted) only once the table no longer names them. Recovery rolls a
+ * recorded compaction forward the same way; an unrecorded one is garbage.
  *
  * Publishing, local disk ("swap"): the staged leaf directory holds the new files plus hard links
  * of the files that stay, and is exchanged with the live leaf in one `renameat2(RENAME_EXCHANGE)`:
@@ -24,6 +26,7 @@ import {
   type DatasetRef,
   parseRecord,
 } from "@tributary/shared/lake/commit-log";
+import { EmbeddedCatalog, type IcebergCatalog } from "@tributary/shared/lake/iceberg/catalog";
 import { dayPartitionPath, hourPath, partitionValues } from "@tributary/shared/lake/layout";
 import type { LakeObject, LakeStore } from "@tributary/shared/lake/store";
 import type { Logger } from "@tributary/shared/log";
@@ -32,6 +35,7 @@ import { openDuckSession, sqlString, sqlStringList } from "../runtime/duckdb.ts"
 import { exchangeDirs } from "./dir-swap.ts";
 import type { FaultInjector } from "./faults.ts";
 import { stagingPrefix } from "./staging.ts";
+import { BronzeTableCommitter } from "./table-commit.ts";
 
 export interface CompactionOptions {
   /** Aim for merged files of about this size. */
@@ -48,6 +52,8 @@ export interface CompactionOptions {
   readonly tmpDir: string;
   readonly now?: () => number;
   readonly faults?: FaultInjector;
+  /** The catalog of the bronze tables (default: the embedded one on the lake's store). */
+  readonly catalog?: IcebergCatalog;
 }
 
 export const DEFAULT_COMPACTION: Omit<CompactionOptions, "tmpDir"> = {
@@ -92,6 +98,12 @@ export function closedPeriodPrefixes(
   return out.reverse();
 }
 
+/** The committer of the dataset's Iceberg table, which must hold a compaction before it publishes. */
+function tableOf(store: LakeStore, log: CommitLog, ds: DatasetRef, catalog?: IcebergCatalog) {
+  const kind = periodHours(ds) === 24 ? "cdc" : "kraken";
+  return new BronzeTableCommitter(store, log, catalog ?? new EmbeddedCatalog(store), ds, kind);
+}
+
 export async function compactDataset(
   store: LakeStore,
   log: CommitLog,
@@ -99,7 +111,8 @@ export async function compactDataset(
   opts: CompactionOptions,
   logger: Logger,
 ): Promise<CompactionSummary> {
-  const rolledForward = await recoverCompactions(store, ds, logger, opts.now?.() ?? Date.now());
+  const table = tableOf(store, log, ds, opts.catalog);
+  const rolledForward = await recoverCompactions(store, ds, logger, opts.now?.() ?? Date.now(), table);
   // Files of appends still being rolled forward are left alone until they are whole.
   const pending = new Set<string>();
   for await (const o of store.list(stagingPrefix(ds))) {
@@ -125,7 +138,7 @@ export async function compactDataset(
     }
     for (const [dir, files] of byDir) {
       if (files.length < Math.max(2, opts.minFiles)) continue;
-      const r = await compactPartition(store, log, ds, dir, files, opts, logger);
+      const r = await compactPartition(store, log, ds, dir, files, opts, logger, table);
       partitions += 1;
       filesReplaced += files.length;
       filesWritten += r.files;
@@ -145,6 +158,7 @@ async function compactPartition(
   files: readonly LakeObject[],
   opts: CompactionOptions,
   logger: Logger,
+  table: BronzeTableCommitter,
 ): Promise<{ files: number; rows: number }> {
   const id = compactionCommitId(nowRfc3339(), randomBytes(4).toString("hex"));
   const stagingDir = `${stagingPrefix(ds)}compaction-${id}`;
@@ -211,7 +225,7 @@ async function compactPartition(
     };
     await log.compaction(ds, record);
     opts.faults?.hit("after-commit-record");
-    await finishCompaction(store, record, stagingDir, mode, opts.faults);
+    await finishCompaction(store, record, stagingDir, mode, table, opts.faults);
     logger.debug("compacted partition", {
       dir,
       mode,
@@ -227,14 +241,20 @@ async function compactPartition(
 
 type PublishMode = "swap" | "copy";
 
-/** Publishes a recorded compaction (idempotent: recovery calls it again after a crash). */
+/**
+ * Commits a recorded compaction to the table, then publishes it (idempotent: recovery calls it
+ * again after a crash). The replaced files are deleted only after the table's replace snapshot.
+ */
 async function finishCompaction(
   store: LakeStore,
   record: CompactionCommit,
   stagingDir: string,
   mode: PublishMode,
+  table: BronzeTableCommitter,
   faults?: FaultInjector,
 ): Promise<void> {
+  await table.commitThrough(record.id);
+  faults?.hit("after-table-commit");
   if (mode === "swap") swapLeaf(store, record, stagingDir, faults);
   else {
     for (const [i, f] of record.files.entries()) {
@@ -283,6 +303,7 @@ export async function recoverCompactions(
   ds: DatasetRef,
   logger: Logger,
   nowMs: number,
+  table: BronzeTableCommitter,
 ): Promise<number> {
   const dirs = new Map<string, string[]>();
   for await (const o of store.list(stagingPrefix(ds))) {
@@ -305,7 +326,7 @@ export async function recoverCompactions(
           : keys.some((k) => k.includes("/leaf/"))
             ? "swap"
             : "copy";
-      await finishCompaction(store, record, dir, mode);
+      await finishCompaction(store, record, dir, mode, table);
       for (const k of keys) await store.delete(k);
       if (store.kind === "local") rmSync(store.url(dir), { recursive: true, force: true });
       rolled += 1;

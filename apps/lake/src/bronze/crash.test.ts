@@ -18,7 +18,7 @@ import { CommitLog } from "@tributary/shared/lake/commit-log";
 import { createLakeStore } from "@tributary/shared/lake/store";
 import { uniqueName } from "@tributary/shared/testing/names";
 import { testRandom } from "@tributary/shared/testing/random";
-import { spawnWriter } from "./child.ts";
+import { spawnWriter, tradesWriterArgs } from "./child.ts";
 import type { FaultPoint } from "./faults.ts";
 import {
   createTestTopic,
@@ -107,14 +107,7 @@ for (const [where, lakeUri] of backends) {
           LAKE_FLUSH_ROWS: String(FLUSH_ROWS),
           LAKE_ICEBERG_COMMIT_MS: "300",
         };
-        const args = [
-          "--topics",
-          topic,
-          "--routes",
-          `${topic}=kraken_trades:kraken`,
-          "--session-timeout-ms",
-          "6000",
-        ];
+        const args = tradesWriterArgs(topic);
         const kills: Record<string, number> = {};
         let killCount = 0;
         /** One writer life ending in SIGKILL (injected at `point`, or from here), then the reader's check. */

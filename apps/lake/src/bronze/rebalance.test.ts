@@ -11,7 +11,7 @@ import { loadConfig } from "@tributary/shared/config";
 import { CommitLog } from "@tributary/shared/lake/commit-log";
 import { createLakeStore } from "@tributary/shared/lake/store";
 import { uniqueName } from "@tributary/shared/testing/names";
-import { spawnWriter, type WriterChild } from "./child.ts";
+import { spawnWriter, tradesWriterArgs, type WriterChild } from "./child.ts";
 import {
   createTestTopic,
   expectedReport,
@@ -38,14 +38,7 @@ test("writers joining and dying mid-stream in one group lose and duplicate nothi
     LAKE_FLUSH_MS: "200",
     LAKE_FLUSH_ROWS: "2000",
   };
-  const args = [
-    "--topics",
-    topic,
-    "--routes",
-    `${topic}=kraken_trades:kraken`,
-    "--session-timeout-ms",
-    "6000",
-  ];
+  const args = tradesWriterArgs(topic);
 
   // A steady stream: 30,000 records over about 15 s.
   const producer = await testProducer(config);

@@ -20,9 +20,10 @@ import {
   type DuckDBAppender,
   type DuckDBConnection,
   DuckDBDataChunk,
-  DuckDBInstance,
+  type DuckDBInstance,
 } from "@duckdb/node-api";
 import duckdb from "@duckdb/node-bindings";
+import { openDuck } from "@tributary/shared/duckdb";
 import { BRONZE_COLUMNS, partitionPathOf, partitionValuesOf } from "@tributary/shared/lake/layout";
 import type { BronzeDataset } from "./datasets.ts";
 
@@ -82,19 +83,23 @@ export class BronzeStage {
   ) {}
 
   static async open(opts: StageOptions): Promise<BronzeStage> {
-    const instance = await DuckDBInstance.create(":memory:", {
-      memory_limit: `${opts.memoryLimitMb}MB`,
-      threads: String(opts.threads),
-      temp_directory: opts.tempDir,
-      preserve_insertion_order: "false",
-      // Give freed buffers back to the OS promptly: the staging tables come and go every flush.
-      allocator_flush_threshold: "32MB",
-      allocator_background_threads: "true",
+    const duck = await openDuck({
+      settings: {
+        memory_limit: `${opts.memoryLimitMb}MB`,
+        threads: String(opts.threads),
+        temp_directory: opts.tempDir,
+        preserve_insertion_order: "false",
+        // Give freed buffers back to the OS promptly: the staging tables come and go every flush.
+        allocator_flush_threshold: "32MB",
+        allocator_background_threads: "true",
+      },
     });
-    const appendConn = await instance.connect();
-    const copyConn = await instance.connect();
-    for (const c of [appendConn, copyConn]) await c.run("SET TimeZone = 'UTC'");
-    return new BronzeStage(instance, appendConn, copyConn);
+    const copyConn = await duck.instance.connect().catch((err: unknown) => {
+      duck.close();
+      throw err;
+    });
+    await copyConn.run("SET TimeZone = 'UTC'");
+    return new BronzeStage(duck.instance, duck.connection, copyConn);
   }
 
   /** A fresh staging table with an open appender; the caller closes it via {@link StageTable.seal}. */

@@ -171,9 +171,22 @@ for (const [kind, make] of lakeStoreBackends(config, scratch, "bronze_table")) {
       await log.compaction(ds, compaction);
       const result = await committer.commit();
       expect(result.replaced?.summary.operation).toBe("replace");
-      expect((await committer.table.files()).map((f) => f.path)).toEqual([store.url(merged)]);
+      // The table names the compaction's own copy, in place before the Hive tree changes.
+      const copy = committer.tableFileKey(merged);
+      expect(copy).toBe(`_iceberg/bronze/kraken_trades/data/${merged.slice("bronze/kraken_trades/".length)}`);
+      expect((await committer.table.files()).map((f) => f.path)).toEqual([store.url(copy)]);
+      expect(await store.exists(copy)).toBe(true);
+      expect(await store.exists(staged)).toBe(true); // publishing is the compaction's, after this commit
+      // The snapshots that held the replaced files are expired in the same commit.
+      const kept = (await committer.table.load())?.metadata.snapshots ?? [];
+      expect(kept.map((s) => s["snapshot-id"])).toEqual([result.replaced?.["snapshot-id"] as number]);
       expect(await tableOffsets(store, committer)).toEqual(range(0, 0, 19));
       expect((await committer.commit()).replaced).toBeUndefined();
+      // Appends after it carry the compaction applied, so a later replace starts after it.
+      await log.append(ds, await stagedRecord(store, 0, 20, 29));
+      const appended = (await committer.commit()).appended;
+      expect(appended?.summary["tributary.compaction"]).toBe(compaction.id);
+      await committer.commitThrough(compaction.id);
     });
   });
 }

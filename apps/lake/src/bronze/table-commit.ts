@@ -7,6 +7,13 @@
  * can never add a record twice or skip one. A record's files are rolled forward into the tree
  * (idempotent) before a snapshot references them, so the table never names a file that is not in
  * place. Compaction records become `replace` snapshots once every file they replace is in the table.
+ *
+ * A compacted file is named in the table by its copy under the table's location
+ * (`<table>/data/<Hive path below the dataset>`: a hard link on disk, a server-side copy on S3), which
+ * is in place before the replace snapshot while the Hive leaf still holds the replaced files; the
+ * replace snapshot also removes every earlier snapshot that holds a replaced file. So compaction
+ * publishes (and deletes the replaced files) only after the replace snapshot stands, and no snapshot
+ * the table keeps ever names a deleted file (docs/exactly-once.md, "Compaction").
  */
 import type {
   AppendCommit,
@@ -14,7 +21,7 @@ import type {
   CompactionCommit,
   DatasetRef,
 } from "@tributary/shared/lake/commit-log";
-import type { IcebergCatalog } from "@tributary/shared/lake/iceberg/catalog";
+import { type IcebergCatalog, lakeKeyOf } from "@tributary/shared/lake/iceberg/catalog";
 import { type DataFile, singleValue } from "@tributary/shared/lake/iceberg/manifest";
 import { currentSchema, currentSnapshot, type Snapshot } from "@tributary/shared/lake/iceberg/metadata";
 import { type Column, timeTransform } from "@tributary/shared/lake/iceberg/schema";
@@ -40,6 +47,12 @@ export interface TableCommitResult {
   /** Append records the snapshot took. */
   readonly records: number;
   readonly rows: number;
+}
+
+/** Whether `snapshot` holds compaction `id` (compaction ids sort in commit order). */
+export function snapshotHasCompaction(snapshot: Snapshot | undefined, id: string): boolean {
+  const last = snapshot?.summary[COMPACTION_KEY];
+  return last !== undefined && last >= id;
 }
 
 /** `{ "kraken.trades/3": "12000" }`: the next offset per topic-partition a snapshot contains. */
@@ -94,6 +107,8 @@ export class BronzeTableCommitter {
         }
       }
       if (records === 0) return undefined;
+      // The last compaction applied travels with every snapshot, so the next replace starts after it.
+      const compaction = currentSnapshot(base.metadata)?.summary[COMPACTION_KEY];
       return {
         operation: "append",
         add,
@@ -101,6 +116,7 @@ export class BronzeTableCommitter {
         summary: {
           [OFFSETS_KEY]: JSON.stringify(sortKeys(next)),
           "tributary.commit-records": String(records),
+          ...(compaction === undefined ? {} : { [COMPACTION_KEY]: compaction }),
         },
       };
     });
@@ -122,15 +138,24 @@ export class BronzeTableCommitter {
       const remove = new Set<string>();
       let last: string | undefined;
       for (const c of compactions) {
-        const replaced = c.replaces.map((p) => this.store.url(p));
+        const replaced = c.replaces.map((p) => this.store.url(this.tableFileKey(p)));
+        const written = c.files.map((f) => this.store.url(this.tableFileKey(f.path)));
+        // Applied already (by a snapshot whose summary lost track of it): nothing to change, record it.
+        if (written.every((p) => live.has(p)) && !replaced.some((p) => live.has(p))) {
+          last = c.id;
+          continue;
+        }
         // Wait for the appends it covers: every replaced file must be in the table (or added here).
         if (!replaced.every((p) => (live.has(p) && !remove.has(p)) || add.has(p))) break;
-        await this.rollForward(c);
+        await this.placeCompacted(c);
         for (const p of replaced) {
           if (add.has(p)) add.delete(p);
           else remove.add(p);
         }
-        for (const f of c.files) add.set(this.store.url(f.path), this.dataFile(c, f, fieldId));
+        for (const f of c.files) {
+          const file = this.dataFile(c, f, fieldId);
+          add.set(file.path, file);
+        }
         last = c.id;
       }
       if (last === undefined) return undefined;
@@ -139,12 +164,58 @@ export class BronzeTableCommitter {
         add: [...add.values()],
         remove: [...remove],
         summary: { [OFFSETS_KEY]: snap?.summary[OFFSETS_KEY] ?? "{}", [COMPACTION_KEY]: last },
+        expireRemoved: true,
       };
     });
   }
 
-  /** Moves a record's still-staged files into the tree (what the writer or recovery would do). */
-  private async rollForward(r: AppendCommit | CompactionCommit): Promise<void> {
+  /**
+   * Commits until the table holds compaction `id` (appends first, so the files it replaces are in
+   * the table). Compaction and its recovery call this before publishing into the Hive tree.
+   */
+  async commitThrough(id: string, maxRounds = 100): Promise<void> {
+    for (let round = 0; round < maxRounds; round++) {
+      const loaded = await this.table.load();
+      if (loaded !== undefined && snapshotHasCompaction(currentSnapshot(loaded.metadata), id)) return;
+      const r = await this.commit();
+      if (r.records === 0 && r.replaced === undefined) break;
+    }
+    const loaded = await this.table.load();
+    if (loaded !== undefined && snapshotHasCompaction(currentSnapshot(loaded.metadata), id)) return;
+    throw new Error(
+      `${this.ds.layer}.${this.ds.name}: compaction ${id} cannot be committed to the Iceberg table (a file it replaces is not in the table)`,
+    );
+  }
+
+  /** Where the table keeps a file: a compacted file's copy under the table location, else the Hive file. */
+  tableFileKey(hiveKey: string): string {
+    const name = hiveKey.slice(hiveKey.lastIndexOf("/") + 1);
+    if (!name.startsWith("compacted-")) return hiveKey;
+    const datasetPrefix = `${this.ds.layer}/${this.ds.name}/`;
+    const rel = hiveKey.startsWith(datasetPrefix) ? hiveKey.slice(datasetPrefix.length) : hiveKey;
+    return `${lakeKeyOf(this.store, this.table.catalog.tableLocation(this.table.id))}/data/${rel}`;
+  }
+
+  /** Copies a compaction's files (staged, or already published) to where the table keeps them; idempotent. */
+  private async placeCompacted(c: CompactionCommit): Promise<void> {
+    for (const [i, f] of c.files.entries()) {
+      const target = this.tableFileKey(f.path);
+      if (await this.store.exists(target)) continue;
+      let placed = false;
+      // The staged file moves into the tree when the compaction publishes: then copy the published one.
+      for (const from of [c.staged[i], f.path]) {
+        if (from === undefined || placed) continue;
+        placed = await this.store.copy(from, target).then(
+          () => true,
+          () => false,
+        );
+      }
+      if (!placed) throw new Error(`compaction ${c.id}: ${f.path} is neither staged nor published`);
+    }
+  }
+
+  /** Moves an append record's still-staged files into the tree (what the writer or recovery would do). */
+  private async rollForward(r: AppendCommit): Promise<void> {
     for (let i = 0; i < r.files.length; i++) {
       const staged = r.staged[i];
       const file = r.files[i];
@@ -173,7 +244,7 @@ export class BronzeTableCommitter {
           }
         : {};
     return {
-      path: this.store.url(f.path),
+      path: this.store.url(this.tableFileKey(f.path)),
       partition: [timeTransform(this.kind === "kraken" ? "hour" : "day", at)],
       recordCount: f.rows,
       fileSizeBytes: f.bytes,

@@ -22,7 +22,8 @@ import { ChangeJournal } from "../runtime/change-journal.ts";
 import { type DuckSession, sqlStringList } from "../runtime/duckdb.ts";
 import { checkAborted, clock, type LakeJobEnv, openJobDuck } from "../runtime/env.ts";
 import { isRecord, loadJobState, saveJobState } from "../runtime/job-state.ts";
-import { LakeReader } from "../runtime/lake-reader.ts";
+import type { LakeReader } from "../runtime/lake-reader.ts";
+import { snapshotReader } from "../runtime/snapshot-reader.ts";
 import {
   HOUR_MICROS,
   type HourPartition,
@@ -109,7 +110,7 @@ export async function runCsvExport(
   const sameNaming = loaded?.pattern === config.pattern && loaded?.timeZone === config.timeZone;
   const state = loaded && sameNaming ? loaded : undefined;
   const changes = await new ChangeJournal(env.store, SILVER_TRADES_JOB).since(state?.watermark ?? 0);
-  using reader = new LakeReader(env.store, env.scratchDir);
+  using reader = snapshotReader(env, ["silver"]);
   const candidates = new Map<string, Candidate>();
   const add = (p: HourPartition): void => {
     for (const hour of localHoursOfUtcHour(p.hour, config.timeZone)) {

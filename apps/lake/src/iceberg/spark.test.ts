@@ -2,7 +2,8 @@
  * Apache Spark with Iceberg's runtime (Maven Central, local[2]) reads the Iceberg tables Tributary
  * writes, through the filesystem path (Iceberg's Hadoop catalog over `<LAKE_URI>/_iceberg`), and
  * agrees with DuckDB on counts, exact decimal sums and microsecond timestamps; VERSION AS OF and
- * TIMESTAMP AS OF give an earlier snapshot's rows. One JVM for the whole file.
+ * TIMESTAMP AS OF give an earlier snapshot's rows; silver and gold tables that the jobs' own
+ * publish commits read back as the Hive tree they leave. One JVM for the whole file.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
@@ -10,12 +11,19 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { loadConfig } from "@tributary/shared/config";
+import { CommitLog } from "@tributary/shared/lake/commit-log";
 import { EmbeddedCatalog } from "@tributary/shared/lake/iceberg/catalog";
 import type { DataFile } from "@tributary/shared/lake/iceberg/manifest";
 import { timeTransform } from "@tributary/shared/lake/iceberg/schema";
 import { IcebergTable } from "@tributary/shared/lake/iceberg/table";
 import { createLakeStore } from "@tributary/shared/lake/store";
+import { createLogger } from "@tributary/shared/log";
+import { parseRfc3339Micros } from "@tributary/shared/time";
 import { SparkSession } from "@tributary/stack/testing/spark";
+import { runGoldMarket } from "../gold/market/market.ts";
+import type { LakeJobEnv } from "../runtime/env.ts";
+import { runSilverTrades } from "../silver/trades.ts";
+import { type BronzeRecord, commitBronze, tradeJson } from "../testing/bronze-fixture.ts";
 
 const config = loadConfig();
 const root = mkdtempSync(join(tmpdir(), "iceberg-spark-"));
@@ -29,6 +37,8 @@ beforeAll(async () => {
       "spark.sql.catalog.lake": "org.apache.iceberg.spark.SparkCatalog",
       "spark.sql.catalog.lake.type": "hadoop",
       "spark.sql.catalog.lake.warehouse": join(root, "_iceberg"),
+      // The session reads tables again between the jobs' runs: no cached table state.
+      "spark.sql.catalog.lake.cache-enabled": "false",
     },
   });
 }, 400_000);
@@ -134,5 +144,88 @@ describe("Spark reads Tributary's Iceberg tables through the filesystem path", (
       "SELECT count(*) FROM lake.silver.trades WHERE symbol = 'BTC/USD' AND ts >= TIMESTAMP '2024-05-01 15:00:00'",
     );
     expect(pruned.rows[0]).toEqual(["200"]);
+  }, 300_000);
+});
+
+/** 40 trades of 2024-03-10 10:00–12:59 UTC on one Kafka partition: five duplicates and one bad value. */
+function tradeRecords(): BronzeRecord[] {
+  return Array.from({ length: 40 }, (_, i) => {
+    const id = 500 + (i % 35);
+    const ts = `2024-03-10T${String(10 + (id % 3)).padStart(2, "0")}:${String(id % 60).padStart(2, "0")}:00.000001Z`;
+    return {
+      partition: 0,
+      offset: i,
+      key: "BTC/USD",
+      value:
+        i === 7 ? "not json" : tradeJson({ trade_id: id, ts, price: `${100 + (id % 7)}.5`, qty: "0.25" }),
+      ingestedAt: parseRfc3339Micros(ts) + 1_000_000n,
+    };
+  });
+}
+
+describe("Spark reads the silver and gold tables the jobs publish", () => {
+  test("two runs of silver trades and gold: Spark agrees with DuckDB over the Hive tree, VERSION AS OF gives run 1", async () => {
+    const env: LakeJobEnv = {
+      store,
+      commitLog: new CommitLog(store),
+      catalog: new EmbeddedCatalog(store),
+      log: createLogger("test", "error"),
+      scratchDir: join(root, "_tributary", "test-scratch"),
+      now: () => parseRfc3339Micros("2024-03-11T00:00:00Z"),
+    };
+    const records = tradeRecords();
+    const hive = (layer: string, ds: string) =>
+      `read_parquet('${root}/${layer}/${ds}/**/*.parquet', hive_partitioning = false)`;
+    const trades = `count(*), sum(price)::VARCHAR, sum(trade_id), strftime(max(ts), '%Y-%m-%dT%H:%M:%S.%fZ')`;
+    const candles = "count(*), sum(base_volume)::VARCHAR, sum(trade_count)";
+
+    await commitBronze(env.commitLog, records.slice(0, 25));
+    await runSilverTrades(env);
+    await runGoldMarket(env, { graceMinutes: 5 });
+    const [silver1] = await duckdb(`SELECT ${trades} FROM ${hive("silver", "kraken_trades")}`);
+    const [gold1] = await duckdb(`SELECT ${candles} FROM ${hive("gold", "candles_1m")}`);
+    const first = await spark.sql(
+      "SELECT snapshot_id FROM lake.silver.kraken_trades.snapshots ORDER BY committed_at LIMIT 1",
+    );
+    const firstGold = await spark.sql(
+      "SELECT snapshot_id FROM lake.gold.candles_1m.snapshots ORDER BY committed_at LIMIT 1",
+    );
+
+    await commitBronze(env.commitLog, records.slice(25));
+    await runSilverTrades(env);
+    await runGoldMarket(env, { graceMinutes: 5 });
+    const [silver2] = await duckdb(`SELECT ${trades} FROM ${hive("silver", "kraken_trades")}`);
+    const [gold2] = await duckdb(`SELECT ${candles} FROM ${hive("gold", "candles_1m")}`);
+    expect(silver2).not.toEqual(silver1 as string[]);
+    expect(gold2).not.toEqual(gold1 as string[]);
+
+    const sparkTrades =
+      "count(*), sum(price), sum(trade_id), date_format(max(ts), \"yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'\")";
+    expect((await spark.sql(`SELECT ${sparkTrades} FROM lake.silver.kraken_trades`)).rows[0]).toEqual(
+      silver2 as string[],
+    );
+    expect(
+      (
+        await spark.sql(
+          `SELECT ${sparkTrades} FROM lake.silver.kraken_trades VERSION AS OF ${first.rows[0]?.[0]}`,
+        )
+      ).rows[0],
+    ).toEqual(silver1 as string[]);
+    const sparkCandles = "count(*), sum(base_volume), sum(trade_count)";
+    expect((await spark.sql(`SELECT ${sparkCandles} FROM lake.gold.candles_1m`)).rows[0]).toEqual(
+      gold2 as string[],
+    );
+    expect(
+      (
+        await spark.sql(
+          `SELECT ${sparkCandles} FROM lake.gold.candles_1m VERSION AS OF ${firstGold.rows[0]?.[0]}`,
+        )
+      ).rows[0],
+    ).toEqual(gold1 as string[]);
+    const history = await spark.sql(
+      "SELECT operation, summary['tributary.run'] FROM lake.silver.kraken_trades.snapshots ORDER BY committed_at",
+    );
+    expect(history.rows.map((r) => r[0])).toEqual(["append", "overwrite"]);
+    for (const r of history.rows) expect(r[1]).toMatch(/^silver\.trades\//);
   }, 300_000);
 });

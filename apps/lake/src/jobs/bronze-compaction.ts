@@ -1,6 +1,7 @@
 /** `compaction` lake job: compacts closed partitions of every bronze dataset periodically. */
 import { join } from "node:path";
 import { CommitLog } from "@tributary/shared/lake/commit-log";
+import { openCatalog } from "@tributary/shared/lake/iceberg/open-catalog";
 import { createLakeStore } from "@tributary/shared/lake/store";
 import { sleepUnlessAborted } from "@tributary/shared/sleep";
 import { compactDataset, DEFAULT_COMPACTION } from "../bronze/compaction.ts";
@@ -17,6 +18,7 @@ export const bronzeCompactionJob: LakeJob = {
     const logger = args.logger.child("compaction");
     const store = createLakeStore(config);
     const log = new CommitLog(store);
+    const catalog = openCatalog(config, store);
     const stopping = new AbortController();
     const round = async (): Promise<void> => {
       for (const name of await store.children("bronze/")) {
@@ -25,7 +27,11 @@ export const bronzeCompactionJob: LakeJob = {
           store,
           log,
           { layer: "bronze", name },
-          { ...DEFAULT_COMPACTION, tmpDir: join(config.stateDir, "lake-tmp", `${process.pid}-compaction`) },
+          {
+            ...DEFAULT_COMPACTION,
+            catalog,
+            tmpDir: join(config.stateDir, "lake-tmp", `${process.pid}-compaction`),
+          },
           logger,
         );
       }

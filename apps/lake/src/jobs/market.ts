@@ -142,7 +142,7 @@ export function marketJobs(config: Config): JobDefinition[] {
     },
     {
       // Its own job, not part of gold.market: the book replays far more rows than trades, and a slow
-      // or failing book must never hold back candles. Every 30 s: a day's replay takes seconds.
+      // or failing book must never hold back candles. Every 30 s: a run replays the changed hours.
       name: GOLD_BOOK_JOB,
       partitionedBy: "day",
       pattern: "*/30 * * * * *",

@@ -11,6 +11,8 @@ test("the lake's registry holds the market and CDC jobs, nothing of other apps, 
   expect(names).toContain("gold.market");
   expect(names).toContain("silver.cdc_public_tesouro_prices");
   expect(names).toContain("gold.tesouro");
+  expect(names).toContain("iceberg.expire_snapshots");
+  expect(names).toContain("iceberg.remove_orphans");
   expect(names).not.toContain("notebooks.refresh");
   expect(new Set(names).size).toBe(names.length);
 });

@@ -7,11 +7,19 @@
  * source is deleted.
  */
 import { type Dirent, readdirSync, rmdirSync } from "node:fs";
+import { WAREHOUSE_DIR } from "@tributary/shared/lake/iceberg/catalog";
 import { INTERNAL_DIR, LAYERS } from "@tributary/shared/lake/layout";
 import type { LakeStore } from "@tributary/shared/lake/store";
 
-/** Where the migration looks for keys: the three layers and the internal state. */
-export const MIGRATED_PREFIXES: readonly string[] = [...LAYERS.map((l) => `${l}/`), `${INTERNAL_DIR}/`];
+/**
+ * Where the migration looks for keys: the three layers, the internal state, and the Iceberg
+ * warehouse (a table's own data files, such as compacted bronze, sit under Hive-style paths).
+ */
+export const MIGRATED_PREFIXES: readonly string[] = [
+  ...LAYERS.map((l) => `${l}/`),
+  `${INTERNAL_DIR}/`,
+  `${WAREHOUSE_DIR}/`,
+];
 
 /** One object to bring to the current layout. */
 export interface KeyMove {

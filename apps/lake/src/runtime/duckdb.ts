@@ -4,7 +4,10 @@
  * TIMESTAMPTZ as strings), so money and time never pass through a binary float.
  */
 import { mkdirSync } from "node:fs";
-import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { type OpenDuck, openDuck, sqlString } from "@tributary/shared/duckdb";
+
+export { sqlString };
 
 export interface DuckSessionOptions {
   /** DuckDB memory_limit in MB; DuckDB spills to `tempDir` beyond it. */
@@ -45,34 +48,31 @@ export interface DuckSession {
 }
 
 export async function openDuckSession(opts: DuckSessionOptions = {}): Promise<DuckSession> {
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
-  const session = new EmbeddedDuckSession(instance, connection, opts.onQuery);
-  try {
-    await session.run("SET TimeZone = 'UTC'");
-    await session.run(`SET preserve_insertion_order = ${opts.preserveInsertionOrder === true}`);
-    // Keep one writer per partition open in partitioned COPYs, so a partition is written as one file.
-    await session.run("SET partitioned_write_max_open_files = 4096");
-    if (opts.memoryLimitMb) await session.run(`SET memory_limit = '${Math.floor(opts.memoryLimitMb)}MB'`);
-    if (opts.threads) await session.run(`SET threads = ${Math.floor(opts.threads)}`);
-    if (opts.tempDir) {
-      mkdirSync(opts.tempDir, { recursive: true });
-      await session.run(`SET temp_directory = ${sqlString(opts.tempDir)}`);
-    }
-    return session;
-  } catch (err) {
-    session.close();
-    throw err;
-  }
+  const duck = await openDuck({
+    prepare: async (c) => {
+      await c.run(`SET preserve_insertion_order = ${opts.preserveInsertionOrder === true}`);
+      // Keep one writer per partition open in partitioned COPYs, so a partition is written as one file.
+      await c.run("SET partitioned_write_max_open_files = 4096");
+      if (opts.memoryLimitMb) await c.run(`SET memory_limit = '${Math.floor(opts.memoryLimitMb)}MB'`);
+      if (opts.threads) await c.run(`SET threads = ${Math.floor(opts.threads)}`);
+      if (opts.tempDir) {
+        mkdirSync(opts.tempDir, { recursive: true });
+        await c.run(`SET temp_directory = ${sqlString(opts.tempDir)}`);
+      }
+    },
+  });
+  return new EmbeddedDuckSession(duck, opts.onQuery);
 }
 
 class EmbeddedDuckSession implements DuckSession {
   private closed = false;
+  private readonly connection: DuckDBConnection;
   constructor(
-    private readonly instance: DuckDBInstance,
-    private readonly connection: DuckDBConnection,
+    private readonly duck: OpenDuck,
     private readonly onQuery?: (sql: string, ms: number) => void,
-  ) {}
+  ) {
+    this.connection = duck.connection;
+  }
 
   async run(sql: string): Promise<void> {
     await this.guard(sql, () => this.connection.run(sql));
@@ -95,8 +95,7 @@ class EmbeddedDuckSession implements DuckSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.connection.closeSync();
-    this.instance.closeSync();
+    this.duck.close();
   }
 
   [Symbol.dispose](): void {
@@ -117,11 +116,6 @@ class EmbeddedDuckSession implements DuckSession {
       this.onQuery?.(sql, performance.now() - started);
     }
   }
-}
-
-/** A SQL string literal. */
-export function sqlString(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
 }
 
 /** A SQL list literal of strings, `['a', 'b']`; DuckDB's read_parquet takes one for many files. */

@@ -2,6 +2,7 @@
 
 import { join } from "node:path";
 import type { CommitLog } from "@tributary/shared/lake/commit-log";
+import type { IcebergCatalog } from "@tributary/shared/lake/iceberg/catalog";
 import type { LakeStore } from "@tributary/shared/lake/store";
 import type { Logger } from "@tributary/shared/log";
 import { nowMicros } from "@tributary/shared/time";
@@ -10,6 +11,8 @@ import { type DuckSession, type DuckSessionOptions, openDuckSession } from "./du
 export interface LakeJobEnv {
   readonly store: LakeStore;
   readonly commitLog: CommitLog;
+  /** Where silver and gold publish their Iceberg tables (default: the embedded catalog in the lake). */
+  readonly catalog?: IcebergCatalog;
   readonly log: Logger;
   /** Local directory for scratch files (S3 staging and downloads, DuckDB spill). */
   readonly scratchDir: string;

@@ -1,12 +1,35 @@
 /**
  * The staged publish every silver and gold job shares: DuckDB writes a dataset's new files into the
- * run's staging area, one directory per file they replace (`p_…=` partitions); each is then published
- * over its final key (atomic per file, see staging.ts), and the files the run owns that got no rows
- * are deleted. A layer describes its files once, as a FileLayout (silver: hour partitions; gold
- * market: a symbol's day or month files).
+ * run's staging area, one directory per file they replace (`p_…=` partitions). Publishing a run is
+ * also one Iceberg snapshot per dataset table (dataset-table.ts), in an order that survives a crash
+ * anywhere:
+ *
+ * 1. each staged file of a dataset goes to its immutable table key (`<table>/data/…/<run>.parquet`);
+ * 2. one commit per table adds them and removes the files of the Hive keys the run rewrote or emptied;
+ * 3. each immutable file is copied over its Hive key (atomic per file, see staging.ts; a hard link on
+ *    disk), files outside silver and gold (internal state) are published in the order given, and the
+ *    files the run owns that got no rows are deleted.
+ *
+ * A crash between 2 and 3 leaves the Hive view one run behind the table until the next run, which
+ * redoes the same change (its job state was not saved) and replaces by Hive key, never duplicating.
+ * A layer describes its files once, as a FileLayout (silver: hour partitions; gold market: a
+ * symbol's day or month files).
  */
-import type { LakeStore } from "@tributary/shared/lake/store";
-import type { DuckSession } from "./duckdb.ts";
+import { statSync } from "node:fs";
+import type { Column } from "@tributary/shared/lake/iceberg/schema";
+import {
+  catalogOf,
+  commitDatasetTable,
+  dataKeyOf,
+  datasetTableOf,
+  icebergCompatible,
+  RUN_KEY,
+  type TableChangeSet,
+  type TableWrite,
+  tableLocationKey,
+} from "./dataset-table.ts";
+import { type DuckSession, sqlStringList } from "./duckdb.ts";
+import type { LakeJobEnv } from "./env.ts";
 import { type Staging, singleFile } from "./staging.ts";
 
 /** How a layer names its files: the lake key of each, and which file a staged path belongs to. */
@@ -25,10 +48,19 @@ export class StagedWriteError extends Error {
 export interface StagedFiles<F> {
   readonly dataset: string;
   readonly layout: FileLayout<F>;
-  /** Staged file (relative to the staging dir) per file id. */
-  readonly files: ReadonlyMap<string, { readonly file: F; readonly rel: string }>;
+  /** Staged file (relative to the staging dir), its rows and bytes, per file id. */
+  readonly files: ReadonlyMap<string, StagedFile<F>>;
   /** Files this write owns: those without a staged file are deleted on publish. */
   readonly owned: readonly F[];
+  /** The staged files' columns (DuckDB types); empty when nothing was staged. */
+  readonly columns: readonly Column[];
+}
+
+export interface StagedFile<F> {
+  readonly file: F;
+  readonly rel: string;
+  readonly rows: number;
+  readonly bytes: number;
 }
 
 /**
@@ -55,32 +87,137 @@ export async function collectStaged<F>(
     g.rels.push(rel);
     grouped.set(id, g);
   }
-  const files = new Map<string, { file: F; rel: string }>();
+  const rels = new Map<string, { file: F; rel: string }>();
   for (const [id, g] of grouped)
-    files.set(id, { file: g.file, rel: await singleFile(duck, staging, g.rels, orderBy) });
-  return { dataset, layout, files, owned };
+    rels.set(id, { file: g.file, rel: await singleFile(duck, staging, g.rels, orderBy) });
+  const files = new Map<string, StagedFile<F>>();
+  if (rels.size === 0) return { dataset, layout, files, owned, columns: [] };
+  // The footers only: the row count each table data file needs, and the columns of the table.
+  const paths = [...rels.values()].map((r) => `${staging.dir}/${r.rel}`);
+  const meta = await duck.rows(
+    `SELECT file_name, num_rows::BIGINT AS num_rows FROM parquet_file_metadata(${sqlStringList(paths)})`,
+  );
+  const rowsOf = new Map(meta.map((r) => [String(r.file_name), Number(r.num_rows)]));
+  for (const [id, r] of rels) {
+    const path = `${staging.dir}/${r.rel}`;
+    files.set(id, { ...r, rows: rowsOf.get(path) ?? 0, bytes: statSync(path).size });
+  }
+  const described = await duck.rows(
+    `DESCRIBE SELECT * FROM read_parquet(${sqlStringList(paths.slice(0, 1))}, hive_partitioning = false)`,
+  );
+  const columns: Column[] = described.map((r) => [String(r.column_name), String(r.column_type)]);
+  return { dataset, layout, files, owned, columns };
 }
 
-/** Publishes the staged files, then deletes the owned files left without rows. */
-export async function publishStaged<F>(
-  store: LakeStore,
+export interface PublishOptions {
+  /** More keys this run removes, beyond its owned files (a rebuild's files it no longer writes). */
+  readonly remove?: readonly string[];
+  /** More snapshot summary entries (e.g. the snapshots of the tables the run read). */
+  readonly summary?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Publishes a run's staged files (one dataset, or several in the order given) and deletes the owned
+ * files left without rows, committing each silver or gold dataset's change as one Iceberg snapshot.
+ */
+export async function publishStaged(
+  env: LakeJobEnv,
   staging: Staging,
-  staged: StagedFiles<F>,
-): Promise<{ published: number; deleted: number }> {
-  const { dataset, layout } = staged;
-  let published = 0;
-  let deleted = 0;
-  for (const { file, rel } of staged.files.values()) {
-    await staging.publish(rel, layout.key(dataset, file));
-    published += 1;
+  staged: StagedFiles<unknown> | readonly StagedFiles<unknown>[],
+  opts: PublishOptions = {},
+): Promise<{ published: number; deleted: number; snapshots: number }> {
+  const all: readonly StagedFiles<unknown>[] = Array.isArray(staged)
+    ? staged
+    : [staged as StagedFiles<unknown>];
+  const { store } = env;
+  const catalog = catalogOf(env);
+  const changes = new Map<string, MutableChange>();
+  const changeOf = (key: string): MutableChange | undefined => {
+    const id = datasetTableOf(key);
+    if (id === undefined) return undefined;
+    const name = `${id.namespace}.${id.name}`;
+    const change = changes.get(name) ?? { name, id, writes: [], emptied: [], columns: [] };
+    changes.set(name, change);
+    return change;
+  };
+  // Per staged dataset, in order: its writes, then its emptied keys (a layer's crash order relies on it).
+  const steps: Step[] = [];
+  for (const s of all) {
+    const step: Step = { writes: [], emptied: [] };
+    steps.push(step);
+    for (const f of s.files.values()) {
+      const key = s.layout.key(s.dataset, f.file);
+      const change = changeOf(key);
+      if (change === undefined) {
+        step.writes.push({ key, rel: f.rel });
+        continue;
+      }
+      const location = tableLocationKey(store, catalog, change.id);
+      const dataKey = dataKeyOf(location, change.id, key, staging.run);
+      const table = { key, dataKey, rows: f.rows, bytes: f.bytes };
+      change.writes.push(table);
+      for (const col of s.columns) if (!change.columns.some(([n]) => n === col[0])) change.columns.push(col);
+      step.writes.push({ key, rel: f.rel, table, change });
+    }
+    for (const f of s.owned) if (!s.files.has(s.layout.id(f))) step.emptied.push(s.layout.key(s.dataset, f));
   }
-  for (const f of staged.owned) {
-    if (staged.files.has(layout.id(f))) continue;
-    const key = layout.key(dataset, f);
-    if (await store.exists(key)) {
-      await store.delete(key);
-      deleted += 1;
+  steps.push({ writes: [], emptied: [...(opts.remove ?? [])] });
+  for (const key of steps.flatMap((s) => s.emptied)) changeOf(key)?.emptied.push(key);
+  // A change that only empties keys of a table never committed waits for the dataset's first staged
+  // file (a table needs files to describe it); a column Iceberg cannot hold keeps the dataset Hive-only.
+  const committed = new Set<MutableChange>();
+  for (const change of changes.values()) {
+    if (!icebergCompatible(env, change.id, change.columns)) continue;
+    if (change.writes.length > 0 || (await catalog.load(change.id)) !== undefined) {
+      committed.add(change);
     }
   }
-  return { published, deleted };
+  const viaTable = (w: StepWrite): TableWrite | undefined =>
+    w.change !== undefined && committed.has(w.change) ? w.table : undefined;
+
+  const writes = steps.flatMap((s) => s.writes);
+  for (const w of writes) {
+    const t = viaTable(w);
+    if (t !== undefined) await staging.publish(w.rel, t.dataKey); // 1. immutable table files
+  }
+  let snapshots = 0;
+  const summary = { ...opts.summary, [RUN_KEY]: `${staging.job}/${staging.run}` };
+  for (const change of committed) {
+    if ((await commitDatasetTable(env, change, summary)) !== undefined) snapshots += 1; // 2. one commit per table
+  }
+  let deleted = 0;
+  for (const step of steps) {
+    for (const w of step.writes) {
+      const t = viaTable(w);
+      if (t !== undefined)
+        await store.copy(t.dataKey, w.key); // 3. the Hive view
+      else await staging.publish(w.rel, w.key);
+    }
+    for (const key of step.emptied) {
+      if (await store.exists(key)) {
+        await store.delete(key);
+        deleted += 1;
+      }
+    }
+  }
+  return { published: writes.length, deleted, snapshots };
+}
+
+interface MutableChange extends TableChangeSet {
+  readonly name: string;
+  readonly writes: TableWrite[];
+  readonly emptied: string[];
+  readonly columns: Column[];
+}
+
+interface StepWrite {
+  readonly key: string;
+  readonly rel: string;
+  readonly table?: TableWrite;
+  readonly change?: MutableChange;
+}
+
+interface Step {
+  readonly writes: StepWrite[];
+  readonly emptied: string[];
 }

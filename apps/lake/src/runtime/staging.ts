@@ -18,6 +18,10 @@ import { type DuckSession, sqlString, sqlStringList } from "./duckdb.ts";
 
 /** Disposable: `using staging = createStaging(…)` removes what was not published when the scope ends. */
 export interface Staging extends Disposable {
+  /** The job this staging belongs to (`silver.trades`). */
+  readonly job: string;
+  /** The run's id, unique per staging (`<time base36>-<random hex>`): names its immutable table files. */
+  readonly run: string;
   /** Absolute local directory DuckDB writes into. */
   readonly dir: string;
   /** Every file under `dir`, as `/`-separated paths relative to it, sorted. */
@@ -36,6 +40,8 @@ export function createStaging(store: LakeStore, job: string, scratchDir: string)
   const dir = store.kind === "local" ? store.url(key) : join(scratchDir, "staging", job, run);
   mkdirSync(dir, { recursive: true });
   return {
+    job,
+    run,
     dir,
     files(subdir?: string): string[] {
       const base = subdir ? join(dir, subdir) : dir;

@@ -139,9 +139,7 @@ SELECT ${pairOfSymbolSql("symbol")} AS p_symbol, make_timestamptz(epoch_us(ts) /
   (SELECT count(*) FROM book_new)::BIGINT AS valid_rows,
   (SELECT count(*) FROM book_bad)::BIGINT AS bad_rows`);
   checkAborted(env, "publishing book partitions");
-  let published = 0;
-  for (const s of [staged, cpStaged, quarantine])
-    published += (await publishStaged(env.store, staging, s)).published;
+  const { published } = await publishStaged(env, staging, [staged, cpStaged, quarantine]);
   // After the files: a crash before this replays the batch, and seqs already applied are skipped.
   await saveJobState(env.store, CHECKPOINT_STATE, replay.state() satisfies CheckpointState);
   return {

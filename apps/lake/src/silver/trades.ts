@@ -138,9 +138,7 @@ FROM key_index_old o JOIN trades_new n ON n.p_symbol = o.symbol AND n.trade_id =
   const c = counts[0] ?? {};
 
   // Publish: silver first, then its duplicates, the quarantine, and the key index (a hint only).
-  const s = await publishStaged(env.store, staging, silverStaged);
-  const d = await publishStaged(env.store, staging, dupStaged);
-  const q = await publishStaged(env.store, staging, quarantineStaged);
+  const published = await publishStaged(env, staging, [silverStaged, dupStaged, quarantineStaged]);
   for (const [key, rel] of stagedIndex) await staging.publish(rel, key);
   if (rebuild) {
     for (const key of await reader.parquetKeys(`${KEY_INDEX_DIR}/`)) {
@@ -159,8 +157,8 @@ FROM key_index_old o JOIN trades_new n ON n.p_symbol = o.symbol AND n.trade_id =
       validRows: Number(c.valid_rows ?? 0),
       quarantinedRows: Number(c.bad_rows ?? 0),
       duplicateRows: Number(c.dup_rows ?? 0),
-      partitionsRewritten: s.published + d.published + q.published,
-      partitionsDeleted: s.deleted + d.deleted + q.deleted,
+      partitionsRewritten: published.published,
+      partitionsDeleted: published.deleted,
     },
     changed,
   };

@@ -97,15 +97,14 @@ async function merge(ctx: MergeContext, spec: TypedMessageJob): Promise<MergeOut
   (SELECT count(*) FROM ${fresh})::BIGINT AS valid_rows,
   (SELECT count(*) FROM ${bad})::BIGINT AS bad_rows`);
   checkAborted(env, `publishing ${spec.dataset} partitions`);
-  const published = await publishStaged(env.store, staging, staged);
-  const q = await publishStaged(env.store, staging, quarantine);
+  const published = await publishStaged(env, staging, [staged, quarantine]);
   return {
     counts: {
       bronzeRows: Number(c.bronze_rows ?? 0),
       validRows: Number(c.valid_rows ?? 0),
       quarantinedRows: Number(c.bad_rows ?? 0),
-      partitionsRewritten: published.published + q.published,
-      partitionsDeleted: published.deleted + q.deleted,
+      partitionsRewritten: published.published,
+      partitionsDeleted: published.deleted,
     },
     changed: [
       ...affected.map((p) => changedOf(spec.dataset, p)),

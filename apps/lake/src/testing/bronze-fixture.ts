@@ -84,8 +84,16 @@ async function commitTopicPartition(
   const work = mkdtempSync(join(tmpdir(), "bronze-fixture-"));
   const writer = `fixture${++counter}`;
   try {
-    const lines = list.map((r) =>
-      JSON.stringify({
+    // Each record's partition once: parsing every message again per staged file made large fixtures quadratic.
+    const parts = list.map(partitionOf);
+    const rowsPerPartition = new Map<string, number>();
+    for (const { eventTs, pair } of parts) {
+      const key = `${hourPath(eventTs)}/${pair}`;
+      rowsPerPartition.set(key, (rowsPerPartition.get(key) ?? 0) + 1);
+    }
+    const lines = list.map((r, i) => {
+      const { eventTs, fromKafka, pair } = parts[i] as RecordPartition;
+      return JSON.stringify({
         topic,
         kafka_partition: r.partition,
         kafka_offset: r.offset,
@@ -95,11 +103,11 @@ async function commitTopicPartition(
         ).toString("base64"),
         kafka_timestamp: r.kafkaTimestamp === undefined ? null : r.kafkaTimestamp.toString(),
         ingested_at: r.ingestedAt.toString(),
-        event_ts: eventTsOf(r).toString(),
-        event_ts_from_kafka: r.eventTs === undefined && messageTs(r) === undefined,
-        symbol_part: pairOf(r),
-      }),
-    );
+        event_ts: eventTs.toString(),
+        event_ts_from_kafka: fromKafka,
+        symbol_part: pair,
+      });
+    });
     const input = join(work, "in.ndjson");
     writeFileSync(input, `${lines.join("\n")}\n`);
     using duck = await openDuckSession();
@@ -131,7 +139,7 @@ async function commitTopicPartition(
       const path = `bronze/${dataset}/${hourPartitionPath(hour, pair)}/${topic}-${first.partition}-${firstOffset.toString().padStart(20, "0")}-${n}.parquet`;
       const stagedKey = `_tributary/staging/bronze/${dataset}/${topic}/${first.partition}/${firstOffset}-${writer}/${n}.parquet`;
       const bytes = await log.store.putFile(join(work, "out", rel), stagedKey);
-      const rows = list.filter((r) => hourPath(eventTsOf(r)) === hourPath(hour) && pairOf(r) === pair).length;
+      const rows = rowsPerPartition.get(`${hourPath(hour)}/${pair}`) ?? 0;
       files.push({ path, rows, bytes, partition });
       stagedKeys.push(stagedKey);
     }
@@ -218,8 +226,16 @@ function pairOf(r: BronzeRecord): string {
   return r.symbol ?? pairOfSymbol(r.key ?? "UNKNOWN");
 }
 
-function eventTsOf(r: BronzeRecord): bigint {
-  return r.eventTs ?? messageTs(r) ?? r.kafkaTimestamp ?? r.ingestedAt;
+interface RecordPartition {
+  readonly eventTs: bigint;
+  /** No event time given and no `ts` in the message: the partition time is Kafka's timestamp (or ingestion's). */
+  readonly fromKafka: boolean;
+  readonly pair: string;
+}
+
+function partitionOf(r: BronzeRecord): RecordPartition {
+  const ts = r.eventTs ?? messageTs(r);
+  return { eventTs: ts ?? r.kafkaTimestamp ?? r.ingestedAt, fromKafka: ts === undefined, pair: pairOf(r) };
 }
 
 /**

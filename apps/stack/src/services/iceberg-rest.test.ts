@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "@tributary/shared/config";
 import { EmbeddedCatalog } from "@tributary/shared/lake/iceberg/catalog";
+import { expireSnapshots } from "@tributary/shared/lake/iceberg/expire";
 import { currentSnapshot } from "@tributary/shared/lake/iceberg/metadata";
 import { openCatalog } from "@tributary/shared/lake/iceberg/open-catalog";
 import { IcebergRestError, RestCatalog } from "@tributary/shared/lake/iceberg/rest-catalog";
@@ -87,6 +88,31 @@ for (const [kind, make] of lakeStoreBackends(config, stateDir)) {
       // The server wrote its metadata file at the table's location in the lake.
       expect(loaded?.metadataLocation.startsWith(catalog.tableLocation(id))).toBe(true);
       expect(loaded?.metadata.properties["schema.name-mapping.default"]).toContain('"names":["price"]');
+    }, 60_000);
+
+    test("a replace that expires the snapshots holding its removed files, then snapshot expiry, commit through REST", async () => {
+      const store = make();
+      const catalog = openCatalog({ iceberg: rest }, store);
+      const id = { namespace: "silver", name: `x_${kind}_${Date.now().toString(36)}` };
+      const table = new IcebergTable(catalog, store, id, DEF);
+      const a = await table.commit(() => ({ operation: "append", add: [file(store, "a")], remove: [] }));
+      await table.commit(() => ({ operation: "append", add: [file(store, "b")], remove: [] }));
+      const r = await table.commit(() => ({
+        operation: "replace",
+        add: [file(store, "b2")],
+        remove: [store.url("silver/t/b.parquet")],
+        expireRemoved: true,
+      }));
+      const ids = async () =>
+        (
+          (await new IcebergTable(openCatalog({ iceberg: rest }, store), store, id, DEF).load())?.metadata
+            .snapshots ?? []
+        ).map((s) => s["snapshot-id"]);
+      expect(await ids()).toEqual([a?.["snapshot-id"], r?.["snapshot-id"]] as number[]);
+      const expired = await expireSnapshots(table, { maxAgeMs: 0, minKeep: 1 });
+      expect(expired).toMatchObject({ snapshotsExpired: 1, snapshotsKept: 1, manifestListsDeleted: 1 });
+      expect(await ids()).toEqual([r?.["snapshot-id"] as number]);
+      expect(await paths(table)).toEqual([store.url("silver/t/a.parquet"), store.url("silver/t/b2.parquet")]);
     }, 60_000);
 
     test("racing committers: every commit lands once (conflicts retried on the new state)", async () => {

@@ -100,7 +100,14 @@ export const s3Service: Service = {
     const pid = readPid(join(ctx.dir, "s3proxy.pid"));
     const endpoint = this.endpoint(ctx.config);
     if (!isOurProcess(pid, MARKER)) return { name: "s3", state: "down", endpoint };
-    return (await s3Ready(ctx.config))
+    // One failed list under a loaded machine is not a broken S3Proxy: it is "unhealthy" only when
+    // three signed lists, half a second apart, all fail (CI saw a single probe fail mid-suite).
+    let ready = false;
+    for (let attempt = 0; attempt < 3 && !ready; attempt++) {
+      if (attempt > 0) await Bun.sleep(500);
+      ready = await s3Ready(ctx.config);
+    }
+    return ready
       ? { name: "s3", state: "up", pid, endpoint }
       : { name: "s3", state: "unhealthy", pid, endpoint, detail: "S3Proxy running but a signed list failed" };
   },

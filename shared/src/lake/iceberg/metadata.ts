@@ -125,6 +125,24 @@ export function defaultSpec(m: TableMetadata): PartitionSpec {
   return s;
 }
 
+/** Time travel to a snapshot the table no longer holds (expired) or never held. */
+export class SnapshotNotFoundError extends Error {
+  override readonly name = "IcebergSnapshotNotFoundError";
+}
+
+/** The snapshot `id` (`VERSION AS OF`); throws {@link SnapshotNotFoundError} naming what the table still holds. */
+export function snapshotById(m: TableMetadata, id: number, table = m.location): Snapshot {
+  const found = m.snapshots?.find((s) => s["snapshot-id"] === id);
+  if (found !== undefined) return found;
+  const oldest = [...(m.snapshots ?? [])].sort((a, b) => a["timestamp-ms"] - b["timestamp-ms"])[0];
+  throw new SnapshotNotFoundError(
+    `${table}: snapshot ${id} is not in the table (expired by snapshot retention, or never committed); ` +
+      (oldest === undefined
+        ? "the table has no snapshots"
+        : `the oldest kept is ${oldest["snapshot-id"]} from ${new Date(oldest["timestamp-ms"]).toISOString()}`),
+  );
+}
+
 /** The snapshot current at `timestampMs` (the last one committed at or before it), as `TIMESTAMP AS OF` reads. */
 export function snapshotAsOf(m: TableMetadata, timestampMs: number): Snapshot | undefined {
   let found: number | undefined;
@@ -204,8 +222,16 @@ export function applyUpdates(
         break;
       case "remove-snapshots": {
         const gone = new Set(u["snapshot-ids"]);
+        const current = m.refs?.[MAIN]?.["snapshot-id"];
+        if (current !== undefined && gone.has(current)) {
+          throw new Error(`cannot remove snapshot ${current}: it is the current snapshot of ${MAIN}`);
+        }
         m = {
           ...m,
+          // A tag or branch at a removed snapshot goes with it (as Iceberg's ExpireSnapshots drops expired refs).
+          refs: Object.fromEntries(
+            Object.entries(m.refs ?? {}).filter(([, r]) => !gone.has(r["snapshot-id"])),
+          ),
           snapshots: (m.snapshots ?? []).filter((s) => !gone.has(s["snapshot-id"])),
           "snapshot-log": (m["snapshot-log"] ?? []).filter((e) => !gone.has(e["snapshot-id"])),
         };

@@ -20,7 +20,6 @@ import {
   encodeManifestList,
   type ManifestEntry,
   type ManifestFile,
-  singleValue,
 } from "./manifest.ts";
 import {
   CommitConflictError,
@@ -43,8 +42,8 @@ import {
   type PartitionBy,
   type PartitionSpec,
   partitionSpec,
-  partitionValueType,
 } from "./schema.ts";
+import { partitionSummaries, snapshotSummary } from "./snapshot-summary.ts";
 
 /** What a table holds: its columns (DuckDB types) and partitioning, from the dataset's contract. */
 export interface TableDefinition {
@@ -58,6 +57,11 @@ export interface TableChange {
   readonly add: readonly DataFile[];
   readonly remove: readonly string[];
   readonly summary?: Readonly<Record<string, string>>;
+  /**
+   * Also remove, in the same commit, every earlier snapshot that holds a removed file, so the files
+   * can be deleted once the commit stands (bronze compaction: the replaced files leave the Hive tree).
+   */
+  readonly expireRemoved?: boolean;
 }
 
 export class IcebergCommitError extends Error {
@@ -163,6 +167,7 @@ export class IcebergTable {
     const snapshotId = newSnapshotId();
     const remove = new Set(change.remove);
     const found = new Set<string>();
+    let firstRemovedSequence: bigint | undefined; // the oldest data sequence number of a removed file
     const kept: ManifestFile[] = [];
     const rewritten: ManifestEntry[] = [];
     for (const mf of parent === undefined ? [] : await this.manifestList(parent)) {
@@ -181,6 +186,7 @@ export class IcebergTable {
         const fileSeq = e.fileSequenceNumber ?? mf.sequenceNumber;
         if (remove.has(e.file.path)) {
           found.add(e.file.path);
+          if (firstRemovedSequence === undefined || seq < firstRemovedSequence) firstRemovedSequence = seq;
           rewritten.push({
             status: ENTRY_DELETED,
             snapshotId,
@@ -257,6 +263,14 @@ export class IcebergTable {
       { action: "add-snapshot", snapshot },
       { action: "set-snapshot-ref", "ref-name": MAIN, type: "branch", "snapshot-id": snapshotId },
     );
+    if (change.expireRemoved === true && firstRemovedSequence !== undefined) {
+      // History is linear: a file is in every snapshot from the one that added it (its data sequence number) on.
+      const from = firstRemovedSequence;
+      const ids = (m.snapshots ?? [])
+        .filter((s) => BigInt(s["sequence-number"]) >= from)
+        .map((s) => s["snapshot-id"]);
+      if (ids.length > 0) updates.push({ action: "remove-snapshots", "snapshot-ids": ids });
+    }
     const requirements: TableRequirement[] = [
       { type: "assert-table-uuid", uuid: m["table-uuid"] },
       { type: "assert-ref-snapshot-id", ref: MAIN, "snapshot-id": parent?.["snapshot-id"] ?? null },
@@ -335,66 +349,4 @@ function remember(path: string, entries: readonly ManifestEntry[]): void {
     if (oldest !== undefined) manifestCache.delete(oldest);
   }
   manifestCache.set(path, entries);
-}
-
-function partitionSummaries(
-  schema: IcebergSchema,
-  spec: PartitionSpec,
-  entries: readonly ManifestEntry[],
-): ManifestFile["partitions"] {
-  return spec.fields.map((f, i) => {
-    const type = partitionValueType(schema, f);
-    let lower: string | number | undefined;
-    let upper: string | number | undefined;
-    let containsNull = false;
-    for (const e of entries) {
-      const v = e.file.partition[i] ?? null;
-      if (v === null) {
-        containsNull = true;
-        continue;
-      }
-      if (lower === undefined || v < lower) lower = v;
-      if (upper === undefined || v > upper) upper = v;
-    }
-    return {
-      containsNull,
-      lower: lower === undefined ? null : singleValue(type, lower),
-      upper: upper === undefined ? null : singleValue(type, upper),
-    };
-  });
-}
-
-function snapshotSummary(
-  change: TableChange,
-  parent: Snapshot | undefined,
-  added: readonly ManifestEntry[],
-  rewritten: readonly ManifestEntry[],
-): Snapshot["summary"] {
-  const deleted = rewritten.filter((e) => e.status === ENTRY_DELETED);
-  const sum = (es: readonly ManifestEntry[], f: (d: DataFile) => number) =>
-    es.reduce((a, e) => a + f(e.file), 0);
-  const prior = (k: string) => Number(parent?.summary[k] ?? 0);
-  const addedRecords = sum(added, (d) => d.recordCount);
-  const deletedRecords = sum(deleted, (d) => d.recordCount);
-  const addedSize = sum(added, (d) => d.fileSizeBytes);
-  const removedSize = sum(deleted, (d) => d.fileSizeBytes);
-  const partitions = new Set([...added, ...deleted].map((e) => JSON.stringify(e.file.partition)));
-  return {
-    ...(change.summary ?? {}),
-    operation: change.operation,
-    "added-data-files": String(added.length),
-    "deleted-data-files": String(deleted.length),
-    "added-records": String(addedRecords),
-    "deleted-records": String(deletedRecords),
-    "added-files-size": String(addedSize),
-    "removed-files-size": String(removedSize),
-    "changed-partition-count": String(partitions.size),
-    "total-records": String(prior("total-records") + addedRecords - deletedRecords),
-    "total-files-size": String(prior("total-files-size") + addedSize - removedSize),
-    "total-data-files": String(prior("total-data-files") + added.length - deleted.length),
-    "total-delete-files": "0",
-    "total-position-deletes": "0",
-    "total-equality-deletes": "0",
-    "engine-name": "tributary",
-  };
 }

@@ -15,7 +15,8 @@ import { type ChangeEntry, ChangeJournal, type ChangesSince } from "../../runtim
 import { type DuckSession, sqlString, sqlStringList } from "../../runtime/duckdb.ts";
 import { checkAborted, clock, type LakeJobEnv, openJobDuck } from "../../runtime/env.ts";
 import { isRecord, loadJobState, saveJobState } from "../../runtime/job-state.ts";
-import { LakeReader } from "../../runtime/lake-reader.ts";
+import type { LakeReader } from "../../runtime/lake-reader.ts";
+import { type SnapshotReader, snapshotReader } from "../../runtime/snapshot-reader.ts";
 import { publishStaged, type StagedFiles } from "../../runtime/staged-publish.ts";
 import { createStaging, type Staging } from "../../runtime/staging.ts";
 import {
@@ -102,7 +103,7 @@ export async function runGoldMarket(env: LakeJobEnv, opts: GoldRunOptions): Prom
   const ohlc = changes.get(KRAKEN_OHLC_JOB) as ChangesSince;
   const fullTrades = opts.rebuild === true || trades.gap || ohlc.gap;
   const fullTicker = opts.rebuild === true || ticker.gap;
-  using reader = new LakeReader(env.store, env.scratchDir);
+  using reader = snapshotReader(env, ["silver"]);
   const tradeDays = new Map<string, SymbolDay>();
   const tickerDays = new Map<string, SymbolDay>();
   const tradeDatasets = [SILVER.trades, SILVER.tradeDuplicates, SILVER.tradeQuarantine, SILVER.krakenOhlc];
@@ -146,7 +147,7 @@ class GoldRun {
   constructor(
     private readonly env: LakeJobEnv,
     private readonly duck: DuckSession,
-    private readonly reader: LakeReader,
+    private readonly reader: SnapshotReader,
     private readonly staging: Staging,
     private readonly opts: GoldRunOptions,
     private readonly fullTrades: boolean,
@@ -227,13 +228,12 @@ ANTI JOIN candle_days d ON d.p_symbol = ${pairOfSymbolSql("o.symbol")} AND d.day
       );
     }
     checkAborted(this.env, "gold: publishing");
-    let filesPublished = 0;
-    let filesDeleted = 0;
-    for (const s of this.staged) {
-      const r = await publishStaged(this.env.store, this.staging, s);
-      filesPublished += r.published;
-      filesDeleted += r.deleted;
-    }
+    const { published: filesPublished, deleted: filesDeleted } = await publishStaged(
+      this.env,
+      this.staging,
+      this.staged,
+      { summary: await this.reader.snapshotsRead() },
+    );
     const n = await duck.scalar("SELECT count(*)::BIGINT FROM gold_trades");
     return {
       tradeDays: candleDays.length,

@@ -9,7 +9,7 @@
  */
 import { sqlStringList } from "../../runtime/duckdb.ts";
 import { type LakeJobEnv, openJobDuck } from "../../runtime/env.ts";
-import { LakeReader } from "../../runtime/lake-reader.ts";
+import { snapshotReader } from "../../runtime/snapshot-reader.ts";
 import { CANDLE_INTERVALS, INTERVAL_MICROS } from "./candles.sql.ts";
 import {
   dedupeTrades,
@@ -47,7 +47,7 @@ export async function verifyGold(
   const say = (p: string): void => {
     if (problems.length < maxProblems) problems.push(p);
   };
-  using reader = new LakeReader(env.store, env.scratchDir);
+  using reader = snapshotReader(env, ["silver", "gold"]);
   using duck = await openJobDuck(env);
   const scan = async (layer: string, dataset: string): Promise<string | undefined> => {
     const keys = await reader.parquetKeys(`${layer}/${dataset}/`);
