@@ -1,10 +1,11 @@
 /**
- * SQL of gold/book_1s and gold/book_1m (DuckDB) from the known book of each second (`bk_known`,
- * replay.sql.ts). Prices, quantities and depths stay DECIMAL(38,10): mid and microprice are exact
- * quotients rounded half up to 10 decimals (integer units, as the candles' vwap); a depth band is
- * compared exactly (`price · 2·10⁴ ≥ (bid + ask) · (10⁴ − bps)`, no rounded mid). Ratios (spread in
- * bps, imbalances) are DOUBLE, their means summed in time order so that every run gives the same
- * bits. Needs the unit macros of gold/market/candles.sql.ts.
+ * SQL of gold/book_1s and gold/book_1m (DuckDB): the seconds replayed (`bk_known`, replay.sql.ts),
+ * and the minutes of the recomputed hours from all of their seconds (`book_1s_day`, day-files.sql.ts).
+ * Prices, quantities and depths stay DECIMAL(38,10): mid and microprice are exact quotients rounded
+ * half up to 10 decimals (integer units, as the candles' vwap); a depth band is compared exactly
+ * (`price · 2·10⁴ ≥ (bid + ask) · (10⁴ − bps)`, no rounded mid). Ratios (spread in bps, imbalances)
+ * are DOUBLE, their means summed in time order so that every run gives the same bits. Needs the unit
+ * macros of gold/market/candles.sql.ts.
  */
 import { pairOfSymbolSql } from "@tributary/shared/lake/layout";
 
@@ -66,33 +67,38 @@ export function createBook1sSql(): string {
   const imbalances = BOOK_BANDS_BPS.map(
     (b) => `${ratio(`bid_depth_${b}bps`, `ask_depth_${b}bps`)} AS depth_imbalance_${b}bps`,
   );
+  // Every figure is a function of the book alone: computed once per span, then given to its seconds.
   return `CREATE OR REPLACE TEMP TABLE book_1s_new AS
 WITH t AS (
-  SELECT symbol, make_timestamptz(sec * 1000000) AS second, session, seq, updates,
-    bk.b AS b, bk.a AS a, len(bk.b)::INTEGER AS bid_levels, len(bk.a)::INTEGER AS ask_levels,
+  SELECT span, bk.b AS b, bk.a AS a, len(bk.b)::INTEGER AS bid_levels, len(bk.a)::INTEGER AS ask_levels,
     bk.b[1].p AS bid, bk.b[1].q AS bid_qty, bk.a[1].p AS ask, bk.a[1].q AS ask_qty,
     (bk.b[1].p + bk.a[1].p)::DECIMAL(38,10) AS two_mid
-  FROM bk_known
+  FROM bk_spans WHERE span IN (SELECT span FROM bk_known)
 ), d AS (
   SELECT *, ${depths.join(",\n    ")} FROM t
+), m AS (
+  SELECT span, bid_levels, ask_levels, bid, bid_qty, ask, ask_qty,
+    (ask - bid)::DECIMAL(38,10) AS spread,
+    10000 * (ask - bid)::DOUBLE / (two_mid::DOUBLE / 2) AS spread_bps,
+    units10(div_round(dec_units(two_mid), 2::HUGEINT)) AS mid,
+    units10(div_round(dec_units(bid) * dec_units(ask_qty) + dec_units(ask) * dec_units(bid_qty),
+      dec_units(bid_qty) + dec_units(ask_qty))) AS microprice,
+    ${ratio("bid_qty", "ask_qty")} AS imbalance,
+    ${BOOK_BANDS_BPS.flatMap((b) => [`bid_depth_${b}bps`, `ask_depth_${b}bps`]).join(", ")},
+    ${imbalances.join(",\n    ")}
+  FROM d
 )
-SELECT symbol, second, session, seq, updates, bid_levels, ask_levels, bid, bid_qty, ask, ask_qty,
-  (ask - bid)::DECIMAL(38,10) AS spread,
-  10000 * (ask - bid)::DOUBLE / (two_mid::DOUBLE / 2) AS spread_bps,
-  units10(div_round(dec_units(two_mid), 2::HUGEINT)) AS mid,
-  units10(div_round(dec_units(bid) * dec_units(ask_qty) + dec_units(ask) * dec_units(bid_qty),
-    dec_units(bid_qty) + dec_units(ask_qty))) AS microprice,
-  ${ratio("bid_qty", "ask_qty")} AS imbalance,
-  ${BOOK_BANDS_BPS.flatMap((b) => [`bid_depth_${b}bps`, `ask_depth_${b}bps`]).join(", ")},
-  ${imbalances.join(",\n  ")},
-  ${pairOfSymbolSql("symbol")} AS p_symbol, strftime(second, '%Y-%m-%d') AS p_file
-FROM d`;
+SELECT k.symbol, make_timestamptz(k.sec * 1000000) AS second, k.session, k.seq, k.updates,
+  m.* EXCLUDE (span),
+  ${pairOfSymbolSql("k.symbol")} AS p_symbol, strftime(make_timestamptz(k.sec * 1000000), '%Y-%m-%d') AS p_file
+FROM bk_known k JOIN m ON m.span = k.span`;
 }
 
 /** A DECIMAL mean over the minute's seconds, exact and rounded half up to 10 decimals. */
 const mean = (col: string): string =>
   `units10(div_round(dec_units(sum(${col})), count(${col})::HUGEINT)) AS ${col}_mean`;
 
+/** The minutes of every hour of `book_hours`, from all of its seconds (those kept and those replayed). */
 export function createBook1mSql(): string {
   return `CREATE OR REPLACE TEMP TABLE book_1m_new AS
 SELECT any_value(symbol) AS symbol, date_trunc('minute', second) AS minute,
@@ -104,5 +110,7 @@ SELECT any_value(symbol) AS symbol, date_trunc('minute', second) AS minute,
   list_avg(list(imbalance ORDER BY second)) AS imbalance_mean,
   ${BOOK_BANDS_BPS.flatMap((b) => [mean(`bid_depth_${b}bps`), mean(`ask_depth_${b}bps`)]).join(",\n  ")},
   p_symbol, any_value(p_file) AS p_file
-FROM book_1s_new GROUP BY p_symbol, date_trunc('minute', second)`;
+FROM book_1s_day s
+SEMI JOIN book_hours h ON h.p_symbol = s.p_symbol AND h.t_us = epoch_us(date_trunc('hour', s.second))
+GROUP BY p_symbol, date_trunc('minute', second)`;
 }
