@@ -19,6 +19,7 @@ import {
   loadConfig,
   md,
   openLake,
+  STACKED_Y_AXIS_WIDTH,
   sqlList,
   sqlString,
   table,
@@ -284,10 +285,11 @@ if (bookWindow) {
   const { start, end, bucketMin } = bookWindow;
   const bucket = `to_minutes(${bucketMin})`;
   const covered = `${start.slice(0, 16).replace("T", " ")} → ${end.slice(0, 16).replace("T", " ")} UTC`;
-  // Every chart of the section spans the same buckets, so they line up one under the other.
+  // Every chart of the section spans the same buckets with a y axis of the same width, so their plots
+  // line up one under the other, pixel for pixel.
   const firstBucketMs = Math.floor(Date.parse(start) / (bucketMin * 60_000)) * bucketMin * 60_000;
   const lastBucketMs = Math.ceil(Date.parse(end) / (bucketMin * 60_000)) * bucketMin * 60_000;
-  const timeDomain = [firstBucketMs, lastBucketMs] as const;
+  const aligned = { timeDomain: [firstBucketMs, lastBucketMs], yAxisWidth: STACKED_Y_AXIS_WIDTH } as const;
   const inBook = `symbol IN (${symbols}) AND second >= TIMESTAMPTZ ${sqlString(start)} AND second < TIMESTAMPTZ ${sqlString(end)}`;
   const book = await lake.query<{
     symbol: string;
@@ -360,7 +362,7 @@ if (bookWindow) {
             intervalMs: bucketMin * 60_000,
             priceTitle: `price (${quote})`,
             volumeTitle: `volume (${base})`,
-            timeDomain,
+            ...aligned,
             height: 200,
           },
         ),
@@ -375,7 +377,7 @@ if (bookWindow) {
           title: `${symbol} · spread and microprice against the mid`,
           yTitle: "bps of the mid",
           intervalMs: bucketMin * 60_000,
-          timeDomain,
+          ...aligned,
           height: 180,
         },
       ),
@@ -395,7 +397,7 @@ if (bookWindow) {
           yTitle: `quantity (${base})`,
           intervalMs: bucketMin * 60_000,
           seriesTitle: "distance from the mid",
-          timeDomain,
+          ...aligned,
           height: 200,
         },
       ),
@@ -413,7 +415,7 @@ if (bookWindow) {
           yTitle: "imbalance",
           yFormat: "+.0%",
           intervalMs: bucketMin * 60_000,
-          timeDomain,
+          ...aligned,
           height: 180,
         },
       ),

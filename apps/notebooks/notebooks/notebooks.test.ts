@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromiumAvailable, withChromium } from "@tributary/shared/testing/browser";
-import { countMarkItems, VEGA_LITE_MIME } from "../src/charts/index.ts";
+import { countMarkItems, plotAreas, VEGA_LITE_MIME } from "../src/charts/index.ts";
 import { validateNotebook } from "../src/format/validate.ts";
 import { listNotebooks, type RunNotebooksResult, runNotebooks } from "../src/runner/run-notebooks.ts";
 import { buildLakeFixture, type LakeFixture } from "../src/testing/lake-fixture.ts";
@@ -145,6 +145,10 @@ describe("notebooks on a full lake", () => {
         { year: 2024, month: 3, date: 6, hours: 0, minutes: 2 },
       ]);
       expect(new Set(domains).size).toBe(1);
+      // And one plot left edge and width (the candles' two panels too): a vertical line meets one instant.
+      const areas = [candles, spread, depth, imbalance].flatMap((c) => plotAreas(c.svg));
+      expect(areas.length).toBe(5);
+      expect(new Set(areas.map((a) => `${a.x} ${a.width}`)).size).toBe(1);
       for (const c of [candles, spread, depth, imbalance]) {
         const marks = Math.max(c.spec.data.values.length, drawnMarks(c.svg));
         const bytes = JSON.stringify(c.output).length;

@@ -19,7 +19,7 @@ import {
 import { LAYERS, type Layer } from "@tributary/shared/lake/layout";
 import { readAnswer } from "./answer.ts";
 import { checkAst, checkText, notASelect, QueryRefused } from "./guard.ts";
-import { openLockedDuck } from "./locked-duck.ts";
+import { type LockedDuck, openLockedDuck } from "./locked-duck.ts";
 import { QuerySlots } from "./slots.ts";
 
 export interface ViewSpec {
@@ -78,9 +78,11 @@ export class QueryEngine {
   private closed = false;
   readonly slots: QuerySlots;
 
+  private readonly instance: DuckDBInstance;
+  private readonly admin: DuckDBConnection;
+
   private constructor(
-    private readonly instance: DuckDBInstance,
-    private readonly admin: DuckDBConnection,
+    private readonly duck: LockedDuck,
     readonly layerRoots: readonly string[],
     maxConcurrent: number,
     private readonly maxAnswerBytes: number,
@@ -88,12 +90,14 @@ export class QueryEngine {
     private readonly spillLimitMb: number,
   ) {
     this.slots = new QuerySlots(maxConcurrent);
+    this.instance = duck.instance;
+    this.admin = duck.admin;
   }
 
   static async create(options: EngineOptions): Promise<QueryEngine> {
     const root = options.lakeRoot.replace(/\/+$/, "");
     const layerRoots = LAYERS.map((l) => `${root}/${l}`);
-    const { instance, admin } = await openLockedDuck({
+    const duck = await openLockedDuck({
       allowedDirs: layerRoots,
       threads: options.threads ?? 2,
       memoryLimit: options.memoryLimit ?? "512MB",
@@ -105,8 +109,7 @@ export class QueryEngine {
       },
     });
     return new QueryEngine(
-      instance,
-      admin,
+      duck,
       layerRoots,
       options.maxConcurrent ?? 2,
       options.maxAnswerBytes ?? 32 * 1024 * 1024,
@@ -277,8 +280,7 @@ export class QueryEngine {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.admin.closeSync();
-    this.instance.closeSync();
+    this.duck.close();
   }
 
   /**

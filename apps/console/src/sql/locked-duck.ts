@@ -5,7 +5,8 @@
  * `allowedDirs`, then the configuration locked so no later statement can loosen any of it.
  */
 import { mkdirSync, rmSync } from "node:fs";
-import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { openDuck, sqlString } from "@tributary/shared/duckdb";
 
 export interface LockedDuckOptions {
   /** Directories (absolute, with or without a trailing slash) DuckDB may read and write. */
@@ -27,41 +28,33 @@ export interface LockedDuck {
   [Symbol.dispose](): void;
 }
 
-const quoteString = (text: string): string => `'${text.replaceAll("'", "''")}'`;
-
 export async function openLockedDuck(o: LockedDuckOptions): Promise<LockedDuck> {
-  const instance = await DuckDBInstance.create(":memory:", {
-    autoinstall_known_extensions: "false",
-    autoload_known_extensions: "false",
-    threads: String(o.threads),
-    memory_limit: o.memoryLimit,
+  const {
+    instance,
+    connection: admin,
+    close,
+  } = await openDuck({
+    settings: {
+      autoinstall_known_extensions: "false",
+      autoload_known_extensions: "false",
+      threads: String(o.threads),
+      memory_limit: o.memoryLimit,
+    },
+    prepare: async (admin) => {
+      if (o.spill) {
+        rmSync(o.spill.dir, { recursive: true, force: true });
+        mkdirSync(o.spill.dir, { recursive: true });
+        await admin.run(`SET temp_directory = ${sqlString(o.spill.dir)}`);
+        await admin.run(`SET max_temp_directory_size = '${Math.floor(o.spill.limitMb)}MiB'`);
+      } else {
+        await admin.run("SET temp_directory = ''"); // no spill rather than into the working directory
+      }
+      await o.prepare?.(admin);
+      const dirs = o.allowedDirs.map((d) => sqlString(d.endsWith("/") ? d : `${d}/`)).join(", ");
+      await admin.run(`SET allowed_directories = [${dirs}]`);
+      await admin.run("SET enable_external_access = false");
+      await admin.run("SET lock_configuration = true");
+    },
   });
-  const admin = await instance.connect();
-  let closed = false;
-  const close = (): void => {
-    if (closed) return;
-    closed = true;
-    admin.closeSync();
-    instance.closeSync();
-  };
-  try {
-    await admin.run("SET TimeZone = 'UTC'");
-    if (o.spill) {
-      rmSync(o.spill.dir, { recursive: true, force: true });
-      mkdirSync(o.spill.dir, { recursive: true });
-      await admin.run(`SET temp_directory = ${quoteString(o.spill.dir)}`);
-      await admin.run(`SET max_temp_directory_size = '${Math.floor(o.spill.limitMb)}MiB'`);
-    } else {
-      await admin.run("SET temp_directory = ''"); // no spill rather than into the working directory
-    }
-    await o.prepare?.(admin);
-    const dirs = o.allowedDirs.map((d) => quoteString(d.endsWith("/") ? d : `${d}/`)).join(", ");
-    await admin.run(`SET allowed_directories = [${dirs}]`);
-    await admin.run("SET enable_external_access = false");
-    await admin.run("SET lock_configuration = true");
-    return { instance, admin, close, [Symbol.dispose]: close };
-  } catch (err) {
-    close();
-    throw err;
-  }
+  return { instance, admin, close, [Symbol.dispose]: close };
 }

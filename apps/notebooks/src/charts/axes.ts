@@ -122,6 +122,38 @@ export function fitWidth(labels: readonly string[], width?: number): number {
   return DEFAULT_WIDTH - Math.min(220, Math.ceil(longest * 6.5)) - 40;
 }
 
+/** The y axis width (ticks and labels, px) of charts meant to be stacked: labels of up to 7 characters. */
+export const STACKED_Y_AXIS_WIDTH = 72;
+const TICK_SIZE = 5;
+const LABEL_PADDING = 2;
+/** Vega measures text without a canvas (server-side SVG) as 0.8 × the font size per character. */
+const LABEL_CHAR_PX = 0.8 * CHART_CONFIG.axis.labelFontSize;
+
+/**
+ * A y axis exactly `width` px wide whatever its labels, so charts stacked on one time axis start and
+ * end their plot areas at the same pixel. When the values' integer digits alone would not fit, the
+ * whole axis is labelled with SI prefixes (`2.1M`, `200M`) instead of moving the plot; a label still
+ * too long is cut with "…". Pass `values` only when no explicit format was asked for.
+ * Undefined width: the axis takes what its labels need.
+ */
+export function fixedYAxis(
+  width: number | undefined,
+  values: readonly number[] = [],
+): Record<string, unknown> {
+  if (width === undefined) return {};
+  const labelLimit = width - TICK_SIZE - LABEL_PADDING;
+  const largest = values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const compact = largest >= 10 ** (Math.floor(labelLimit / LABEL_CHAR_PX) - 1);
+  return {
+    minExtent: width,
+    maxExtent: width,
+    tickSize: TICK_SIZE,
+    labelPadding: LABEL_PADDING,
+    labelLimit,
+    ...(compact ? { format: ".4~s" } : {}),
+  };
+}
+
 /** About one tick per 90 px on a numeric axis (vega's default, one per 40 px, crowds the SVG with hidden labels). */
 export function numericTicks(width: number): Record<string, unknown> {
   return { tickCount: Math.max(2, Math.floor(width / 90)) };

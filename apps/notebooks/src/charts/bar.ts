@@ -9,6 +9,7 @@ import {
   chartNumber,
   countAxis,
   fitWidth,
+  fixedYAxis,
   notEnoughDataSpec,
   SERIES_TOGGLE,
   seriesLegend,
@@ -38,6 +39,11 @@ export interface BarOptions {
   readonly yFormat?: string;
   /** The time axis's extent (time buckets), e.g. a window shared by several charts so they line up. */
   readonly timeDomain?: readonly [TimeLike, TimeLike];
+  /**
+   * Pixels the y axis (ticks and labels) takes, whatever its labels: charts stacked on one
+   * `timeDomain` with the same value (`STACKED_Y_AXIS_WIDTH`) and width put their plots at the same x.
+   */
+  readonly yAxisWidth?: number;
   readonly width?: number;
   readonly height?: number;
 }
@@ -97,7 +103,16 @@ export function barSpec(bars: readonly BarDatum[], options: BarOptions): TopLeve
           ...seriesScale(series.length),
         }
       : { value: COLORS.accent };
-  const axis = { axis: options.yFormat ? { format: options.yFormat } : countAxis(parsed.map((b) => b.y)) };
+  const axis = {
+    axis: {
+      ...(options.yFormat ? { format: options.yFormat } : countAxis(parsed.map((b) => b.y))),
+      ...fixedYAxis(
+        options.yAxisWidth,
+        // Stacked bars reach their totals.
+        options.yFormat ? [] : [...parsed.map((b) => b.y), ...up.values(), ...down.values()],
+      ),
+    },
+  };
   const starts = temporal ? values.map((v) => Number((v as { t?: number }).t)) : [];
   const domain: [number, number] = options.timeDomain
     ? [epochMs(options.timeDomain[0]), epochMs(options.timeDomain[1])]

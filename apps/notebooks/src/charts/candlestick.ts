@@ -7,6 +7,7 @@ import { epochMs, type NumberLike, num, type TimeLike } from "../kit/values.ts";
 import {
   bandDomain,
   chartNumber,
+  fixedYAxis,
   notEnoughDataSpec,
   timeAxis,
   utcDomain,
@@ -42,6 +43,11 @@ export interface CandlestickOptions {
   readonly showVwap?: boolean;
   /** The time axis's extent, e.g. a window shared by several charts so they line up (default: the candles'). */
   readonly timeDomain?: readonly [TimeLike, TimeLike];
+  /**
+   * Pixels the y axis (ticks and labels) of the price and volume panels takes, whatever its labels: charts stacked on one
+   * `timeDomain` with the same value (`STACKED_Y_AXIS_WIDTH`) and width put their plots at the same x.
+   */
+  readonly yAxisWidth?: number;
   readonly width?: number;
   readonly height?: number;
 }
@@ -112,6 +118,14 @@ export function candlestickSpec(candles: readonly Candle[], options: Candlestick
           type: "quantitative",
           scale: { zero: false },
           title: options.priceTitle ?? "price",
+          ...(options.yAxisWidth === undefined
+            ? {}
+            : {
+                axis: fixedYAxis(
+                  options.yAxisWidth,
+                  values.flatMap((v) => [v.low, v.high]),
+                ),
+              }),
         },
         y2: { field: "high" },
         color,
@@ -160,7 +174,13 @@ export function candlestickSpec(candles: readonly Candle[], options: Candlestick
             field: "volume",
             type: "quantitative",
             title: options.volumeTitle ?? "volume",
-            axis: { tickCount: 3 },
+            axis: {
+              tickCount: 3,
+              ...fixedYAxis(
+                options.yAxisWidth,
+                values.map((v) => v.volume),
+              ),
+            },
           },
           y2: { datum: 0 },
           color,

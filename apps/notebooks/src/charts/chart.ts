@@ -80,6 +80,44 @@ export function countMarkItems(svg: string, markName: string): number {
   return count;
 }
 
+export interface PlotArea {
+  /** Left edge of the plot, px from the SVG's left edge. */
+  readonly x: number;
+  readonly width: number;
+}
+
+/**
+ * Each view's plot area in rendered SVG (one per cell of a concat): the background of every outermost
+ * frame or scope group that has one, at its absolute x (the sum of the enclosing groups'
+ * translations). Groups inside a plot (a line per series, legend entries) and axis backgrounds are not
+ * plots, nor is a concat's own empty frame. Charts meant to be stacked compare these.
+ */
+export function plotAreas(svg: string): PlotArea[] {
+  const areas: PlotArea[] = [];
+  const groups: { dx: number; cls: string | undefined; plot: boolean }[] = [];
+  let x = 0;
+  for (const m of svg.matchAll(
+    /<g\b([^>]*)>|<\/g>|<path class="background"[^>]*?\sd="M0,0h([\d.]+)v([\d.]+)/g,
+  )) {
+    if (m[0] === "</g>") {
+      x -= groups.pop()?.dx ?? 0;
+    } else if (m[0].startsWith("<g")) {
+      const attrs = m[1] ?? "";
+      const dx = Number(/translate\((-?[\d.]+)/.exec(attrs)?.[1] ?? 0);
+      groups.push({ dx, cls: /class="([^"]*)"/.exec(attrs)?.[1], plot: false });
+      x += dx;
+    } else {
+      const owner = groups.findLast((g) => g.cls?.startsWith("mark-group"));
+      const drawn = Number(m[2]) > 0 && Number(m[3]) > 0;
+      if (!drawn || !owner || !/role-(frame|scope)/.test(owner.cls ?? "") || groups.some((g) => g.plot))
+        continue;
+      owner.plot = true;
+      areas.push({ x, width: Number(m[2]) });
+    }
+  }
+  return areas;
+}
+
 export const COLORS = {
   up: "#26a69a",
   down: "#ef5350",

@@ -5,6 +5,7 @@ import {
   chartNumber,
   countAxis,
   fitWidth,
+  fixedYAxis,
   notEnoughDataSpec,
   numericTicks,
   SERIES_TOGGLE,
@@ -47,6 +48,11 @@ export interface LineOptions {
   readonly yFormat?: string;
   /** The time axis's extent (temporal x), e.g. a window shared by several charts so they line up. */
   readonly timeDomain?: readonly [TimeLike, TimeLike];
+  /**
+   * Pixels the y axis (ticks and labels) takes, whatever its labels: charts stacked on one
+   * `timeDomain` with the same value (`STACKED_Y_AXIS_WIDTH`) and width put their plots at the same x.
+   */
+  readonly yAxisWidth?: number;
   readonly width?: number;
   readonly height?: number;
 }
@@ -74,7 +80,11 @@ export function lineSpec(points: readonly LinePoint[], options: LineOptions): To
     options.points ??
     (perSeries <= 40 || series.some((s) => values.filter((v) => v.series === s).length < 2));
   const many = series.length > 1;
-  const yAxis = { ...(options.yFormat ? { format: options.yFormat } : countAxis(values.map((v) => v.y))) };
+  const ys = values.map((v) => v.y);
+  const yAxis = {
+    ...(options.yFormat ? { format: options.yFormat } : countAxis(ys)),
+    ...fixedYAxis(options.yAxisWidth, options.yFormat ? [] : ys),
+  };
   return {
     $schema: VEGA_LITE_SCHEMA,
     title: options.title,

@@ -4,8 +4,9 @@
  * union_by_name = true)`, so notebooks write `FROM gold.candles_1m`. No partition key repeats a file
  * column (shared/src/lake/layout.ts), so `symbol` is the file's `BTC/USD` and `pair` its path form.
  */
-import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBResultReader } from "@duckdb/node-api";
 import type { Config } from "@tributary/shared/config";
+import { type OpenDuck, openDuck, sqlString } from "@tributary/shared/duckdb";
 import { datasetGlob, INTERNAL_DIR, LAYERS, type Layer } from "@tributary/shared/lake/layout";
 import type { Table } from "apache-arrow";
 import { arrowTableFromColumns } from "./arrow.ts";
@@ -37,30 +38,28 @@ export class LakeError extends Error {
 
 export async function openLake(config: LakeConfig): Promise<Lake> {
   const uri = config.lake.uri.replace(/\/+$/, "");
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
-  try {
-    await connection.run("SET TimeZone = 'UTC'");
-    if (uri.startsWith("s3://")) await configureS3(connection, config.s3);
-    const datasets = await discover(connection, uri);
-    for (const layer of LAYERS) await connection.run(`CREATE SCHEMA IF NOT EXISTS ${layer}`);
-    for (const d of datasets) await createView(connection, uri, d);
-    return new DuckDBLake(uri, instance, connection, datasets);
-  } catch (err) {
-    connection.closeSync();
-    instance.closeSync();
-    throw err;
-  }
+  let datasets: DatasetRef[] = [];
+  const duck = await openDuck({
+    prepare: async (connection) => {
+      if (uri.startsWith("s3://")) await configureS3(connection, config.s3);
+      datasets = await discover(connection, uri);
+      for (const layer of LAYERS) await connection.run(`CREATE SCHEMA IF NOT EXISTS ${layer}`);
+      for (const d of datasets) await createView(connection, uri, d);
+    },
+  });
+  return new DuckDBLake(uri, duck, datasets);
 }
 
 class DuckDBLake implements Lake {
   private closed = false;
+  private readonly connection: DuckDBConnection;
   constructor(
     readonly uri: string,
-    private readonly instance: DuckDBInstance,
-    private readonly connection: DuckDBConnection,
+    private readonly duck: OpenDuck,
     private readonly found: readonly DatasetRef[],
-  ) {}
+  ) {
+    this.connection = duck.connection;
+  }
 
   async query<T extends object = LakeRow>(sql: string): Promise<T[]> {
     const result = await this.run(sql);
@@ -94,8 +93,7 @@ class DuckDBLake implements Lake {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.connection.closeSync();
-    this.instance.closeSync();
+    this.duck.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -172,10 +170,7 @@ async function configureS3(connection: DuckDBConnection, s3: LakeConfig["s3"]): 
   );
 }
 
-/** A SQL string literal. */
-export function sqlString(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
+export { sqlString };
 
 /** A comma-separated list of SQL string literals, for `IN (…)`. */
 export function sqlList(values: readonly string[]): string {
