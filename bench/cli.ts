@@ -12,7 +12,14 @@ import { join } from "node:path";
 import { commandLineOrExit, parseCommandLine } from "@tributary/shared/cli";
 import { loadConfigOrExit } from "@tributary/shared/config";
 import { nowRfc3339 } from "@tributary/shared/time";
-import { type BenchDefinition, type BenchSummary, type Metric, renderMarkdown, runBench } from "./harness.ts";
+import {
+  type BenchDefinition,
+  type BenchSummary,
+  keepNotes,
+  type Metric,
+  renderMarkdown,
+  runBench,
+} from "./harness.ts";
 
 const USAGE = `usage: bun run bench [ingest|lake|gold|cdc|notebooks …] [--json] [--runs N] [--quick] [--no-write]
   runs the benchmarks (all when none is named) and regenerates BENCHMARKS.md; --json prints one JSON
@@ -59,7 +66,7 @@ const BENCHES: Record<string, () => BenchDefinition> = {
       });
       const b = await runBookBench({
         kafka: config.kafka,
-        ...(quick ? { burstSeconds: 0.1, latencySeconds: 3 } : {}),
+        ...(quick ? { burstUpdates: 15_000, latencySeconds: 3 } : {}),
       });
       return [
         {
@@ -277,7 +284,7 @@ if (!quick && values["no-write"] !== true) {
     "|---|---|---|---|---|---|---|\n",
     `|---|---|---|---|---|---|---|\n${kept.join("\n")}${kept.length ? "\n" : ""}`,
   );
-  writeFileSync(file, merged);
+  writeFileSync(file, keepNotes(previous, merged));
   console.error(`bench: BENCHMARKS.md updated (${file})`);
 }
 process.exit(0);

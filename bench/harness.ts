@@ -129,8 +129,10 @@ export function renderMarkdown(
     "  market's heavy-tailed sweeps measure its burstiness, not the ingester).",
     "- **ingest, book**: the same path for WS v2 `book` at depth 10 on three symbols (100 trades/s beside it): each",
     "  update parsed losslessly, applied to the symbol's book and its CRC32 of the top 10 levels verified, then produced.",
-    "  book_updates_per_s over a burst of about 40,000 updates sent as fast as the simulator can (sim_book_updates_per_s",
-    "  is its send rate: a figure close to it means the simulator, not the ingester, set the pace); book_p99_ms from",
+    "  book_updates_per_s over a burst of 40,000 updates rendered before the run by the simulator's own book market",
+    "  (snapshots and updates with Kraken's checksums) and sent back-to-back once the ingester has subscribed, pausing",
+    "  only when the socket pushes back (sim_book_updates_per_s is that send rate: a figure close to book_updates_per_s",
+    "  would mean the source, not the ingester, set the pace); book_p99_ms from",
     "  the simulator's send of each update frame to the broker's ack at book_latency_updates_per_s (about 2,000) after a",
     "  one-second warm-up; ingester_cpu_us_per_book_update is the ingester thread's CPU per update in the burst. A run",
     "  counts only if every update arrived and verified (no dropped frame, no mismatch).",
@@ -147,4 +149,10 @@ export function renderMarkdown(
     "- **notebooks**: each notebook executed end to end on a 48-hour demo lake.",
     "",
   ].join("\n");
+}
+
+/** Notes written by hand under `## Notes` at the end of the previous file (how an older figure was taken) outlive regeneration. */
+export function keepNotes(previous: string, rendered: string): string {
+  const notes = /\n## Notes\n[\s\S]*$/.exec(previous)?.[0];
+  return notes ? `${rendered.trimEnd()}\n${notes}` : rendered;
 }

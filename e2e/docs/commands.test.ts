@@ -20,7 +20,7 @@ const scripts = (
   JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }
 ).scripts;
 /** Scripts that are not Tributary's own command lines. */
-const NOT_CLIS = new Set(["lint", "typecheck", "test", "test:alone", "test:soak"]);
+const NOT_CLIS = new Set(["lint", "typecheck", "test", "test:soak"]);
 const CLIS = Object.keys(scripts).filter((s) => !NOT_CLIS.has(s));
 const documented = documentedCommands(ROOT);
 

@@ -32,6 +32,9 @@ export const DOCUMENTED_COMMANDS: Readonly<Record<string, Exercise>> = {
   "bun run cdc --workload --dates 20 --delay-ms 500": { helpOnly: "a live feed that runs until stopped" },
   "bun run cdc --resnapshot": { helpOnly: "drops the shared PostgreSQL's replication slot" },
   "bun run cdc --drop": { helpOnly: "drops the shared PostgreSQL's slot and publication" },
+  "bun run cdc --snapshot-table public.tesouro_prices": {
+    by: "apps/ingest/src/cdc/incremental-snapshot.test.ts",
+  },
   "bun run lake": { by: "apps/demo/src/demo.test.ts", via: "apps/demo/src/demo.ts" },
   "bun run lake --jobs bronze": {
     by: "apps/lake/src/bronze/crash.test.ts",

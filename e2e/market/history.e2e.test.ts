@@ -29,7 +29,7 @@ import { CommitLog } from "@tributary/shared/lake/commit-log";
 import { BRONZE_DATASETS } from "@tributary/shared/lake/layout";
 import { createLogger } from "@tributary/shared/log";
 import { uniqueName } from "@tributary/shared/testing/names";
-import { bronzeCovers, countRows, referenceTrade, simulatorIngestOptions, topicEnds } from "./pipeline.ts";
+import { bronzeCovers, countRows, referenceTrade, simulatorRunOptions, topicEnds } from "./pipeline.ts";
 
 const HOURS = 50;
 /** Nominal trades over the history (sweep sizes are heavy-tailed, so a tape holds somewhat fewer). */
@@ -77,7 +77,7 @@ test(`${HOURS} hours of market through every layer: gold equals the recomputatio
     await admin.connect();
     const acked = new Map<string, Set<number>>(sim.symbols().map((s) => [s, new Set<number>()]));
     ingester = await startIngester(
-      simulatorIngestOptions(
+      simulatorRunOptions(
         config,
         { restUrl: sim.restUrl, wsUrl: sim.wsUrl, symbols: sim.symbols() },
         topics,

@@ -40,7 +40,7 @@ import {
   referenceTrade,
   runMarketLayers,
   simulatorBase,
-  simulatorIngestOptions,
+  simulatorRunOptions,
   simulatorStats,
   topicEnds,
 } from "./pipeline.ts";
@@ -108,7 +108,7 @@ test(
       // 1. Ingest from the first trade of each pair while the market runs.
       const acked = new Map<string, Set<number>>(sim.symbols.map((s) => [s, new Set<number>()]));
       ingester = await startIngester(
-        simulatorIngestOptions(config, sim, topics, {
+        simulatorRunOptions(config, sim, topics, {
           stateDir: join(stateDir, "ingest-main"),
           since: "0",
           once: false,
@@ -184,7 +184,7 @@ test(
       const pivotMicros = parseRfc3339Micros(pivot.ts);
       let replayed = 0;
       replay = await startIngester(
-        simulatorIngestOptions(config, sim, topics, {
+        simulatorRunOptions(config, sim, topics, {
           stateDir: join(stateDir, "ingest-replay"),
           since: (pivotMicros * 1000n - 1n).toString(),
           once: true,

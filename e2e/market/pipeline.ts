@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { IngestOptions } from "@tributary/ingest/kraken/ingester/options";
+import { type SimulatorEndpoints, simulatorIngestOptions } from "@tributary/ingest/kraken/ingester/testing";
 import type { IngestTopics } from "@tributary/ingest/producer/topics";
 import type { SimulatorStats, TruthTrade } from "@tributary/ingest/simulator/server";
 import { type GoldRunResult, runGoldMarket } from "@tributary/lake/gold/market/market";
@@ -91,31 +92,20 @@ export function referenceTrade(t: TruthTrade): ReferenceTrade {
 }
 
 /** Ingester options for a run against the simulator: quick REST retries, reconnects that leave a gap. */
-export function simulatorIngestOptions(
+export function simulatorRunOptions(
   config: Config,
-  sim: { readonly restUrl: string; readonly wsUrl: string; readonly symbols: readonly string[] },
+  sim: SimulatorEndpoints,
   topics: IngestTopics,
   run: { readonly stateDir: string; readonly since: string; readonly once: boolean },
 ): IngestOptions {
-  return {
-    mode: "stream",
-    restUrl: sim.restUrl,
-    wsUrl: sim.wsUrl,
-    symbols: sim.symbols,
-    pollCron: "* * * * * *",
-    once: run.once,
+  return simulatorIngestOptions(sim, config.kafka, topics, run.stateDir, {
     since: run.since,
-    durationMs: undefined,
-    stateDir: run.stateDir,
-    kafka: config.kafka,
-    topics,
-    metricsPort: undefined,
-    logLevel: "warn",
+    once: run.once,
     // Reconnect after at least 250 ms: more trades pass meanwhile than a 50-trade snapshot holds, so
     // every WebSocket drop leaves a gap that REST must backfill.
     ws: { backoff: { initialMs: 300, maxMs: 1_000 } },
     rest: { backoff: { initialMs: 20, maxMs: 300 }, rateLimitDelayMs: 50, maxAttempts: 20 },
-  };
+  });
 }
 
 /** One Kafka partition's offsets: records live at `low … high - 1`. */

@@ -1,8 +1,8 @@
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { runEach, testFiles } from "./each-file.ts";
+import { bunTimings, runEach, testFiles } from "./each-file.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "tributary-each-file-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -29,4 +29,30 @@ test("`bun run test:alone FILE` runs that file alone and ends with one summary l
   });
   expect(proc.stdout.toString()).toContain("1 files passed alone, 0 failed");
   expect(proc.exitCode).toBe(0);
+}, 60_000);
+
+test("--timings writes what `bun test --timings` reads; the committed test-timings.json names only test files that exist", async () => {
+  writeFileSync(
+    join(scratch, "slow.test.ts"),
+    'import { test } from "bun:test";\ntest("s", () => Bun.sleep(50));\n',
+  );
+  const results = await runEach(["slow.test.ts"], 1, undefined, scratch);
+  const timings = bunTimings(results);
+  expect(timings.files["slow.test.ts"]).toBeGreaterThanOrEqual(50);
+  writeFileSync(join(scratch, "timings.json"), JSON.stringify(timings));
+  const proc = Bun.spawnSync(["bun", "test", "--parallel=2", "--timings=timings.json", "./slow.test.ts"], {
+    cwd: scratch,
+    env: { ...process.env, TRIBUTARY_TEST_STACK: "off" },
+  });
+  expect(proc.stderr.toString()).toContain("1 pass");
+  expect(proc.exitCode).toBe(0);
+
+  const root = resolve(import.meta.dir, "../../../..");
+  const committed = JSON.parse(readFileSync(join(root, "test-timings.json"), "utf8")) as {
+    version: number;
+    files: Record<string, number>;
+  };
+  expect(committed.version).toBe(1);
+  const stale = Object.keys(committed.files).filter((f) => !testFiles(root).includes(f));
+  expect(stale).toEqual([]);
 }, 60_000);

@@ -2,8 +2,11 @@
  * `bun run test:alone [--jobs N] [--json FILE] [FILE…]`: runs every test file (or the given ones) on
  * its own, `bun test FILE` in a fresh process, and reports which pass alone, with wall and CPU time
  * per file: the check that no test depends on another file having run first, and the suite's profile.
+ * `--timings FILE` writes the files' wall times in `bun test --timings` form (test-timings.json, which
+ * `bun run test` reads to start the slowest files first and balance its workers).
  */
 import { relative, resolve } from "node:path";
+import { commandLineOrExit, parseCommandLine, UsageError } from "@tributary/shared/cli";
 
 const ROOT = resolve(import.meta.dir, "../../../..");
 
@@ -58,6 +61,14 @@ export async function runAlone(file: string, root = ROOT, timeoutMs = 120_000): 
   };
 }
 
+/** `bun test --timings` form: `{ version: 1, files: { path: ms } }`, paths from the root, sorted. */
+export function bunTimings(results: readonly FileResult[]): { version: 1; files: Record<string, number> } {
+  const files: Record<string, number> = {};
+  for (const r of [...results].sort((a, b) => a.file.localeCompare(b.file)))
+    files[r.file] = Math.round(r.wallS * 1000);
+  return { version: 1, files };
+}
+
 /** Runs `files` alone, `jobs` at a time, reporting each as it ends. */
 export async function runEach(
   files: readonly string[],
@@ -78,17 +89,30 @@ export async function runEach(
   return results.sort((a, b) => b.wallS - a.wallS);
 }
 
+const USAGE = `usage: bun run test:alone [--jobs N] [--json FILE] [--timings FILE] [FILE…]
+  Runs every test file (or the given ones) alone, in its own \`bun test\` process.
+  --jobs N          files at a time (default 1)
+  --json FILE       write each file's result, wall and CPU time
+  --timings FILE    write the wall times in \`bun test --timings\` form (test-timings.json)`;
+
 if (import.meta.main) {
-  const args = process.argv.slice(2);
-  const flag = (name: string): string | undefined => {
-    const i = args.indexOf(name);
-    if (i < 0) return undefined;
-    const [value] = args.splice(i, 2).slice(1);
-    return value;
-  };
-  const jobs = Number(flag("--jobs") ?? 1);
-  const json = flag("--json");
-  const files = args.length > 0 ? args.map((f) => relative(ROOT, resolve(f))) : testFiles();
+  const { jobs, json, timings, positionals } = commandLineOrExit(
+    "test:alone",
+    USAGE,
+    process.argv.slice(2),
+    (argv) => {
+      const { values, positionals } = parseCommandLine(
+        argv,
+        { jobs: { type: "string" }, json: { type: "string" }, timings: { type: "string" } },
+        true,
+      );
+      const jobs = Number(values.jobs ?? 1);
+      if (!Number.isInteger(jobs) || jobs < 1)
+        throw new UsageError(`--jobs must be a positive integer, not ${values.jobs}`);
+      return { jobs, json: values.json, timings: values.timings, positionals };
+    },
+  );
+  const files = positionals.length > 0 ? positionals.map((f) => relative(ROOT, resolve(f))) : testFiles();
   const started = performance.now();
   const results = await runEach(files, jobs, (r) =>
     console.error(
@@ -98,6 +122,7 @@ if (import.meta.main) {
   const failed = results.filter((r) => !r.ok);
   for (const r of failed) console.error(`\n---- ${r.file} (exit ${r.exitCode})\n${r.tail}`);
   if (json) await Bun.write(json, `${JSON.stringify(results, null, 1)}\n`);
+  if (timings) await Bun.write(timings, `${JSON.stringify(bunTimings(results), null, 1)}\n`);
   const wall = ((performance.now() - started) / 1000).toFixed(0);
   console.log(
     `${results.length - failed.length} files passed alone, ${failed.length} failed (${wall} s, ${jobs} at a time)`,
