@@ -5,6 +5,7 @@ import type { RunHistory } from "@tributary/shared/scheduler/history";
 import type { OverviewService } from "./health/overview.ts";
 import type { JobBoard } from "./jobs/board.ts";
 import type { LakeCatalog } from "./lake/catalog.ts";
+import type { TableHistories } from "./lake/history.ts";
 import type { MessageReader } from "./messages/reader.ts";
 import type { QueryCounters } from "./metrics.ts";
 import type { NotebookGallery } from "./notebooks/gallery.ts";
@@ -13,6 +14,8 @@ import type { QueryEngine, QueryLimits } from "./sql/engine.ts";
 export interface ConsoleDeps {
   readonly config: Config;
   readonly catalog: LakeCatalog;
+  /** The datasets' Iceberg tables: snapshot history and as-of reads. */
+  readonly tables: TableHistories;
   /** Absent when the lake is on S3 (DuckDB's httpfs cannot be installed offline). */
   readonly engine: QueryEngine | undefined;
   readonly engineUnavailable?: string;

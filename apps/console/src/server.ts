@@ -5,6 +5,7 @@
  */
 import { rmSync } from "node:fs";
 import type { Config } from "@tributary/shared/config";
+import { openCatalog } from "@tributary/shared/lake/iceberg/open-catalog";
 import { createLakeStore } from "@tributary/shared/lake/store";
 import { createLogger, type Logger } from "@tributary/shared/log";
 import { historyPath, RunHistory } from "@tributary/shared/scheduler/history";
@@ -13,6 +14,7 @@ import { KafkaMonitor } from "./health/kafka.ts";
 import { OverviewService } from "./health/overview.ts";
 import { JobBoard } from "./jobs/board.ts";
 import { LakeCatalog } from "./lake/catalog.ts";
+import { TableHistories } from "./lake/history.ts";
 import { MessageReader } from "./messages/reader.ts";
 import { QueryCounters } from "./metrics.ts";
 import { NotebookGallery } from "./notebooks/gallery.ts";
@@ -75,6 +77,7 @@ export async function startConsole(config: Config, options: ConsoleOptions = {})
   const app = createConsoleApp({
     config,
     catalog,
+    tables: new TableHistories(openCatalog(config, store), store),
     engine,
     ...(engineUnavailable ? { engineUnavailable } : {}),
     overview,

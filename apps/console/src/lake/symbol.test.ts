@@ -4,37 +4,21 @@
  * partitions as BIGINT, like DuckDB and Spark outside (apps/lake/src/readers/hive.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { loadConfig } from "@tributary/shared/config";
-import { createLogger } from "@tributary/shared/log";
-import { type RunningConsole, startConsole } from "../server.ts";
+import { rmSync } from "node:fs";
+import type { RunningConsole } from "../server.ts";
+import { startLakeConsole } from "../testing/lake-console.ts";
 import { createLakeFixture, type LakeFixture } from "../testing/lake-fixture.ts";
 
 let lake: LakeFixture;
 let consoleApp: RunningConsole;
-let scratch: string;
 
 beforeAll(async () => {
   lake = await createLakeFixture({ hours: 2 });
-  scratch = mkdtempSync(join(tmpdir(), "console-symbol-"));
-  const config = loadConfig({
-    ...process.env,
-    LAKE_URI: lake.root,
-    TRIBUTARY_STATE_DIR: join(scratch, "state"),
-    CONSOLE_SOURCES: "none",
-    CONSOLE_NOTEBOOKS_DIR: join(scratch, "notebooks"),
-  });
-  consoleApp = await startConsole(config, {
-    port: 0,
-    log: createLogger("console-test", "error", () => true),
-  });
+  consoleApp = await startLakeConsole(lake.root, "console-symbol");
 }, 120_000);
 
 afterAll(async () => {
   await consoleApp?.stop();
-  rmSync(scratch, { recursive: true, force: true });
   rmSync(lake.root, { recursive: true, force: true });
 });
 

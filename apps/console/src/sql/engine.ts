@@ -2,7 +2,7 @@
  * The read-only query engine behind the SQL box, the lake browser and the quality charts: one
  * in-memory DuckDB whose views (`bronze.kraken_trades`, also `bronze_kraken_trades`) read the lake's
  * Parquet, locked down before any user SQL runs — external access off except the lake's layer
- * directories, no extension loading, spill bounded in a directory of its own, configuration locked.
+ * directories and its Iceberg warehouse, no extension loading, spill bounded in a directory of its own, configuration locked.
  * User SQL must parse as one SELECT, pass the guard, and be prepared as a SELECT; it runs on its own
  * connection within a deadline that holds whatever step it falls in (checked after every step, and
  * a running statement is interrupted until it stops), and its answer is bounded in rows and bytes.
@@ -16,6 +16,7 @@ import {
   type Json,
   StatementType,
 } from "@duckdb/node-api";
+import { WAREHOUSE_DIR } from "@tributary/shared/lake/iceberg/catalog";
 import { LAYERS, type Layer } from "@tributary/shared/lake/layout";
 import { readAnswer } from "./answer.ts";
 import { checkAst, checkText, notASelect, QueryRefused } from "./guard.ts";
@@ -98,7 +99,8 @@ export class QueryEngine {
     const root = options.lakeRoot.replace(/\/+$/, "");
     const layerRoots = LAYERS.map((l) => `${root}/${l}`);
     const duck = await openLockedDuck({
-      allowedDirs: layerRoots,
+      // The Iceberg warehouse too: a table's as-of read names its immutable data files there.
+      allowedDirs: [...layerRoots, `${root}/${WAREHOUSE_DIR}`],
       threads: options.threads ?? 2,
       memoryLimit: options.memoryLimit ?? "512MB",
       ...(options.spillDir
