@@ -61,6 +61,9 @@ export const DOCUMENTED_COMMANDS: Readonly<Record<string, Exercise>> = {
   },
   "bun run notebooks --list": { here: true },
   "bun run notebooks /anywhere/my-analysis.ts": { by: "apps/notebooks/src/cli.test.ts" },
+  "bun run notebooks market-overview --as-of apps/notebooks/out/market-overview.ipynb": {
+    by: "apps/notebooks/src/kit/as-of.test.ts",
+  },
   "bun run notebooks import edited.ipynb": { by: "apps/notebooks/src/format/import.test.ts" },
   "bun run notebooks kernel install": { by: "apps/notebooks/src/kernel/kernel.test.ts" },
   "bun run notebooks kernel install --prefix /usr/local": { by: "apps/notebooks/src/kernel/kernel.test.ts" },

@@ -1,5 +1,5 @@
 /**
- * `bun run notebooks [name…] [--param key=value] [--timeout s] [--out dir] [--lake uri] [--json]`
+ * `bun run notebooks [name…] [--param key=value] [--timeout s] [--out dir] [--lake uri] [--as-of when] [--json]`
  * Exit code: 0 when every notebook ran without an error output, 1 otherwise, 2 for bad usage.
  * Subcommands: `kernel install …` (the Jupyter kernel), `import <file.ipynb>` (back to percent format).
  */
@@ -35,6 +35,7 @@ async function main(): Promise<number> {
     const result = await runNotebooks({
       names: args.names,
       params: args.params,
+      ...(args.asOf ? { asOf: args.asOf } : {}),
       timeoutMs: args.timeoutMs,
       ...(args.outDir ? { outDir: args.outDir } : {}),
       env,

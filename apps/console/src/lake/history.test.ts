@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { runGoldMarket } from "@tributary/lake/gold/market/market";
 import { runSilverTrades } from "@tributary/lake/silver/trades";
-import { commitBronze, tradeJson } from "@tributary/lake/testing/bronze-fixture";
+import { commitBronze, sequentialTrades } from "@tributary/lake/testing/bronze-fixture";
 import { createTempLake, type TempLake } from "@tributary/lake/testing/temp-lake";
 import type { RunningConsole } from "../server.ts";
 import { startLakeConsole } from "../testing/lake-console.ts";
@@ -20,19 +20,6 @@ const seen: { n: string; sum: string; maxId: string }[] = [];
 /** A moment between run 1's snapshot and run 2's. */
 let between = "";
 
-const trade = (id: number) => ({
-  partition: 0,
-  offset: id - 1,
-  key: "BTC/USD",
-  value: tradeJson({
-    trade_id: id,
-    ts: `2024-05-01T10:${String(id % 60).padStart(2, "0")}:00.123456Z`,
-    price: `${100 + (id % 7)}.25`,
-    qty: "0.5",
-  }),
-  ingestedAt: 1714557600000000n + BigInt(id),
-});
-
 async function hiveState(): Promise<{ n: string; sum: string; maxId: string }> {
   const [r] = await lake.query(
     `SELECT count(*)::VARCHAR AS n, sum(price)::VARCHAR AS sum, max(trade_id)::VARCHAR AS "maxId" FROM ${lake.scan("silver", "kraken_trades")}`,
@@ -42,19 +29,13 @@ async function hiveState(): Promise<{ n: string; sum: string; maxId: string }> {
 
 beforeAll(async () => {
   lake = createTempLake();
-  await commitBronze(
-    lake.commitLog,
-    Array.from({ length: 30 }, (_, i) => trade(i + 1)),
-  );
+  await commitBronze(lake.commitLog, sequentialTrades(1, 30));
   await runSilverTrades(lake.env);
   seen.push(await hiveState());
   await Bun.sleep(20);
   between = new Date().toISOString();
   await Bun.sleep(20);
-  await commitBronze(
-    lake.commitLog,
-    Array.from({ length: 20 }, (_, i) => trade(i + 31)),
-  );
+  await commitBronze(lake.commitLog, sequentialTrades(31, 20));
   await runSilverTrades(lake.env);
   seen.push(await hiveState());
   await runGoldMarket(lake.env, { graceMinutes: 5 });

@@ -5,15 +5,13 @@
  * committed at or before it). A dataset without a table (Hive-only, or a lake from before its first
  * Iceberg commit) has no history; the browser says so.
  */
-import { type IcebergCatalog, lakeKeyOf } from "@tributary/shared/lake/iceberg/catalog";
+import type { IcebergCatalog } from "@tributary/shared/lake/iceberg/catalog";
 import {
   currentSnapshot,
   type Snapshot,
-  snapshotAsOf,
-  snapshotById,
-  type TableMetadata,
+  SnapshotNotFoundError,
 } from "@tributary/shared/lake/iceberg/metadata";
-import { IcebergTable } from "@tributary/shared/lake/iceberg/table";
+import { readSnapshot, type SnapshotRead } from "@tributary/shared/lake/iceberg/time-travel";
 import type { Layer } from "@tributary/shared/lake/layout";
 import type { LakeStore } from "@tributary/shared/lake/store";
 import { parseRfc3339Micros } from "@tributary/shared/time";
@@ -64,9 +62,6 @@ export class AsOfError extends Error {
 export class AsOfNotFound extends Error {
   override readonly name = "AsOfNotFound";
 }
-
-/** Files an as-of read may name; a snapshot holding more is refused rather than read unbounded. */
-export const MAX_AS_OF_FILES = 20_000;
 
 const READ_PREFIX = "tributary.read.";
 
@@ -146,40 +141,26 @@ export class TableHistories {
    * Throws {@link AsOfNotFound} when there is no such table or snapshot (naming what there is).
    */
   async resolve(layer: Layer, name: string, asOf: AsOf): Promise<{ snapshot: SnapshotRow; paths: string[] }> {
-    const id = { namespace: layer, name };
-    const loaded = await this.catalog.load(id);
-    if (loaded === undefined)
-      throw new AsOfNotFound(`${layer}/${name} has no Iceberg table, so no snapshots to read as of`);
-    const m = loaded.metadata;
-    const snap = this.find(m, `${layer}.${name}`, asOf);
-    const table = new IcebergTable(this.catalog, this.store, id, { columns: [], partitionBy: [] });
-    const files = await table.files(snap, m);
-    if (files.length > MAX_AS_OF_FILES)
-      throw new AsOfError(
-        `snapshot ${snap["snapshot-id"]} of ${layer}.${name} holds ${files.length} files; an as-of read names at most ${MAX_AS_OF_FILES}`,
-      );
-    return {
-      snapshot: row(snap, currentSnapshot(m)),
-      paths: files.map((f) => this.store.url(lakeKeyOf(this.store, f.path))),
-    };
-  }
-
-  private find(m: TableMetadata, table: string, asOf: AsOf): Snapshot {
-    if (asOf.kind === "snapshot") {
-      try {
-        return snapshotById(m, asOf.id, table);
-      } catch (err) {
-        throw new AsOfNotFound((err as Error).message);
-      }
+    const table = `${layer}.${name}`;
+    let read: SnapshotRead | undefined;
+    try {
+      read = await readSnapshot(this.catalog, this.store, { namespace: layer, name }, asOf);
+    } catch (err) {
+      if (err instanceof SnapshotNotFoundError) throw new AsOfNotFound(err.message);
+      throw new AsOfError((err as Error).message);
     }
-    const snap = snapshotAsOf(m, asOf.ms);
-    if (snap !== undefined) return snap;
-    const first = m["snapshot-log"]?.[0];
-    throw new AsOfNotFound(
-      `${table} has no snapshot committed at or before ${new Date(asOf.ms).toISOString()}` +
-        (first === undefined
-          ? ""
-          : `; its oldest kept is from ${new Date(first["timestamp-ms"]).toISOString()}`),
-    );
+    if (read === undefined)
+      throw new AsOfNotFound(`${layer}/${name} has no Iceberg table, so no snapshots to read as of`);
+    if (read.snapshot === undefined) {
+      const first = read.metadata["snapshot-log"]?.[0];
+      const when = asOf.kind === "time" ? new Date(asOf.ms).toISOString() : "now";
+      throw new AsOfNotFound(
+        `${table} has no snapshot committed at or before ${when}` +
+          (first === undefined
+            ? ""
+            : `; its oldest kept is from ${new Date(first["timestamp-ms"]).toISOString()}`),
+      );
+    }
+    return { snapshot: row(read.snapshot, currentSnapshot(read.metadata)), paths: [...read.locations] };
   }
 }

@@ -260,3 +260,25 @@ export function tradeJson(
   };
   return JSON.stringify({ ...base, ...t });
 }
+
+/**
+ * BTC/USD trades `from`, `from + 1`, … (n of them) at offsets `from - 1`, … of partition 0: one a
+ * minute past 2024-05-01T10:00Z (wrapping each hour), prices 100.25 to 106.25, qty 0.5.
+ */
+export function sequentialTrades(from: number, n: number): BronzeRecord[] {
+  return Array.from({ length: n }, (_, i) => {
+    const id = from + i;
+    return {
+      partition: 0,
+      offset: id - 1,
+      key: "BTC/USD",
+      value: tradeJson({
+        trade_id: id,
+        ts: `2024-05-01T10:${String(id % 60).padStart(2, "0")}:00.123456Z`,
+        price: `${100 + (id % 7)}.25`,
+        qty: "0.5",
+      }),
+      ingestedAt: 1714557600000000n + BigInt(id),
+    };
+  });
+}

@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { KERNEL_DISPLAY_NAME, KERNEL_LANGUAGE, KERNEL_NAME, LANGUAGE_INFO } from "../kernel/kernelspec.ts";
+import type { LakeAsOf } from "../kit/lake.ts";
 import type { SourceCell } from "./percent.ts";
 
 /** A MIME bundle: JSON types (`application/json`, `*+json`) hold values, all others text. */
@@ -47,6 +48,10 @@ export interface NotebookRunInfo {
   readonly durationMs: number;
   readonly params: Readonly<Record<string, unknown>>;
   readonly ok: boolean;
+  /** What its lake sessions read: `layer.dataset` → Iceberg snapshot id, `hive` (no table) or `none`. */
+  readonly snapshots?: Readonly<Record<string, string>>;
+  /** What the run was asked to read (`--as-of`), when not the current snapshots. */
+  readonly asOf?: LakeAsOf;
 }
 
 export interface Ipynb {
@@ -89,6 +94,8 @@ export function toIpynb(cells: readonly ExecutedCell[], run: NotebookRunInfo): I
         duration_ms: Math.round(run.durationMs),
         params: run.params,
         ok: run.ok,
+        ...(run.snapshots ? { snapshots: run.snapshots } : {}),
+        ...(run.asOf ? { as_of: run.asOf } : {}),
       },
     },
     cells: out,

@@ -3,6 +3,7 @@
  * returning a MIME bundle (the convention Deno's and tslab's kernels use). Under the runner the bundle
  * becomes a `display_data` output of the running cell; run directly with `bun`, its text is printed.
  */
+import type { LakeAsOf, PinnedSnapshots } from "./lake.ts";
 import { isArrowTable, tableBundleFromArrow, tableBundleFromRows } from "./table.ts";
 
 export const JUPYTER_DISPLAY: unique symbol = Symbol.for("Jupyter.display");
@@ -18,6 +19,10 @@ export interface NotebookRuntime {
   display(bundle: MimeBundle, metadata: Readonly<Record<string, unknown>>): void;
   readonly params: Readonly<Record<string, string>>;
   reportParams(values: Readonly<Record<string, unknown>>): void;
+  /** The snapshots the run was asked to read (`bun run notebooks --as-of`); undefined: the current ones. */
+  readonly asOf?: LakeAsOf;
+  /** What a lake session pinned, for the run's `.ipynb`. */
+  reportSnapshots?(tables: PinnedSnapshots): void;
 }
 
 export const RUNTIME_KEY = Symbol.for("tributary.notebook.runtime");

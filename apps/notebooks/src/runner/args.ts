@@ -1,5 +1,8 @@
 /** Command-line arguments of `bun run notebooks`. */
+import { existsSync, readFileSync } from "node:fs";
 import { UsageError as SharedUsageError } from "@tributary/shared/cli";
+import { parseRfc3339Micros } from "@tributary/shared/time";
+import type { LakeAsOf } from "../kit/lake.ts";
 import { parseParamArgs } from "../kit/params.ts";
 
 export interface CliArgs {
@@ -8,6 +11,7 @@ export interface CliArgs {
   readonly timeoutMs: number;
   readonly outDir: string | undefined;
   readonly lakeUri: string | undefined;
+  readonly asOf: LakeAsOf | undefined;
   readonly json: boolean;
   readonly list: boolean;
   readonly help: boolean;
@@ -25,6 +29,8 @@ options:
   --timeout <s>       per-notebook timeout in seconds (default 300)
   --out <dir>         output directory (default apps/notebooks/out)
   --lake <uri>        lake to read (sets LAKE_URI for the notebooks)
+  --as-of <when>      read every table as of an RFC 3339 time (2026-12-06T20:00:00Z), or as of the
+                      snapshots an earlier run recorded in its .ipynb (--as-of out/market-overview.ipynb)
   --json              print a JSON summary on the last line of stdout
   --list              list the notebooks and exit
   -h, --help          show this help
@@ -40,6 +46,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   let timeoutMs = 300_000;
   let outDir: string | undefined;
   let lakeUri: string | undefined;
+  let asOf: LakeAsOf | undefined;
   let json = false;
   let list = false;
   let help = false;
@@ -72,6 +79,9 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       case "--lake":
         lakeUri = value();
         break;
+      case "--as-of":
+        asOf = parseAsOf(value());
+        break;
       case "--json":
         json = true;
         break;
@@ -93,7 +103,39 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
-  return { names, params, timeoutMs, outDir, lakeUri, json, list, help };
+  return { names, params, timeoutMs, outDir, lakeUri, asOf, json, list, help };
+}
+
+/** `--as-of`: an RFC 3339 time, or an executed `.ipynb` whose `metadata.tributary.snapshots` says what it read. */
+export function parseAsOf(text: string): LakeAsOf {
+  if (text.endsWith(".ipynb")) {
+    if (!existsSync(text)) throw new UsageError(`--as-of ${text}: no such file`);
+    let snapshots: unknown;
+    try {
+      const nb = JSON.parse(readFileSync(text, "utf8")) as {
+        metadata?: { tributary?: { snapshots?: unknown } };
+      };
+      snapshots = nb.metadata?.tributary?.snapshots;
+    } catch (err) {
+      throw new UsageError(`--as-of ${text}: not a notebook (${(err as Error).message})`);
+    }
+    const valid =
+      typeof snapshots === "object" &&
+      snapshots !== null &&
+      Object.values(snapshots).every((v) => typeof v === "string");
+    if (!valid)
+      throw new UsageError(
+        `--as-of ${text}: it records no snapshots (metadata.tributary.snapshots); it was not written by a run that read the lake`,
+      );
+    return { kind: "snapshots", tables: snapshots as Record<string, string> };
+  }
+  try {
+    return { kind: "time", ms: Number(parseRfc3339Micros(text) / 1000n) };
+  } catch (err) {
+    throw new UsageError(
+      `--as-of ${JSON.stringify(text.slice(0, 40))}: expected an RFC 3339 time such as 2026-12-06T20:00:00Z or an executed .ipynb (${(err as Error).message})`,
+    );
+  }
 }
 
 function splitOnce(arg: string): [string, string] {

@@ -5,18 +5,26 @@
  */
 import { format } from "node:util";
 import { type MimeBundle, type NotebookRuntime, RUNTIME_KEY } from "../kit/display.ts";
+import type { LakeAsOf, PinnedSnapshots } from "../kit/lake.ts";
 
 export interface OutputSink {
   stream(name: "stdout" | "stderr", text: string): void;
   display(bundle: MimeBundle, metadata: Readonly<Record<string, unknown>>): void;
   reportParams(values: Readonly<Record<string, unknown>>): void;
+  reportSnapshots?(tables: PinnedSnapshots): void;
 }
 
-export function captureOutputs(sink: OutputSink, params: Readonly<Record<string, string>>): void {
+export function captureOutputs(
+  sink: OutputSink,
+  params: Readonly<Record<string, string>>,
+  asOf?: LakeAsOf,
+): void {
   const runtime: NotebookRuntime = {
     params: Object.freeze({ ...params }),
     display: (bundle, metadata) => sink.display(bundle, metadata),
     reportParams: (values) => sink.reportParams(values),
+    ...(asOf ? { asOf } : {}),
+    reportSnapshots: (tables) => sink.reportSnapshots?.(tables),
   };
   (globalThis as unknown as Record<symbol, unknown>)[RUNTIME_KEY] = runtime;
   const stream = (name: "stdout" | "stderr", text: string): void => {

@@ -19,12 +19,15 @@ import { basename, dirname, join, resolve } from "node:path";
 import { formatMicros, nowMicros } from "@tributary/shared/time";
 import type { CellOutput, ExecutedCell, NotebookRunInfo } from "../format/ipynb.ts";
 import { parsePercent, type SourceCell } from "../format/percent.ts";
+import type { LakeAsOf } from "../kit/lake.ts";
 import { buildProgram } from "./program.ts";
 import { type ChildMessage, decodeMessages } from "./protocol.ts";
 
 export interface ExecuteOptions {
   readonly timeoutMs: number;
   readonly params?: Readonly<Record<string, string>>;
+  /** The snapshots the notebook's lake sessions read (`--as-of`); default: the current ones. */
+  readonly asOf?: LakeAsOf;
   /** Environment of the child (defaults to this process's). */
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly cwd?: string;
@@ -96,6 +99,7 @@ export async function executeNotebook(path: string, options: ExecuteOptions): Pr
   const startedMicros = nowMicros();
   const started = Date.now();
   let params: Readonly<Record<string, unknown>> = { ...(options.params ?? {}) };
+  const snapshots: Record<string, string> = {};
   let current = -1;
   let executed = 0;
   let done = false;
@@ -150,6 +154,9 @@ export async function executeNotebook(path: string, options: ExecuteOptions): Pr
       case "params":
         params = m.values;
         return;
+      case "snapshots":
+        Object.assign(snapshots, m.tables);
+        return;
       case "error": {
         const state = target(m.cell);
         if (!state) return;
@@ -172,7 +179,15 @@ export async function executeNotebook(path: string, options: ExecuteOptions): Pr
 
   const channel = new ChannelReader(channelPath);
   const child = Bun.spawn(
-    [process.execPath, CHILD, programPath, channelPath, notebookPath, JSON.stringify(options.params ?? {})],
+    [
+      process.execPath,
+      CHILD,
+      programPath,
+      channelPath,
+      notebookPath,
+      JSON.stringify(options.params ?? {}),
+      JSON.stringify(options.asOf ?? null),
+    ],
     {
       cwd: options.cwd ?? process.cwd(),
       env: { ...(options.env ?? process.env) },
@@ -249,7 +264,15 @@ export async function executeNotebook(path: string, options: ExecuteOptions): Pr
   const ok = !timedOut && done && exitCode === 0 && !executedCells.some((c) => c.status === "error");
   return {
     path: notebookPath,
-    run: { name, startedAt: formatMicros(startedMicros), durationMs: Date.now() - started, params, ok },
+    run: {
+      name,
+      startedAt: formatMicros(startedMicros),
+      durationMs: Date.now() - started,
+      params,
+      ok,
+      snapshots,
+      ...(options.asOf ? { asOf: options.asOf } : {}),
+    },
     cells: executedCells,
     timedOut,
     exitCode,

@@ -13,6 +13,8 @@ export type ChildMessage =
       readonly metadata: Readonly<Record<string, unknown>>;
     }
   | { readonly t: "params"; readonly values: Readonly<Record<string, unknown>> }
+  /** A lake session's pinned snapshots (`layer.dataset` → snapshot id, `hive` or `none`). */
+  | { readonly t: "snapshots"; readonly tables: Readonly<Record<string, string>> }
   | {
       readonly t: "error";
       readonly cell: number;

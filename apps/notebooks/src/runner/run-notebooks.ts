@@ -11,6 +11,7 @@ import { CHARTS_RUNTIME_FILE, chartsRuntime } from "../format/charts-runtime.ts"
 import { renderHtml } from "../format/html.ts";
 import { serializeIpynb, toIpynb } from "../format/ipynb.ts";
 import { validateNotebook } from "../format/validate.ts";
+import type { LakeAsOf } from "../kit/lake.ts";
 import { escapeHtml } from "../kit/table.ts";
 import { executeNotebook, type NotebookExecution, type ProgressEvent } from "./execute.ts";
 
@@ -24,6 +25,8 @@ export interface RunNotebooksOptions {
   readonly notebooksDir?: string;
   readonly outDir?: string;
   readonly params?: Readonly<Record<string, string>>;
+  /** The snapshots every notebook reads (`--as-of`); default: the current ones. */
+  readonly asOf?: LakeAsOf;
   readonly timeoutMs?: number;
   /** Environment of the notebook processes (e.g. LAKE_URI); defaults to this process's. */
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -81,6 +84,7 @@ export async function runNotebooks(options: RunNotebooksOptions = {}): Promise<R
     const execution = await executeNotebook(path, {
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       params: options.params ?? {},
+      ...(options.asOf ? { asOf: options.asOf } : {}),
       ...(options.env ? { env: options.env } : {}),
       ...(options.cwd ? { cwd: options.cwd } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
