@@ -71,13 +71,14 @@ export async function startConsole(config: Config, options: ConsoleOptions = {})
     group: config.lake.consumerGroup,
     cdcPrefix: config.cdc.topicPrefix,
   });
-  const overview = new OverviewService({ config, catalog, engine, kafka, board });
+  const tables = new TableHistories(openCatalog(config, store), store);
+  const overview = new OverviewService({ config, catalog, tables, engine, kafka, board });
   const gallery = new NotebookGallery(config.console.notebooksDir);
   const messages = new MessageReader(config.kafka);
   const app = createConsoleApp({
     config,
     catalog,
-    tables: new TableHistories(openCatalog(config, store), store),
+    tables,
     engine,
     ...(engineUnavailable ? { engineUnavailable } : {}),
     overview,

@@ -7,6 +7,7 @@
 import type { Config } from "@tributary/shared/config";
 import type { JobBoard, JobsSummary } from "../jobs/board.ts";
 import type { DatasetInfo, LakeCatalog } from "../lake/catalog.ts";
+import type { TableHistories } from "../lake/history.ts";
 import type { QueryEngine } from "../sql/engine.ts";
 import type { KafkaMonitor, KafkaStatus } from "./kafka.ts";
 import { probeSource, type SourceStatus, sourcePort } from "./sources.ts";
@@ -39,6 +40,8 @@ export interface Overview {
 export interface OverviewDeps {
   readonly config: Config;
   readonly catalog: LakeCatalog;
+  /** The datasets' Iceberg tables: a view reads its table's current snapshot. */
+  readonly tables?: TableHistories;
   readonly engine: QueryEngine | undefined;
   readonly kafka: KafkaMonitor;
   readonly board: JobBoard;
@@ -93,15 +96,18 @@ export class OverviewService {
     try {
       let datasets = await catalog.datasets();
       if (engine) {
-        const failed = await engine.setViews(
+        const specs = await Promise.all(
           datasets
             .filter((d) => d.files > 0)
-            .map((d) => ({
-              layer: d.layer,
-              dataset: d.name,
-              glob: `${catalog.store.url(`${d.layer}/${d.name}`)}/**/*.parquet`,
-            })),
+            .map(async (d) => {
+              const glob = `${catalog.store.url(`${d.layer}/${d.name}`)}/**/*.parquet`;
+              // A table's current snapshot: the SQL box sees whole runs only. No table (or an unreadable
+              // one): the Hive tree, as before.
+              const snapshot = await this.deps.tables?.current(d.layer, d.name).catch(() => undefined);
+              return { layer: d.layer, dataset: d.name, glob, ...(snapshot ? { snapshot } : {}) };
+            }),
         );
+        const failed = await engine.setViews(specs);
         datasets = datasets.map((d) => {
           const reason = failed.get(`${d.layer}.${d.name}`);
           return reason ? { ...catalog.unreadable(d.layer, d.name, reason), files: d.files } : d;

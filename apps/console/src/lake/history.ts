@@ -136,6 +136,18 @@ export class TableHistories {
     };
   }
 
+  /** The current snapshot's id and data files; undefined without a table or a non-empty snapshot. */
+  async current(layer: Layer, name: string): Promise<{ id: string; files: string[] } | undefined> {
+    const read = await readSnapshot(
+      this.catalog,
+      this.store,
+      { namespace: layer, name },
+      { kind: "current" },
+    );
+    if (read?.snapshot === undefined || read.locations.length === 0) return undefined;
+    return { id: String(read.snapshot["snapshot-id"]), files: [...read.locations] };
+  }
+
   /**
    * The snapshot `asOf` names and the absolute paths of its data files, for DuckDB to read.
    * Throws {@link AsOfNotFound} when there is no such table or snapshot (naming what there is).

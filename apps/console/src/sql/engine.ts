@@ -26,9 +26,14 @@ import { QuerySlots } from "./slots.ts";
 export interface ViewSpec {
   readonly layer: Layer;
   readonly dataset: string;
-  /** Absolute glob of the dataset's committed Parquet files. */
+  /** Absolute glob of the dataset's committed Parquet files (its Hive tree). */
   readonly glob: string;
+  /** The current snapshot of the dataset's Iceberg table: the view reads its data files instead. */
+  readonly snapshot?: { readonly id: string; readonly files: readonly string[] };
 }
+
+/** What a view reads: a new snapshot (or a new glob) re-creates it. */
+const viewSource = (spec: ViewSpec): string => (spec.snapshot ? `snapshot ${spec.snapshot.id}` : spec.glob);
 
 export interface QueryLimits {
   readonly rowLimit: number;
@@ -74,7 +79,7 @@ const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 const quoteString = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 
 export class QueryEngine {
-  private views = new Map<string, string>();
+  private views = new Map<string, ViewSpec>();
   private ddl: Promise<unknown> = Promise.resolve();
   private closed = false;
   readonly slots: QuerySlots;
@@ -128,8 +133,9 @@ export class QueryEngine {
     const next = this.ddl.then(async () => {
       const failed = new Map<string, string>();
       const wanted = new Map(specs.map((s) => [`${s.layer}.${s.dataset}`, s]));
-      for (const [key, glob] of this.views) {
-        if (wanted.get(key)?.glob === glob) continue;
+      for (const [key, view] of this.views) {
+        const next = wanted.get(key);
+        if (next !== undefined && viewSource(next) === viewSource(view)) continue;
         const [layer, dataset] = key.split(".") as [string, string];
         await this.admin.run(`DROP VIEW IF EXISTS ${quoteIdent(layer)}.${quoteIdent(dataset)}`);
         await this.admin.run(`DROP VIEW IF EXISTS ${quoteIdent(`${layer}_${dataset}`)}`);
@@ -139,7 +145,7 @@ export class QueryEngine {
         if (this.views.has(key)) continue;
         try {
           await this.createView(spec);
-          this.views.set(key, spec.glob);
+          this.views.set(key, spec);
         } catch (err) {
           failed.set(key, `its files cannot be read as one table: ${duckMessage(err)}`);
         }
@@ -152,7 +158,10 @@ export class QueryEngine {
 
   /** Re-creates one view (its files' schema changed under it). */
   private async createView(spec: ViewSpec): Promise<void> {
-    const source = `SELECT * FROM read_parquet(${quoteString(spec.glob)}, hive_partitioning = true, union_by_name = true)`;
+    const files = spec.snapshot
+      ? `[${spec.snapshot.files.map(quoteString).join(", ")}]`
+      : quoteString(spec.glob);
+    const source = `SELECT * FROM read_parquet(${files}, hive_partitioning = true, union_by_name = true)`;
     await this.admin.run(
       `CREATE OR REPLACE VIEW ${quoteIdent(spec.layer)}.${quoteIdent(spec.dataset)} AS ${source}`,
     );
@@ -194,10 +203,7 @@ export class QueryEngine {
       return await fn();
     } catch (err) {
       if (!(err instanceof QueryRefused) || !/Contents of view were altered/i.test(err.message)) throw err;
-      const specs = [...this.views.entries()].map(([key, glob]) => {
-        const [layer, dataset] = key.split(".") as [Layer, string];
-        return { layer, dataset, glob };
-      });
+      const specs = [...this.views.values()];
       this.views.clear();
       await this.setViews(specs);
       return fn();
