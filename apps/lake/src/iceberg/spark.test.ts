@@ -3,10 +3,12 @@
  * writes, through the filesystem path (Iceberg's Hadoop catalog over `<LAKE_URI>/_iceberg`), and
  * agrees with DuckDB on counts, exact decimal sums and microsecond timestamps; VERSION AS OF and
  * TIMESTAMP AS OF give an earlier snapshot's rows; silver and gold tables that the jobs' own
- * publish commits read back as the Hive tree they leave. One JVM for the whole file.
+ * publish commits read back as the Hive tree they leave. And through Iceberg's REST catalog (the
+ * stack's service, started privately): every table of a lake the real jobs committed through it
+ * agrees with DuckDB over the Hive tree. One Spark JVM for the whole file.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -14,37 +16,66 @@ import { loadConfig } from "@tributary/shared/config";
 import { CommitLog } from "@tributary/shared/lake/commit-log";
 import { EmbeddedCatalog } from "@tributary/shared/lake/iceberg/catalog";
 import type { DataFile } from "@tributary/shared/lake/iceberg/manifest";
+import { openCatalog } from "@tributary/shared/lake/iceberg/open-catalog";
 import { timeTransform } from "@tributary/shared/lake/iceberg/schema";
 import { IcebergTable } from "@tributary/shared/lake/iceberg/table";
 import { createLakeStore } from "@tributary/shared/lake/store";
 import { createLogger } from "@tributary/shared/log";
+import { freePort } from "@tributary/shared/net/ports";
 import { parseRfc3339Micros } from "@tributary/shared/time";
+import { icebergRestService, icebergRestUrl } from "@tributary/stack/services/iceberg-rest";
 import { SparkSession } from "@tributary/stack/testing/spark";
+import { BronzeTableCommitter } from "../bronze/table-commit.ts";
 import { runGoldMarket } from "../gold/market/market.ts";
 import type { LakeJobEnv } from "../runtime/env.ts";
 import { runSilverTrades } from "../silver/trades.ts";
-import { type BronzeRecord, commitBronze, tradeJson } from "../testing/bronze-fixture.ts";
+import { type BronzeRecord, commitBronze, sequentialTrades, tradeJson } from "../testing/bronze-fixture.ts";
+import { buildLakeFixture, fixtureEnv } from "../testing/lake-fixture.ts";
 
 const config = loadConfig();
 const root = mkdtempSync(join(tmpdir(), "iceberg-spark-"));
 const store = createLakeStore({ lake: { ...config.lake, uri: root }, s3: config.s3 });
 let spark: SparkSession;
 
+/** A second lake whose tables are committed through the stack's REST catalog, run privately. */
+const restRoot = join(root, "rest-lake");
+const restToken = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex");
+const restPort = freePort();
+const restConfig = loadConfig({
+  ...process.env,
+  LAKE_URI: restRoot,
+  STACK_ICEBERG_REST_PORT: String(restPort),
+  ICEBERG_REST_URI: `http://127.0.0.1:${restPort}`,
+  ICEBERG_REST_TOKEN: restToken,
+});
+const restCtx = { config: restConfig, dir: join(root, "iceberg-rest-state"), say: () => undefined };
+
 beforeAll(async () => {
-  spark = await SparkSession.start({
-    stateDir: config.stateDir,
-    conf: {
-      "spark.sql.catalog.lake": "org.apache.iceberg.spark.SparkCatalog",
-      "spark.sql.catalog.lake.type": "hadoop",
-      "spark.sql.catalog.lake.warehouse": join(root, "_iceberg"),
-      // The session reads tables again between the jobs' runs: no cached table state.
-      "spark.sql.catalog.lake.cache-enabled": "false",
-    },
-  });
+  mkdirSync(restRoot, { recursive: true });
+  [spark] = await Promise.all([
+    SparkSession.start({
+      stateDir: config.stateDir,
+      conf: {
+        "spark.sql.catalog.lake": "org.apache.iceberg.spark.SparkCatalog",
+        "spark.sql.catalog.lake.type": "hadoop",
+        "spark.sql.catalog.lake.warehouse": join(root, "_iceberg"),
+        // The session reads tables again between the jobs' runs: no cached table state.
+        "spark.sql.catalog.lake.cache-enabled": "false",
+        "spark.sql.catalog.rest": "org.apache.iceberg.spark.SparkCatalog",
+        "spark.sql.catalog.rest.type": "rest",
+        "spark.sql.catalog.rest.uri": icebergRestUrl(restConfig),
+        "spark.sql.catalog.rest.token": restToken,
+        "spark.sql.catalog.rest.warehouse": restConfig.iceberg.restWarehouse,
+        "spark.sql.catalog.rest.cache-enabled": "false",
+      },
+    }),
+    icebergRestService.start(restCtx),
+  ]);
 }, 400_000);
 
 afterAll(async () => {
   await spark?.[Symbol.asyncDispose]();
+  await icebergRestService.stop(restCtx);
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -227,5 +258,89 @@ describe("Spark reads the silver and gold tables the jobs publish", () => {
     );
     expect(history.rows.map((r) => r[0])).toEqual(["append", "overwrite"]);
     for (const r of history.rows) expect(r[1]).toMatch(/^silver\.trades\//);
+  }, 300_000);
+});
+
+describe("Spark reads every table of a lake the jobs committed through the REST catalog", () => {
+  test("bronze, silver and gold: each table's rows, exact decimal sums and µs timestamps equal DuckDB's over the Hive tree; VERSION and TIMESTAMP AS OF give run 1", async () => {
+    const restStore = createLakeStore(restConfig);
+    const catalog = openCatalog(restConfig, restStore);
+    expect(catalog.kind).toBe("rest");
+    await buildLakeFixture(restRoot, { hours: 2, tradeEverySeconds: 30, book: { minutes: 10 }, catalog });
+    const log = new CommitLog(restStore);
+    const bronze = readdirSync(join(restRoot, "bronze")).sort();
+    for (const name of bronze) {
+      const kind = name.startsWith("cdc_") ? "cdc" : "kraken";
+      await new BronzeTableCommitter(restStore, log, catalog, { layer: "bronze", name }, kind).commit();
+    }
+
+    // Every dataset of the Hive tree that has a table in the REST catalog, as Spark lists them.
+    const listed: string[] = [];
+    for (const layer of ["bronze", "silver", "gold"])
+      for (const r of (await spark.sql(`SHOW TABLES IN rest.${layer}`)).rows) listed.push(`${layer}.${r[1]}`);
+    const withTables: string[] = [];
+    const hiveOnly: string[] = [];
+    for (const layer of ["bronze", "silver", "gold"])
+      for (const name of readdirSync(join(restRoot, layer)).sort())
+        ((await catalog.load({ namespace: layer, name })) !== undefined ? withTables : hiveOnly).push(
+          `${layer}.${name}`,
+        );
+    expect(listed.sort()).toEqual(withTables.sort());
+    expect(withTables.filter((t) => t.startsWith("bronze.")).length).toBe(bronze.length);
+    expect(withTables.length).toBeGreaterThanOrEqual(15);
+
+    const compared: string[] = [];
+    for (const table of withTables) {
+      const [layer, name] = table.split(".") as [string, string];
+      const scan = `read_parquet('${restRoot}/${layer}/${name}/**/*.parquet', hive_partitioning = false, union_by_name = true)`;
+      const columns = (
+        await duckdb(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM ${scan})`)
+      ).map(([n, t]) => ({ name: n as string, type: t as string }));
+      const decimals = columns.filter((c) => c.type.startsWith("DECIMAL")).map((c) => c.name);
+      const times = columns.filter((c) => c.type === "TIMESTAMP WITH TIME ZONE").map((c) => c.name);
+      const [expected] = await duckdb(
+        `SELECT ${["count(*)", ...decimals.map((c) => `sum("${c}")::VARCHAR`), ...times.map((c) => `strftime(max("${c}"), '%Y-%m-%dT%H:%M:%S.%fZ')`)].join(", ")} FROM ${scan}`,
+      );
+      const got = await spark.sql(
+        `SELECT ${["count(*)", ...decimals.map((c) => `sum(\`${c}\`)`), ...times.map((c) => `date_format(max(\`${c}\`), "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'")`)].join(", ")} FROM rest.${table}`,
+      );
+      expect([table, got.rows[0]?.map(String)]).toEqual([table, expected as string[]]);
+      if (decimals.length + times.length > 0) compared.push(table);
+    }
+    console.log(
+      `REST catalog: ${withTables.length} tables agree with DuckDB (${compared.length} with decimal sums or timestamps); Hive-only: ${hiveOnly.join(", ")}`,
+    );
+    expect(compared.length).toBeGreaterThanOrEqual(10);
+
+    // A second silver run through REST: run 1 is still there, by id and by time.
+    const count = async () =>
+      (
+        await duckdb(`SELECT count(*) FROM read_parquet('${restRoot}/silver/kraken_trades/**/*.parquet')`)
+      )[0]?.[0];
+    const before = await count();
+    const first = (
+      await spark.sql(
+        'SELECT snapshot_id, date_format(committed_at, "yyyy-MM-dd HH:mm:ss.SSS") FROM rest.silver.kraken_trades.snapshots ORDER BY committed_at DESC LIMIT 1',
+      )
+    ).rows[0] as string[];
+    await Bun.sleep(50);
+    const env = { ...fixtureEnv(restRoot), catalog };
+    await commitBronze(
+      env.commitLog,
+      sequentialTrades(10_000_001, 20).map((r, i) => ({ ...r, partition: 5, offset: i })),
+    );
+    await runSilverTrades(env);
+    expect(await count()).toBe(String(Number(before) + 20));
+    expect((await spark.sql("SELECT count(*) FROM rest.silver.kraken_trades")).rows[0]?.[0]).toBe(
+      await count(),
+    );
+    expect(
+      (await spark.sql(`SELECT count(*) FROM rest.silver.kraken_trades VERSION AS OF ${first[0]}`))
+        .rows[0]?.[0],
+    ).toBe(before);
+    expect(
+      (await spark.sql(`SELECT count(*) FROM rest.silver.kraken_trades TIMESTAMP AS OF '${first[1]}'`))
+        .rows[0]?.[0],
+    ).toBe(before);
   }, 300_000);
 });

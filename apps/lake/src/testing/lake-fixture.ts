@@ -7,6 +7,7 @@
  * (book-market.ts, with its checksum mismatch and WebSocket drop) over the window's last minutes.
  * Runnable: `bun apps/lake/src/testing/lake-fixture.ts <dir> [hours] [book minutes]`.
  */
+
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -16,6 +17,7 @@ import {
   type CdcRow,
 } from "@tributary/shared/contracts/cdc";
 import { CommitLog } from "@tributary/shared/lake/commit-log";
+import type { IcebergCatalog } from "@tributary/shared/lake/iceberg/catalog";
 import { LocalLakeStore } from "@tributary/shared/lake/store";
 import { createLogger } from "@tributary/shared/log";
 import { parseRfc3339Micros } from "@tributary/shared/time";
@@ -46,6 +48,8 @@ export interface LakeFixtureOptions {
    * over the last `minutes` of the window and run the silver and gold book jobs (default: no book).
    */
   readonly book?: { readonly minutes: number; readonly meanGapMs?: number };
+  /** The catalog the jobs commit their tables through (default: the embedded one). */
+  readonly catalog?: IcebergCatalog;
 }
 
 export interface LakeFixture {
@@ -71,7 +75,7 @@ export async function buildLakeFixture(dir: string, options: LakeFixtureOptions 
   const symbols = options.symbols ?? ["BTC/USD", "ETH/USD"];
   const every = options.tradeEverySeconds ?? 10;
   const n = hours * Math.floor(3600 / every);
-  const env = fixtureEnv(dir);
+  const env = { ...fixtureEnv(dir), ...(options.catalog ? { catalog: options.catalog } : {}) };
   const { commitLog } = env;
   const { trades, tickers } = await marketMessages(start, symbols, n, every);
   await commitBronze(commitLog, trades, { dataset: "kraken_trades" });
