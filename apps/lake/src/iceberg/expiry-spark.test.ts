@@ -15,7 +15,7 @@ import type { Snapshot } from "@tributary/shared/lake/iceberg/metadata";
 import { removeOrphanFiles } from "@tributary/shared/lake/iceberg/orphans";
 import { createLakeStore } from "@tributary/shared/lake/store";
 import { createLogger } from "@tributary/shared/log";
-import { SparkQueryError, SparkSession } from "@tributary/stack/testing/spark";
+import { icebergCatalogConf, SparkQueryError, SparkSession } from "@tributary/stack/testing/spark";
 import { compactDataset, DEFAULT_COMPACTION } from "../bronze/compaction.ts";
 import { BronzeTableCommitter } from "../bronze/table-commit.ts";
 import { commitBronze, tradeJson } from "../testing/bronze-fixture.ts";
@@ -30,12 +30,7 @@ let spark: SparkSession;
 beforeAll(async () => {
   spark = await SparkSession.start({
     stateDir: config.stateDir,
-    conf: {
-      "spark.sql.catalog.lake": "org.apache.iceberg.spark.SparkCatalog",
-      "spark.sql.catalog.lake.type": "hadoop",
-      "spark.sql.catalog.lake.warehouse": join(root, "_iceberg"),
-      "spark.sql.catalog.lake.cache-enabled": "false",
-    },
+    conf: icebergCatalogConf("lake", { type: "hadoop", warehouse: join(root, "_iceberg") }),
   });
 }, 400_000);
 

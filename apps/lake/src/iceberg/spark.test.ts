@@ -24,7 +24,7 @@ import { createLogger } from "@tributary/shared/log";
 import { freePort } from "@tributary/shared/net/ports";
 import { parseRfc3339Micros } from "@tributary/shared/time";
 import { icebergRestService, icebergRestUrl } from "@tributary/stack/services/iceberg-rest";
-import { SparkSession } from "@tributary/stack/testing/spark";
+import { icebergCatalogConf, SparkSession } from "@tributary/stack/testing/spark";
 import { BronzeTableCommitter } from "../bronze/table-commit.ts";
 import { runGoldMarket } from "../gold/market/market.ts";
 import type { LakeJobEnv } from "../runtime/env.ts";
@@ -56,17 +56,13 @@ beforeAll(async () => {
     SparkSession.start({
       stateDir: config.stateDir,
       conf: {
-        "spark.sql.catalog.lake": "org.apache.iceberg.spark.SparkCatalog",
-        "spark.sql.catalog.lake.type": "hadoop",
-        "spark.sql.catalog.lake.warehouse": join(root, "_iceberg"),
-        // The session reads tables again between the jobs' runs: no cached table state.
-        "spark.sql.catalog.lake.cache-enabled": "false",
-        "spark.sql.catalog.rest": "org.apache.iceberg.spark.SparkCatalog",
-        "spark.sql.catalog.rest.type": "rest",
-        "spark.sql.catalog.rest.uri": icebergRestUrl(restConfig),
-        "spark.sql.catalog.rest.token": restToken,
-        "spark.sql.catalog.rest.warehouse": restConfig.iceberg.restWarehouse,
-        "spark.sql.catalog.rest.cache-enabled": "false",
+        ...icebergCatalogConf("lake", { type: "hadoop", warehouse: join(root, "_iceberg") }),
+        ...icebergCatalogConf("rest", {
+          type: "rest",
+          uri: icebergRestUrl(restConfig),
+          token: restToken,
+          warehouse: restConfig.iceberg.restWarehouse,
+        }),
       },
     }),
     icebergRestService.start(restCtx),

@@ -136,3 +136,25 @@ export class SparkSession implements AsyncDisposable {
     if (exited === undefined) this.proc.kill("SIGKILL");
   }
 }
+
+/**
+ * Spark configuration of an Iceberg catalog `name`: Iceberg's Hadoop catalog over a warehouse
+ * directory (the embedded catalog's `<LAKE_URI>/_iceberg`), or its REST catalog at `rest.uri`. No
+ * cached table state: tests read tables again between commits.
+ */
+export function icebergCatalogConf(
+  name: string,
+  at: { readonly warehouse: string } & (
+    | { readonly type: "hadoop" }
+    | { readonly type: "rest"; readonly uri: string; readonly token: string }
+  ),
+): Record<string, string> {
+  const p = `spark.sql.catalog.${name}`;
+  return {
+    [p]: "org.apache.iceberg.spark.SparkCatalog",
+    [`${p}.type`]: at.type,
+    [`${p}.warehouse`]: at.warehouse,
+    [`${p}.cache-enabled`]: "false",
+    ...(at.type === "rest" ? { [`${p}.uri`]: at.uri, [`${p}.token`]: at.token } : {}),
+  };
+}
