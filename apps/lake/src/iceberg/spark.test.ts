@@ -283,7 +283,7 @@ describe("Spark reads every table of a lake the jobs committed through the REST 
         );
     expect(listed.sort()).toEqual(withTables.sort());
     expect(withTables.filter((t) => t.startsWith("bronze.")).length).toBe(bronze.length);
-    expect(withTables.length).toBeGreaterThanOrEqual(15);
+    expect(withTables.length).toBeGreaterThanOrEqual(22);
 
     const compared: string[] = [];
     for (const table of withTables) {

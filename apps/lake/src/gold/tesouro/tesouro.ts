@@ -1,10 +1,13 @@
 /**
  * Gold bond datasets from the Tesouro silver table, rebuilt whole each run (a few thousand rows per
- * base date) and published one file per dataset, atomically: `gold/<dataset>/part-0.parquet`.
+ * base date) and published one file per dataset, `gold/<dataset>/part-0.parquet`, through the staged
+ * publish every gold job shares: each dataset's run is one snapshot of its Iceberg table.
  */
+import { mkdirSync } from "node:fs";
 import { sqlString, sqlStringList } from "../../runtime/duckdb.ts";
 import { type LakeJobEnv, openJobDuck } from "../../runtime/env.ts";
 import { LakeReader } from "../../runtime/lake-reader.ts";
+import { collectStaged, type FileLayout, publishStaged } from "../../runtime/staged-publish.ts";
 import { createStaging } from "../../runtime/staging.ts";
 import { type CdcTable, cdcDatasetName, SILVER_FILE, tesouroTable } from "../../silver/cdc/tables.ts";
 import { TESOURO_GOLD } from "../datasets.ts";
@@ -16,6 +19,13 @@ import {
 } from "./tesouro.sql.ts";
 
 export const TESOURO_GOLD_JOB = "gold.tesouro";
+
+/** A dataset of one file, rewritten whole by every run. */
+const WHOLE_DATASET: FileLayout<"whole"> = {
+  id: () => "whole",
+  key: (dataset) => `gold/${dataset}/${SILVER_FILE}`,
+  parseStaged: (rel) => (rel.endsWith(".parquet") ? "whole" : undefined),
+};
 
 export class TesouroGoldError extends Error {
   override readonly name = "TesouroGoldError";
@@ -51,16 +61,16 @@ export async function runTesouroGold(
   ];
   const rows: Record<string, number> = {};
   const keys: string[] = [];
+  const staged = [];
   for (const [dataset, select] of outputs) {
+    mkdirSync(`${staging.dir}/${dataset}`, { recursive: true });
     await duck.run(
-      `COPY (${select}) TO ${sqlString(`${staging.dir}/${dataset}.parquet`)} (FORMAT parquet, COMPRESSION zstd)`,
+      `COPY (${select}) TO ${sqlString(`${staging.dir}/${dataset}/${SILVER_FILE}`)} (FORMAT parquet, COMPRESSION zstd)`,
     );
     rows[dataset] = Number(await duck.scalar(`SELECT count(*) FROM (${select})`));
+    staged.push(await collectStaged(duck, staging, WHOLE_DATASET, dataset, "ALL", ["whole"]));
+    keys.push(WHOLE_DATASET.key(dataset, "whole"));
   }
-  for (const [dataset] of outputs) {
-    const key = `gold/${dataset}/${SILVER_FILE}`;
-    await staging.publish(`${dataset}.parquet`, key);
-    keys.push(key);
-  }
+  await publishStaged(env, staging, staged);
   return { rows, keys };
 }
