@@ -118,9 +118,11 @@ const lakes: Array<[string, () => string]> = [
   ["S3", () => `s3://${base.s3.bucket}/${uniqueName("lake")}`],
 ];
 
+// Every test builds its own lake (own topic, group and directory) and mostly waits for Kafka and
+// flushes, so the tests run side by side.
 for (const [where, lakeUri] of lakes) {
   describe(`compaction on ${where}`, () => {
-    test("merges each closed leaf partition into one file with exactly the same rows, recorded in the commit log", async () => {
+    test.concurrent("merges each closed leaf partition into one file with exactly the same rows, recorded in the commit log", async () => {
       const { store, report } = await smallFileLake(lakeUri());
       const before = await parquetFiles(store);
       const leaves = new Set(before.map((k) => k.slice(0, k.lastIndexOf("/"))));
@@ -139,7 +141,7 @@ for (const [where, lakeUri] of lakes) {
       expect((await compactDataset(store, new CommitLog(store), ds, options(), quiet)).partitions).toBe(0);
     }, 120_000);
 
-    test("the table never names a file that is not in place: right after publishing, the current snapshot is the compaction's and every kept snapshot reads", async () => {
+    test.concurrent("the table never names a file that is not in place: right after publishing, the current snapshot is the compaction's and every kept snapshot reads", async () => {
       const { store } = await smallFileLake(lakeUri());
       const committer = bronzeTable(store);
       await committer.commit();
@@ -153,7 +155,7 @@ for (const [where, lakeUri] of lakes) {
     }, 120_000);
 
     for (const point of ["after-commit-record", "after-table-commit", "mid-publish"] as FaultPoint[]) {
-      test(`a compaction that dies ${point} is rolled forward by the next run`, async () => {
+      test.concurrent(`a compaction that dies ${point} is rolled forward by the next run`, async () => {
         const { store, report } = await smallFileLake(lakeUri());
         const faults = new FaultInjector({ point, probability: 1 }, () => {
           throw new SimulatedCrash(point);

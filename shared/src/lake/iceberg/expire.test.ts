@@ -47,7 +47,7 @@ async function metadataFigures(store: LakeStore, table: IcebergTable) {
 
 for (const [kind, make] of lakeStoreBackends(config, scratch, "lake")) {
   // 500 commits on disk; on S3 each commit reads its version back (150 ms), so fewer.
-  const rounds = kind === "local" ? 500 : 120;
+  const rounds = kind === "local" ? 500 : 100;
   const keep = 10;
 
   describe(`snapshot expiry and orphan removal (${kind})`, () => {
