@@ -121,8 +121,8 @@ if (import.meta.main) {
   );
   const failed = results.filter((r) => !r.ok);
   for (const r of failed) console.error(`\n---- ${r.file} (exit ${r.exitCode})\n${r.tail}`);
-  if (json) await Bun.write(json, `${JSON.stringify(results, null, 1)}\n`);
-  if (timings) await Bun.write(timings, `${JSON.stringify(bunTimings(results), null, 1)}\n`);
+  if (json) await Bun.write(json, `${JSON.stringify(results, null, 2)}\n`);
+  if (timings) await Bun.write(timings, `${JSON.stringify(bunTimings(results), null, 2)}\n`);
   const wall = ((performance.now() - started) / 1000).toFixed(0);
   console.log(
     `${results.length - failed.length} files passed alone, ${failed.length} failed (${wall} s, ${jobs} at a time)`,
