@@ -152,14 +152,21 @@ test("one execute-snapshot signal: Debezium and Tributary emit the same incremen
   expect(source.metrics.incrementalRows).toBe(ROWS);
   const dbzTopic = cdcTopic(names.dbzPrefix, schema, "items");
   // Debezium is slower than Tributary under load: its topic may not even exist yet (it creates it
-  // with its first event), so a failed read is retried like a short one.
+  // with its first event), so a failed read is retried like a short one, and the last failure is
+  // named if Debezium never delivers.
+  let lastReadError: unknown;
   const dbzReads = (): ReturnType<typeof incrementalReads> =>
-    incrementalReads(dbzTopic).catch(() => ({ rows: new Map<string, unknown>() }));
+    incrementalReads(dbzTopic).catch((err: unknown) => {
+      lastReadError = err;
+      return { rows: new Map<string, unknown>() };
+    });
   let dbz = await dbzReads();
   for (let i = 0; i < 90 && dbz.rows.size < ROWS; i++) {
     await Bun.sleep(1000);
     dbz = await dbzReads();
   }
+  if (dbz.rows.size < ROWS && lastReadError !== undefined)
+    console.error(`Debezium's topic ${dbzTopic}: last read failed with ${String(lastReadError)}`);
   const trib = await incrementalReads(cdcTopic(names.tribPrefix, schema, "items"));
   const expected = await tableState(sql, items);
   expect(dbz.rows.size).toBe(ROWS);
