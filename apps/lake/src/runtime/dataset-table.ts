@@ -14,7 +14,12 @@ import type { IcebergCatalog, TableIdent } from "@tributary/shared/lake/iceberg/
 import { EmbeddedCatalog, lakeKeyOf } from "@tributary/shared/lake/iceberg/catalog";
 import type { DataFile } from "@tributary/shared/lake/iceberg/manifest";
 import { currentSchema, currentSnapshot, type Snapshot } from "@tributary/shared/lake/iceberg/metadata";
-import { type Column, type IcebergPrimitive, icebergType } from "@tributary/shared/lake/iceberg/schema";
+import {
+  type Column,
+  type IcebergPrimitive,
+  type IcebergType,
+  icebergType,
+} from "@tributary/shared/lake/iceberg/schema";
 import { IcebergTable } from "@tributary/shared/lake/iceberg/table";
 import type { LakeStore } from "@tributary/shared/lake/store";
 import { sqlStringList } from "./duckdb.ts";
@@ -221,9 +226,15 @@ const DUCK_TYPES: Record<Exclude<IcebergPrimitive, `decimal(${number}, ${number}
 };
 
 /** A table's columns as DuckDB types, so a run whose files lack a column keeps it in the schema. */
-function duckColumnsOf(fields: readonly { name: string; type: IcebergPrimitive }[]): Column[] {
-  return fields.map((f) => {
-    const dec = /^decimal\((\d+), (\d+)\)$/.exec(f.type);
-    return [f.name, dec ? `DECIMAL(${dec[1]},${dec[2]})` : DUCK_TYPES[f.type as keyof typeof DUCK_TYPES]];
-  });
+function duckColumnsOf(fields: readonly { name: string; type: IcebergType }[]): Column[] {
+  return fields.map((f) => [f.name, duckTypeOf(f.type)]);
+}
+
+function duckTypeOf(t: IcebergType): string {
+  if (typeof t !== "string") {
+    if (t.type === "list") return `${duckTypeOf(t.element)}[]`;
+    return `STRUCT(${t.fields.map((f) => `"${f.name.replaceAll('"', '""')}" ${duckTypeOf(f.type)}`).join(", ")})`;
+  }
+  const dec = /^decimal\((\d+), (\d+)\)$/.exec(t);
+  return dec ? `DECIMAL(${dec[1]},${dec[2]})` : DUCK_TYPES[t as keyof typeof DUCK_TYPES];
 }

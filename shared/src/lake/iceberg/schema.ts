@@ -20,11 +20,26 @@ export type IcebergPrimitive =
   | "binary"
   | `decimal(${number}, ${number})`;
 
+/** A list: its element has a field ID of its own (Iceberg spec, "Nested Types"). */
+export interface IcebergList {
+  readonly type: "list";
+  readonly "element-id": number;
+  readonly element: IcebergType;
+  readonly "element-required": boolean;
+}
+
+export interface IcebergStruct {
+  readonly type: "struct";
+  readonly fields: readonly IcebergField[];
+}
+
+export type IcebergType = IcebergPrimitive | IcebergList | IcebergStruct;
+
 export interface IcebergField {
   readonly id: number;
   readonly name: string;
   readonly required: boolean;
-  readonly type: IcebergPrimitive;
+  readonly type: IcebergType;
 }
 
 export interface IcebergSchema {
@@ -58,8 +73,72 @@ export class IcebergSchemaError extends Error {
   override readonly name = "IcebergSchemaError";
 }
 
-/** The Iceberg type of a DuckDB column type; throws naming the column for types Iceberg cannot hold exactly. */
-export function icebergType(column: string, duckdbType: string): IcebergPrimitive {
+/**
+ * The Iceberg type of a DuckDB column type, lists (`T[]`) and structs (`STRUCT(a T, …)`) included, with
+ * nested field IDs from `nextId` (undefined: 0, for a check); throws naming the column for types Iceberg
+ * cannot hold exactly (unsigned integers, maps, intervals, …).
+ */
+export function icebergType(column: string, duckdbType: string, nextId?: () => number): IcebergType {
+  const id = nextId ?? (() => 0);
+  const t = duckdbType.trim();
+  if (t.endsWith("[]")) {
+    const elementId = id();
+    return {
+      type: "list",
+      "element-id": elementId,
+      element: icebergType(`${column}.element`, t.slice(0, -2), nextId),
+      "element-required": false,
+    };
+  }
+  const struct = /^STRUCT\s*\((.*)\)$/is.exec(t);
+  if (struct) {
+    const fields = splitTopLevel(struct[1] as string).map((part): IcebergField => {
+      const m = /^\s*(?:"((?:[^"]|"")*)"|([^\s"]+))\s+(.+)$/s.exec(part);
+      if (!m)
+        throw new IcebergSchemaError(`column ${column}: cannot read struct field ${JSON.stringify(part)}`);
+      const name = m[1] !== undefined ? m[1].replaceAll('""', '"') : (m[2] as string);
+      const fieldId = id();
+      return {
+        id: fieldId,
+        name,
+        required: false,
+        type: icebergType(`${column}.${name}`, m[3] as string, nextId),
+      };
+    });
+    return { type: "struct", fields };
+  }
+  return icebergPrimitive(column, t);
+}
+
+/** `a T, b STRUCT(c U, d V)` → its top-level parts (commas inside parentheses and quotes stay). */
+function splitTopLevel(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && c === "(") depth++;
+    else if (!quoted && c === ")") depth--;
+    else if (!quoted && depth === 0 && c === ",") {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts.filter((p) => p.trim() !== "");
+}
+
+/** A type with its field IDs left out: what two schemas must agree on for a column to keep its ID. */
+function shape(t: IcebergType): unknown {
+  if (typeof t === "string") return t;
+  if (t.type === "list") return { list: shape(t.element) };
+  return { struct: t.fields.map((f) => [f.name, shape(f.type)]) };
+}
+
+/** The Iceberg type of a DuckDB primitive type; throws naming the column for types Iceberg cannot hold exactly. */
+export function icebergPrimitive(column: string, duckdbType: string): IcebergPrimitive {
   const t = duckdbType.trim().toUpperCase();
   const dec = /^(?:DECIMAL|NUMERIC)\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)$/.exec(t);
   if (dec) return `decimal(${Number(dec[1])}, ${Number(dec[2])})`;
@@ -114,16 +193,21 @@ export function evolveSchema(
   for (const [name, duckdbType] of columns) {
     if (seen.has(name)) throw new IcebergSchemaError(`column ${name} appears twice`);
     seen.add(name);
-    const type = icebergType(name, duckdbType);
     const before = old.get(name);
     if (before !== undefined) {
-      if (before.type !== type) {
-        throw new IcebergSchemaError(`column ${name} changes type from ${before.type} to ${type}`);
+      const type = icebergType(name, duckdbType);
+      if (JSON.stringify(shape(before.type)) !== JSON.stringify(shape(type))) {
+        throw new IcebergSchemaError(
+          `column ${name} changes type from ${JSON.stringify(shape(before.type))} to ${JSON.stringify(shape(type))}`,
+        );
       }
       fields.push(before);
     } else {
       last += 1;
-      fields.push({ id: last, name, required: false, type });
+      const id = last;
+      // Nested fields take the IDs after the column's own.
+      const type = icebergType(name, duckdbType, () => ++last);
+      fields.push({ id, name, required: false, type });
     }
   }
   for (const name of old.keys()) {
@@ -166,9 +250,29 @@ export function partitionSpec(schema: IcebergSchema, by: PartitionBy, specId = 0
   return { "spec-id": specId, fields };
 }
 
-/** The JSON name mapping for files without field IDs: each field found by its name. */
+/**
+ * The JSON name mapping for files without field IDs: each field found by its name, a list's element by
+ * `element` (the name DuckDB's three-level Parquet lists give it), a struct's fields by theirs.
+ */
 export function nameMapping(schema: IcebergSchema): string {
-  return JSON.stringify(schema.fields.map((f) => ({ "field-id": f.id, names: [f.name] })));
+  return JSON.stringify(schema.fields.map(mappedField));
+}
+
+interface MappedField {
+  readonly "field-id": number;
+  readonly names: readonly string[];
+  readonly fields?: readonly MappedField[];
+}
+
+function mappedField(f: { id: number; name: string; type: IcebergType }): MappedField {
+  const nested = nestedMapping(f.type);
+  return { "field-id": f.id, names: [f.name], ...(nested ? { fields: nested } : {}) };
+}
+
+function nestedMapping(t: IcebergType): readonly MappedField[] | undefined {
+  if (typeof t === "string") return undefined;
+  if (t.type === "list") return [mappedField({ id: t["element-id"], name: "element", type: t.element })];
+  return t.fields.map(mappedField);
 }
 
 /** The Iceberg type of a partition field's value: `int` for hour and month, `date` for day, else the source type. */
@@ -178,6 +282,10 @@ export function partitionValueType(schema: IcebergSchema, field: PartitionField)
   const source = schema.fields.find((f) => f.id === field["source-id"]);
   if (source === undefined)
     throw new IcebergSchemaError(`partition field ${field.name} has no source column`);
+  if (typeof source.type !== "string")
+    throw new IcebergSchemaError(
+      `partition field ${field.name}: a ${source.type.type} cannot be a partition value`,
+    );
   return source.type;
 }
 
