@@ -128,6 +128,18 @@ export async function commitDatasetTable(
       : { files: [], columns: [] };
   const priorColumns = prior === undefined ? [] : duckColumnsOf(currentSchema(prior.metadata).fields);
   const columns = unionColumns([change.columns, imported.columns, priorColumns]);
+  // Files the new table would import that hold a column with another type (written before a type
+  // change, e.g. CDC silver's `_lsn` UBIGINT → BIGINT): one table cannot describe both, so the dataset
+  // stays Hive-only until those files are rewritten.
+  const clash = imported.columns.find(([n, t]) => columns.some(([m, u]) => m === n && u !== t));
+  if (clash !== undefined) {
+    env.log.warn("iceberg: dataset stays Hive-only (its older files hold a column with another type)", {
+      table: `${id.namespace}.${id.name}`,
+      column: `${clash[0]} ${clash[1]}`,
+      now: columns.find(([m]) => m === clash[0])?.[1],
+    });
+    return undefined;
+  }
   if (!icebergCompatible(env, id, columns)) return undefined;
   const table = new IcebergTable(catalog, store, id, { columns, partitionBy: [] });
   const adds: DataFile[] = change.writes.map((w) => ({

@@ -244,5 +244,24 @@ for (const [kind, make] of lakeStoreBackends(config, scratch, "publish")) {
       expect(await silverOnly.parquetKeys(prefix)).toEqual(now);
       expect(await silverOnly.snapshotsRead()).toEqual({});
     });
+
+    test("older Hive files whose column has another type keep the dataset Hive-only, and the run still publishes", async () => {
+      const { store, dir, env } = jobEnv(make());
+      using duck = await openDuckSession();
+      const dataset = "clash_test";
+      // Written before a type change: `id` was a UBIGINT (as CDC silver's `_lsn` was).
+      const old = join(dir, "old.parquet");
+      await duck.run(
+        `COPY (SELECT 'SOL/USD' AS pair, i::UBIGINT AS id, (i + 0.25)::DECIMAL(38,10) AS price FROM range(1, 4) t(i)) TO ${sqlString(old)} (FORMAT parquet)`,
+      );
+      await store.putFile(old, `gold/${dataset}/pair=SOL_USD/2024-03-09.parquet`);
+      const result = await run(env, duck, dataset, [["BTC_USD", 4]], 1, ["BTC_USD"]);
+      expect(result).toEqual({ published: 1, deleted: 0, snapshots: 0 });
+      expect(await new EmbeddedCatalog(store).load({ namespace: "gold", name: dataset })).toBeUndefined();
+      expect(await aggregate(env, duck, [`gold/${dataset}/pair=BTC_USD/2024-03-10.parquet`])).toEqual([
+        "4",
+        "12.0000000000",
+      ]);
+    });
   });
 }

@@ -175,10 +175,14 @@ export function stateOutputSelect(): string {
   return "SELECT *, grp AS g FROM group_state";
 }
 
-/** The current rows: alive keys, with `_absent_columns` (columns their newest image did not carry). */
+/**
+ * The current rows: alive keys, with `_absent_columns` (columns their newest image did not carry).
+ * `_lsn` is a BIGINT, not the UBIGINT an LSN is: Iceberg has no unsigned 64-bit type, and an LSN
+ * reaches 2^63 only after 8 EiB of WAL (the cast fails loudly if one ever does).
+ */
 export function currentOutputSelect(columns: readonly CdcColumn[]): string {
   const names = `[${columns.map((c) => sqlString(c.name)).join(", ")}]::VARCHAR[]`;
-  return `SELECT ${columns.map((c) => `${col(c)} AS ${ident(c.name)}`).join(", ")}, op AS _op, lsn AS _lsn,
+  return `SELECT ${columns.map((c) => `${col(c)} AS ${ident(c.name)}`).join(", ")}, op AS _op, lsn::BIGINT AS _lsn,
   commit_ts AS _commit_ts,
   CASE WHEN len(absent_keys) = 0 THEN []::VARCHAR[] ELSE list_filter(${names}, c -> list_contains(absent_keys, c)) END AS _absent_columns,
   grp AS g
@@ -187,14 +191,14 @@ FROM group_state WHERE alive`;
 
 /** The open versions (the current rows with the history's columns). */
 export function openHistoryOutputSelect(columns: readonly CdcColumn[]): string {
-  return `SELECT ${columns.map((c) => `${col(c)} AS ${ident(c.name)}`).join(", ")}, op AS _op, lsn AS _lsn,
+  return `SELECT ${columns.map((c) => `${col(c)} AS ${ident(c.name)}`).join(", ")}, op AS _op, lsn::BIGINT AS _lsn,
   commit_ts AS valid_from, NULL::TIMESTAMPTZ AS valid_to, grp AS g
 FROM group_state WHERE alive`;
 }
 
 /** Versions this run closed. */
 export function closedHistoryOutputSelect(columns: readonly CdcColumn[]): string {
-  return `SELECT ${columns.map((c) => `v.${col(c)} AS ${ident(c.name)}`).join(", ")}, v.op AS _op, v.lsn AS _lsn,
+  return `SELECT ${columns.map((c) => `v.${col(c)} AS ${ident(c.name)}`).join(", ")}, v.op AS _op, v.lsn::BIGINT AS _lsn,
   v.valid_from, v.valid_to, s.grp AS g
 FROM cdc_versions v JOIN new_state s ON s.k = v.k
 WHERE v.valid_to IS NOT NULL ORDER BY v.k, v.ord`;

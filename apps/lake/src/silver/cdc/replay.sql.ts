@@ -242,10 +242,10 @@ remaining AS (
     arg_max(image_keys, ord) FILTER (WHERE delta = 1) AS image_keys
   FROM images, since WHERE images.ord > since.cut_ord GROUP BY row_json HAVING sum(delta) > 0
 )
-SELECT ${typed.join(", ")}, NULL::VARCHAR AS _key, op AS _op, lsn AS _lsn, ord AS _ord, commit_ts AS valid_from,
+SELECT ${typed.join(", ")}, NULL::VARCHAR AS _key, op AS _op, lsn::BIGINT AS _lsn, ord AS _ord, commit_ts AS valid_from,
   NULL::TIMESTAMPTZ AS valid_to, true AS is_current, false AS in_history, image_keys AS _after_keys
 FROM remaining, range(n)
 UNION ALL
-SELECT ${typed.join(", ")}, NULL::VARCHAR, op, lsn, ord, commit_ts, NULL::TIMESTAMPTZ, false, true, image_keys
+SELECT ${typed.join(", ")}, NULL::VARCHAR, op, lsn::BIGINT, ord, commit_ts, NULL::TIMESTAMPTZ, false, true, image_keys
 FROM images WHERE delta = 1`;
 }
