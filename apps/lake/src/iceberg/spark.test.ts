@@ -283,7 +283,17 @@ describe("Spark reads every table of a lake the jobs committed through the REST 
         );
     expect(listed.sort()).toEqual(withTables.sort());
     expect(withTables.filter((t) => t.startsWith("bronze.")).length).toBe(bronze.length);
-    expect(withTables).toContain("silver.kraken_book_events");
+    expect(hiveOnly).toEqual([]);
+    // Gold names the silver snapshot it read, and Spark sees that snapshot in silver's history.
+    const [readSilver] = (
+      await spark.sql(
+        "SELECT summary['tributary.read.silver.cdc_public_tesouro_prices'] FROM rest.gold.tesouro_yield_curve.snapshots ORDER BY committed_at DESC LIMIT 1",
+      )
+    ).rows[0] as string[];
+    const silverIds = (
+      await spark.sql("SELECT snapshot_id FROM rest.silver.cdc_public_tesouro_prices.snapshots")
+    ).rows.map((r) => String(r[0]));
+    expect(silverIds).toContain(readSilver as string);
 
     const compared: string[] = [];
     const nested: string[] = [];

@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { sqlString, sqlStringList } from "../../runtime/duckdb.ts";
 import { type LakeJobEnv, openJobDuck } from "../../runtime/env.ts";
-import { LakeReader } from "../../runtime/lake-reader.ts";
+import { snapshotReader } from "../../runtime/snapshot-reader.ts";
 import { collectStaged, type FileLayout, publishStaged } from "../../runtime/staged-publish.ts";
 import { createStaging } from "../../runtime/staging.ts";
 import { type CdcTable, cdcDatasetName, SILVER_FILE, tesouroTable } from "../../silver/cdc/tables.ts";
@@ -42,7 +42,8 @@ export async function runTesouroGold(
   table: CdcTable = tesouroTable(),
 ): Promise<TesouroGoldResult> {
   const silverDir = `silver/${cdcDatasetName(table)}/`;
-  using reader = new LakeReader(env.store, env.scratchDir);
+  // Silver through its pinned snapshot: one whole silver run, named in gold's snapshots.
+  using reader = snapshotReader(env, ["silver"]);
   const silverKeys = await reader.parquetKeys(silverDir);
   if (silverKeys.length === 0) {
     throw new TesouroGoldError(
@@ -71,6 +72,6 @@ export async function runTesouroGold(
     staged.push(await collectStaged(duck, staging, WHOLE_DATASET, dataset, "ALL", ["whole"]));
     keys.push(WHOLE_DATASET.key(dataset, "whole"));
   }
-  await publishStaged(env, staging, staged);
+  await publishStaged(env, staging, staged, { summary: await reader.snapshotsRead() });
   return { rows, keys };
 }
