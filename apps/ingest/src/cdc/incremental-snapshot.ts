@@ -2,8 +2,9 @@
  * Incremental snapshots while streaming: Debezium's, after Netflix's DBLog watermark algorithm. An
  * `execute-snapshot` signal row seen in the stream queues tables; each is read in primary-key chunks.
  * For a chunk the source writes a low watermark row into the signal table, SELECTs the chunk, and
- * writes a high watermark. Between the two watermarks in the stream, a change to a key of the chunk
- * drops that key from the chunk (the stream's event is as new or newer); at the high watermark the
+ * writes a high watermark. From the chunk's read (the stream waits meanwhile; see the window's `open`)
+ * to the high watermark, a change to a key of the chunk drops that key from the chunk (the stream's
+ * event is as new or newer); at the high watermark the
  * rest goes out as `r` events (`source.snapshot` `incremental`, placed at the watermark's commit),
  * then the next chunk is read. Memory holds one chunk; the position is saved once Kafka acknowledged
  * a chunk, so a restart resumes from there (incremental-state.ts).
@@ -314,7 +315,11 @@ export class IncrementalSnapshot {
         rows: new Map(rows.map((r) => [keyJson(shape, r) ?? "", r])),
         scanned: rows.length,
         lastKey: keyValues(info, last),
-        open: false,
+        // Open now, not when the stream reaches the low watermark. PostgreSQL makes a commit visible a
+        // moment after writing its commit record, so a change committed just before the low watermark in
+        // the WAL can still be invisible to the chunk's SELECT; its event (not yet streamed: the stream
+        // waits while this runs) must remove its key too, or the older read would overwrite it.
+        open: true,
       };
       await this.watermark(SIGNAL_TYPE.windowClose, `${chunkId}-close`, {
         openWindowTimestamp: opened,
