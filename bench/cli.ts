@@ -1,5 +1,5 @@
 /**
- * `bun run bench [ingest|lake|gold|cdc|notebooks …] [--json] [--runs N] [--quick] [--no-write]`
+ * `bun run bench [ingest|lake|gold|cdc|iceberg|notebooks …] [--json] [--runs N] [--quick] [--no-write]`
  *
  * Runs the benchmarks of every app in one harness (warm-up, several runs, median and spread) and
  * regenerates BENCHMARKS.md. `--json` prints one JSON line per result:
@@ -21,7 +21,7 @@ import {
   runBench,
 } from "./harness.ts";
 
-const USAGE = `usage: bun run bench [ingest|lake|gold|cdc|notebooks …] [--json] [--runs N] [--quick] [--no-write]
+const USAGE = `usage: bun run bench [ingest|lake|gold|cdc|iceberg|notebooks …] [--json] [--runs N] [--quick] [--no-write]
   runs the benchmarks (all when none is named) and regenerates BENCHMARKS.md; --json prints one JSON
   line per result ({"bench","metric","value","unit"}).`;
 const { values, positionals } = commandLineOrExit("bench", USAGE, process.argv.slice(2), (argv) =>
@@ -181,6 +181,23 @@ const BENCHES: Record<string, () => BenchDefinition> = {
         { metric: "silver_1000_random_changes_s", value: c.silver_1000_random_changes_s, unit: "s" },
         { metric: "silver_1000_random_changes_cpu_s", value: c.silver_1000_random_changes_cpu_s, unit: "s" },
       ];
+    },
+  }),
+  iceberg: () => ({
+    name: "iceberg",
+    description:
+      "a day of one table's Iceberg commits (an append every 5 s, hourly compaction, expiry and orphan removal): metadata size stays bounded",
+    runs: 1,
+    warmup: false,
+    async run(): Promise<Metric[]> {
+      const { runMetadataBench, METADATA_BENCH_UNITS } = await import("@tributary/lake/bench/metadata");
+      const r = await runMetadataBench(quick ? { hours: 2 } : {});
+      return Object.entries(METADATA_BENCH_UNITS).map(([metric, unit]) => ({
+        metric,
+        value: r[metric as keyof typeof r],
+        unit,
+        ...(metric === "end_to_hour1_ratio" ? { target: { value: 1.5, kind: "max" as const } } : {}),
+      }));
     },
   }),
   notebooks: () => ({

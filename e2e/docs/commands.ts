@@ -85,4 +85,5 @@ export const DOCUMENTED_COMMANDS: Readonly<Record<string, Exercise>> = {
   "bun run bench gold": { helpOnly: "benchmarks run minutes and rewrite BENCHMARKS.md" },
   "bun run bench cdc": { helpOnly: "benchmarks run minutes and rewrite BENCHMARKS.md" },
   "bun run bench lake": { helpOnly: "benchmarks run minutes and rewrite BENCHMARKS.md" },
+  "bun run bench iceberg": { helpOnly: "benchmarks run minutes and rewrite BENCHMARKS.md" },
 };
