@@ -11,7 +11,11 @@ import {
   type Snapshot,
   SnapshotNotFoundError,
 } from "@tributary/shared/lake/iceberg/metadata";
-import { readSnapshot, type SnapshotRead } from "@tributary/shared/lake/iceberg/time-travel";
+import {
+  readSnapshot,
+  type SnapshotChoice,
+  type SnapshotRead,
+} from "@tributary/shared/lake/iceberg/time-travel";
 import type { Layer } from "@tributary/shared/lake/layout";
 import type { LakeStore } from "@tributary/shared/lake/store";
 import { parseRfc3339Micros } from "@tributary/shared/time";
@@ -49,9 +53,7 @@ export interface TableHistory {
 }
 
 /** A snapshot named by id, or by time (epoch ms). */
-export type AsOf =
-  | { readonly kind: "snapshot"; readonly id: number }
-  | { readonly kind: "time"; readonly ms: number };
+export type AsOf = Exclude<SnapshotChoice, { readonly kind: "current" }>;
 
 /** Bad `as_of` text: the answer is 400 with this message. */
 export class AsOfError extends Error {

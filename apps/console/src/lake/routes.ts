@@ -2,7 +2,7 @@
  * The lake browser: datasets, and one dataset's schema, sample rows, partitions and Iceberg history
  * (pages and JSON); `?as_of=<snapshot id | RFC 3339 time>` shows the dataset as that snapshot holds it.
  */
-import { sqlString } from "@tributary/shared/duckdb";
+import { parquetScan } from "@tributary/shared/duckdb";
 import { LAYERS, type Layer } from "@tributary/shared/lake/layout";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
@@ -59,10 +59,7 @@ export function lakeRoutes(deps: ConsoleDeps): Hono {
     let error: string | null = info.error ?? deps.engineUnavailable ?? null;
     if (deps.engine && asOf !== undefined) {
       // The snapshot's own files, read as the dataset's view reads the Hive tree (same columns).
-      const source =
-        asOf.paths.length === 0
-          ? undefined
-          : `read_parquet(${sqlList(asOf.paths)}, hive_partitioning = true, union_by_name = true)`;
+      const source = asOf.paths.length === 0 ? undefined : parquetScan(asOf.paths);
       if (source !== undefined) {
         try {
           schema = await deps.engine.internal(`DESCRIBE SELECT * FROM ${source}`, {
@@ -156,5 +153,3 @@ export function lakeRoutes(deps: ConsoleDeps): Hono {
       });
     });
 }
-
-const sqlList = (paths: readonly string[]): string => `[${paths.map(sqlString).join(", ")}]`;

@@ -16,6 +16,7 @@ import {
   type Json,
   StatementType,
 } from "@duckdb/node-api";
+import { parquetScan, sqlString } from "@tributary/shared/duckdb";
 import { WAREHOUSE_DIR } from "@tributary/shared/lake/iceberg/catalog";
 import { LAYERS, type Layer } from "@tributary/shared/lake/layout";
 import { readAnswer } from "./answer.ts";
@@ -76,7 +77,6 @@ export interface EngineOptions {
 const INTERRUPT_EVERY_MS = 20;
 
 const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
-const quoteString = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 
 export class QueryEngine {
   private views = new Map<string, ViewSpec>();
@@ -158,10 +158,7 @@ export class QueryEngine {
 
   /** Re-creates one view (its files' schema changed under it). */
   private async createView(spec: ViewSpec): Promise<void> {
-    const files = spec.snapshot
-      ? `[${spec.snapshot.files.map(quoteString).join(", ")}]`
-      : quoteString(spec.glob);
-    const source = `SELECT * FROM read_parquet(${files}, hive_partitioning = true, union_by_name = true)`;
+    const source = `SELECT * FROM ${parquetScan(spec.snapshot ? spec.snapshot.files : spec.glob)}`;
     await this.admin.run(
       `CREATE OR REPLACE VIEW ${quoteIdent(spec.layer)}.${quoteIdent(spec.dataset)} AS ${source}`,
     );
@@ -260,7 +257,7 @@ export class QueryEngine {
     const out = new Map<string, number>();
     for (let i = 0; i < paths.length; i += 500) {
       const batch = paths.slice(i, i + 500);
-      const list = `[${batch.map(quoteString).join(", ")}]`;
+      const list = `[${batch.map(sqlString).join(", ")}]`;
       try {
         const r = await this.internal(`SELECT file_name, num_rows FROM parquet_file_metadata(${list})`, {
           rowLimit: batch.length,
@@ -271,7 +268,7 @@ export class QueryEngine {
         // A file vanished between listing and reading (compaction): count the rest one by one.
         for (const p of batch) {
           try {
-            const r = await this.internal(`SELECT num_rows FROM parquet_file_metadata(${quoteString(p)})`, {
+            const r = await this.internal(`SELECT num_rows FROM parquet_file_metadata(${sqlString(p)})`, {
               rowLimit: 1,
               timeoutMs: 10_000,
             });

@@ -12,7 +12,7 @@
  */
 import type { DuckDBConnection, DuckDBResultReader } from "@duckdb/node-api";
 import type { Config } from "@tributary/shared/config";
-import { type OpenDuck, openDuck, sqlString } from "@tributary/shared/duckdb";
+import { type OpenDuck, openDuck, parquetScan, sqlString } from "@tributary/shared/duckdb";
 import { openCatalog } from "@tributary/shared/lake/iceberg/open-catalog";
 import { readSnapshot, type SnapshotChoice } from "@tributary/shared/lake/iceberg/time-travel";
 import { datasetGlob, INTERNAL_DIR, LAYERS, type Layer } from "@tributary/shared/lake/layout";
@@ -89,13 +89,13 @@ export async function openLake(
           if (choice !== "hive" && choice.kind === "snapshot")
             throw new LakeError(`${name}: the recorded snapshot ${choice.id} is gone with its table`);
           pinned[name] = "hive";
-          await createView(connection, d, scanSql(datasetGlob(uri, d.layer, d.dataset)));
+          await createView(connection, d, parquetScan(datasetGlob(uri, d.layer, d.dataset)));
           datasets.push(d);
           continue;
         }
         pinned[name] = read.snapshot === undefined ? "none" : String(read.snapshot["snapshot-id"]);
         if (read.locations.length === 0) continue;
-        await createView(connection, d, scanSql(read.locations));
+        await createView(connection, d, parquetScan(read.locations));
         datasets.push({ ...d, files: read.locations.length });
       }
       datasets = datasets.sort((a, b) => `${a.layer}/${a.dataset}`.localeCompare(`${b.layer}/${b.dataset}`));
@@ -211,12 +211,6 @@ async function discover(connection: DuckDBConnection, uri: string): Promise<Data
       return { layer, dataset, files };
     })
     .sort((a, b) => `${a.layer}/${a.dataset}`.localeCompare(`${b.layer}/${b.dataset}`));
-}
-
-/** A dataset's scan: a glob of its Hive tree, or the data files of one snapshot. */
-export function scanSql(files: string | readonly string[]): string {
-  const source = typeof files === "string" ? sqlString(files) : `[${files.map(sqlString).join(", ")}]`;
-  return `read_parquet(${source}, hive_partitioning = true, union_by_name = true)`;
 }
 
 async function createView(connection: DuckDBConnection, d: DatasetRef, scan: string): Promise<void> {
