@@ -84,6 +84,21 @@ function crashingOnCopy(store: LakeStore): LakeStore {
   });
 }
 
+/** A Hive file older than any table: SOL/USD rows 1..3, `id` of the given type, at `key`. */
+async function putOldFile(
+  duck: DuckSession,
+  store: LakeStore,
+  dir: string,
+  key: string,
+  idType: string,
+): Promise<void> {
+  const old = join(dir, "old.parquet");
+  await duck.run(
+    `COPY (SELECT 'SOL/USD' AS pair, i::${idType} AS id, (i + 0.25)::DECIMAL(38,10) AS price FROM range(1, 4) t(i)) TO ${sqlString(old)} (FORMAT parquet)`,
+  );
+  await store.putFile(old, key);
+}
+
 /** A job env over `store` with its own scratch directory and the embedded catalog. */
 function jobEnv(store: LakeStore): { store: LakeStore; dir: string; env: LakeJobEnv } {
   const dir = join(scratch, uniqueName("env"));
@@ -109,11 +124,7 @@ for (const [kind, make] of lakeStoreBackends(config, scratch, "publish")) {
       const eth = `gold/${dataset}/pair=ETH_USD/2024-03-10.parquet`;
       const sol = `gold/${dataset}/pair=SOL_USD/2024-03-09.parquet`;
       // A Hive file older than the table: the first snapshot imports it.
-      const old = join(dir, "old.parquet");
-      await duck.run(
-        `COPY (SELECT 'SOL/USD' AS pair, i::BIGINT AS id, (i + 0.25)::DECIMAL(38,10) AS price FROM range(1, 4) t(i)) TO ${sqlString(old)} (FORMAT parquet)`,
-      );
-      await store.putFile(old, sol);
+      await putOldFile(duck, store, dir, sol, "BIGINT");
 
       expect(
         await run(
@@ -250,11 +261,7 @@ for (const [kind, make] of lakeStoreBackends(config, scratch, "publish")) {
       using duck = await openDuckSession();
       const dataset = "clash_test";
       // Written before a type change: `id` was a UBIGINT (as CDC silver's `_lsn` was).
-      const old = join(dir, "old.parquet");
-      await duck.run(
-        `COPY (SELECT 'SOL/USD' AS pair, i::UBIGINT AS id, (i + 0.25)::DECIMAL(38,10) AS price FROM range(1, 4) t(i)) TO ${sqlString(old)} (FORMAT parquet)`,
-      );
-      await store.putFile(old, `gold/${dataset}/pair=SOL_USD/2024-03-09.parquet`);
+      await putOldFile(duck, store, dir, `gold/${dataset}/pair=SOL_USD/2024-03-09.parquet`, "UBIGINT");
       const result = await run(env, duck, dataset, [["BTC_USD", 4]], 1, ["BTC_USD"]);
       expect(result).toEqual({ published: 1, deleted: 0, snapshots: 0 });
       expect(await new EmbeddedCatalog(store).load({ namespace: "gold", name: dataset })).toBeUndefined();
