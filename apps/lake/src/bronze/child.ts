@@ -10,11 +10,11 @@ const REPO_ROOT = join(import.meta.dir, "../../../..");
 const CLI = join(import.meta.dir, "../cli.ts");
 
 /**
- * CLI arguments for a child writer that lands one trades topic in `kraken_trades`, with a short
- * session timeout so a killed child's partitions move on quickly.
+ * CLI arguments for a child writer that lands one trades topic in `dataset` (`kraken_trades` by
+ * default), with a short session timeout so a killed child's partitions move on quickly.
  */
-export function tradesWriterArgs(topic: string): string[] {
-  return ["--topics", topic, "--routes", `${topic}=kraken_trades:kraken`, "--session-timeout-ms", "6000"];
+export function tradesWriterArgs(topic: string, dataset = "kraken_trades"): string[] {
+  return ["--topics", topic, "--routes", `${topic}=${dataset}:kraken`, "--session-timeout-ms", "6000"];
 }
 
 export interface WriterChild {

@@ -5,7 +5,9 @@
  * TIMESTAMP AS OF give an earlier snapshot's rows; silver and gold tables that the jobs' own
  * publish commits read back as the Hive tree they leave. And through Iceberg's REST catalog (the
  * stack's service, started privately): every table of a lake the real jobs committed through it
- * agrees with DuckDB over the Hive tree. One Spark JVM for the whole file.
+ * agrees with DuckDB over the Hive tree; and a bronze table the real writer landed from Kafka through
+ * it, with a kill -9 of the writer midway, holds every produced record once as Spark reads it.
+ * One Spark JVM for the whole file.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -16,16 +18,20 @@ import { loadConfig } from "@tributary/shared/config";
 import { CommitLog } from "@tributary/shared/lake/commit-log";
 import { EmbeddedCatalog } from "@tributary/shared/lake/iceberg/catalog";
 import type { DataFile } from "@tributary/shared/lake/iceberg/manifest";
+import { currentSnapshot } from "@tributary/shared/lake/iceberg/metadata";
 import { openCatalog } from "@tributary/shared/lake/iceberg/open-catalog";
 import { timeTransform } from "@tributary/shared/lake/iceberg/schema";
 import { IcebergTable } from "@tributary/shared/lake/iceberg/table";
 import { createLakeStore } from "@tributary/shared/lake/store";
 import { createLogger } from "@tributary/shared/log";
 import { freePort } from "@tributary/shared/net/ports";
+import { uniqueName } from "@tributary/shared/testing/names";
 import { parseRfc3339Micros } from "@tributary/shared/time";
 import { icebergRestService, icebergRestUrl } from "@tributary/stack/services/iceberg-rest";
 import { icebergCatalogConf, SparkSession } from "@tributary/stack/testing/spark";
-import { BronzeTableCommitter } from "../bronze/table-commit.ts";
+import { spawnWriter, tradesWriterArgs } from "../bronze/child.ts";
+import { BronzeTableCommitter, snapshotOffsets } from "../bronze/table-commit.ts";
+import { createTestTopic, produceTrades, testProducer, tradeMessage } from "../bronze/testing.ts";
 import { runGoldMarket } from "../gold/market/market.ts";
 import type { LakeJobEnv } from "../runtime/env.ts";
 import { runSilverTrades } from "../silver/trades.ts";
@@ -363,5 +369,100 @@ describe("Spark reads every table of a lake the jobs committed through the REST 
       (await spark.sql(`SELECT count(*) FROM rest.silver.kraken_trades TIMESTAMP AS OF '${first[1]}'`))
         .rows[0]?.[0],
     ).toBe(before);
+  }, 300_000);
+
+  test("bronze landed from Kafka by the real writer (killed -9 midway) through the REST catalog: Spark reads each produced record once, payloads intact", async () => {
+    const topic = uniqueName("spark_rest_trades");
+    const dataset = "kraken_trades_from_kafka";
+    const partitions = 3;
+    const records = 6_000;
+    const garbageEvery = 997;
+    await createTestTopic(restConfig, topic, partitions);
+    const producer = await testProducer(restConfig);
+    const env = {
+      LAKE_URI: restRoot,
+      ICEBERG_REST_URI: icebergRestUrl(restConfig),
+      ICEBERG_REST_TOKEN: restToken,
+      LAKE_CONSUMER_GROUP: uniqueName("spark_rest_group"),
+      LAKE_FLUSH_MS: "200",
+      LAKE_FLUSH_ROWS: "500",
+      LAKE_ICEBERG_COMMIT_MS: "300",
+    };
+    const args = tradesWriterArgs(topic, dataset);
+    const table = () =>
+      openCatalog(restConfig, createLakeStore(restConfig)).load({ namespace: "bronze", name: dataset });
+    const committed = async () => {
+      const loaded = await table();
+      const snap = loaded === undefined ? undefined : currentSnapshot(loaded.metadata);
+      return Number(snap?.summary["total-records"] ?? 0);
+    };
+    let child = spawnWriter(env, args);
+    let kills = 0;
+    try {
+      await produceTrades(producer, topic, records / 2, partitions, { garbageEvery });
+      await Promise.race([child.consuming, child.exited, Bun.sleep(30_000)]);
+      // Killed once something is committed, so the restart resumes from the table's own record.
+      const firstBy = Date.now() + 30_000;
+      while (Date.now() < firstBy && (await committed()) === 0) await Bun.sleep(100);
+      child.kill9();
+      await child.exited;
+      if (child.proc.signalCode === "SIGKILL") kills += 1;
+      await produceTrades(producer, topic, records / 2, partitions, {
+        garbageEvery,
+        startIndex: records / 2,
+      });
+      child = spawnWriter(env, args);
+      const until = Date.now() + 90_000;
+      while (Date.now() < until && (await committed()) < records) await Bun.sleep(250);
+      child.terminate();
+      await child.exited;
+    } finally {
+      child.kill9();
+      await producer.disconnect();
+    }
+    expect([kills, await committed()]).toEqual([1, records]);
+    const loaded = await table();
+    const perPartition = records / partitions;
+    expect(snapshotOffsets(loaded === undefined ? undefined : currentSnapshot(loaded.metadata))).toEqual(
+      Object.fromEntries(
+        Array.from({ length: partitions }, (_, p) => [`${topic}/${p}`, String(perPartition)]),
+      ),
+    );
+
+    // What was produced, computed here from the messages; what Spark reads, parsed by Spark. An
+    // unparseable value has no event time of its own: bronze keeps it with Kafka's timestamp, flagged.
+    let tradeIds = 0;
+    let garbage = 0;
+    let maxTs = "";
+    for (let i = 0; i < records; i++) {
+      if (i % garbageEvery === garbageEvery - 1) {
+        garbage += 1;
+        continue;
+      }
+      const value = JSON.parse(tradeMessage(i).value) as { trade_id: number; ts: string };
+      tradeIds += value.trade_id;
+      if (value.ts > maxTs) maxTs = value.ts;
+    }
+    const got = await spark.sql(
+      `SELECT count(*), count(DISTINCT kafka_partition, kafka_offset), min(kafka_offset), max(kafka_offset),
+              sum(CAST(get_json_object(CAST(kafka_value AS STRING), '$.trade_id') AS BIGINT)),
+              count_if(get_json_object(CAST(kafka_value AS STRING), '$.trade_id') IS NULL),
+              count_if(event_ts_from_kafka),
+              date_format(max(event_ts) FILTER (WHERE NOT event_ts_from_kafka), "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'")
+         FROM rest.bronze.${dataset}`,
+    );
+    expect(got.rows[0]).toEqual([
+      String(records),
+      String(records),
+      "0",
+      String(perPartition - 1),
+      String(tradeIds),
+      String(garbage),
+      String(garbage),
+      maxTs,
+    ]);
+    console.log(
+      `REST catalog, bronze from Kafka: ${records} records (${garbage} unparseable) over ${partitions} partitions, ${kills} kill -9, ${loaded?.metadata.snapshots?.length} snapshots; Spark reads each once`,
+    );
   }, 300_000);
 });
