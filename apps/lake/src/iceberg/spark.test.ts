@@ -5,7 +5,7 @@
  * TIMESTAMP AS OF give an earlier snapshot's rows; silver and gold tables that the jobs' own
  * publish commits read back as the Hive tree they leave. And through Iceberg's REST catalog (the
  * stack's service, started privately): every table of a lake the real jobs committed through it
- * agrees with DuckDB over the Hive tree; and a bronze table the real writer landed from Kafka through
+ * (keyed and keyless CDC silver included) agrees with DuckDB over the Hive tree; and a bronze table the real writer landed from Kafka through
  * it, with a kill -9 of the writer midway, holds every produced record once as Spark reads it.
  * One Spark JVM for the whole file.
  */
@@ -34,6 +34,7 @@ import { BronzeTableCommitter, snapshotOffsets } from "../bronze/table-commit.ts
 import { createTestTopic, produceTrades, testProducer, tradeMessage } from "../bronze/testing.ts";
 import { runGoldMarket } from "../gold/market/market.ts";
 import type { LakeJobEnv } from "../runtime/env.ts";
+import { cdcDatasetName, cdcHistoryDatasetName, tesouroTable } from "../silver/cdc/tables.ts";
 import { runSilverTrades } from "../silver/trades.ts";
 import { type BronzeRecord, commitBronze, sequentialTrades, tradeJson } from "../testing/bronze-fixture.ts";
 import { buildLakeFixture, fixtureEnv } from "../testing/lake-fixture.ts";
@@ -268,7 +269,13 @@ describe("Spark reads every table of a lake the jobs committed through the REST 
     const restStore = createLakeStore(restConfig);
     const catalog = openCatalog(restConfig, restStore);
     expect(catalog.kind).toBe("rest");
-    await buildLakeFixture(restRoot, { hours: 2, tradeEverySeconds: 30, book: { minutes: 10 }, catalog });
+    await buildLakeFixture(restRoot, {
+      hours: 2,
+      tradeEverySeconds: 30,
+      book: { minutes: 10 },
+      catalog,
+      keylessCdc: true,
+    });
     const log = new CommitLog(restStore);
     const bronze = readdirSync(join(restRoot, "bronze")).sort();
     for (const name of bronze) {
@@ -290,6 +297,10 @@ describe("Spark reads every table of a lake the jobs committed through the REST 
     expect(listed.sort()).toEqual(withTables.sort());
     expect(withTables.filter((t) => t.startsWith("bronze.")).length).toBe(bronze.length);
     expect(hiveOnly).toEqual([]);
+    // A table without a primary key folds as a multiset; its silver datasets are tables too.
+    const keyless = tesouroTable("public", "tesouro_prices_log");
+    for (const ds of [cdcDatasetName(keyless), cdcHistoryDatasetName(keyless)])
+      expect(withTables).toContain(`silver.${ds}`);
     // Gold names the silver snapshot it read, and Spark sees that snapshot in silver's history.
     const [readSilver] = (
       await spark.sql(

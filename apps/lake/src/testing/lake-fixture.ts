@@ -50,6 +50,11 @@ export interface LakeFixtureOptions {
   readonly book?: { readonly minutes: number; readonly meanGapMs?: number };
   /** The catalog the jobs commit their tables through (default: the embedded one). */
   readonly catalog?: IcebergCatalog;
+  /**
+   * Also land the Tesouro rows as a table without a primary key (`public.tesouro_prices_log`: no
+   * event carries a key) and run its CDC silver, a multiset (default: no).
+   */
+  readonly keylessCdc?: boolean;
 }
 
 export interface LakeFixture {
@@ -84,6 +89,15 @@ export async function buildLakeFixture(dir: string, options: LakeFixtureOptions 
   await runSilverTicker(env);
   await runGoldMarket(env, { graceMinutes: 5 });
   if (options.tesouro !== false) await landTesouroSnapshot(env, tesouroRows(), parseRfc3339Micros(start));
+  if (options.keylessCdc) {
+    const keyless = tesouroTable("public", "tesouro_prices_log");
+    await commitBronze(
+      commitLog,
+      tesouroSnapshot(tesouroRows(), parseRfc3339Micros(start), keyless).map((r) => ({ ...r, key: null })),
+      { dataset: cdcDatasetName(keyless) },
+    );
+    await runCdcSilver(env, keyless);
+  }
   const bookMessages = options.book ? await landBookMarket(env, start, hours, options.book) : 0;
   return {
     dir,
@@ -265,8 +279,7 @@ function tesouroRows(): CdcRow[] {
   return rows;
 }
 
-function tesouroSnapshot(rows: readonly CdcRow[], atMicros: bigint): BronzeRecord[] {
-  const table = tesouroTable();
+function tesouroSnapshot(rows: readonly CdcRow[], atMicros: bigint, table = tesouroTable()): BronzeRecord[] {
   const lsn = 1_000_000;
   const tsUs = Number(atMicros);
   return rows.map((after, i) => {

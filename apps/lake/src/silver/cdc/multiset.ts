@@ -1,10 +1,12 @@
 /**
  * CDC silver for a table without a primary key: a multiset, rebuilt from all of bronze by every run
  * that has new commits (its rows have no identity to fold incrementally by). One current file and
- * one history file (every image; valid_to stays null).
+ * one history file (every image; valid_to stays null), each run one Iceberg snapshot per dataset.
  */
+import { mkdirSync } from "node:fs";
 import { sqlString } from "../../runtime/duckdb.ts";
 import { checkAborted } from "../../runtime/env.ts";
+import { collectStaged, type FileLayout, publishStaged } from "../../runtime/staged-publish.ts";
 import {
   deleteUnwritten,
   type FoldContext,
@@ -42,16 +44,27 @@ export async function runMultisetFold(ctx: FoldContext): Promise<FoldOutcome> {
   checkAborted(env, "writing silver");
   const currentKey = currentPartKey(cdcDatasetName(table), 0);
   const historyKey = openHistoryKey(cdcHistoryDatasetName(table), 0);
-  for (const [rel, select] of [
-    ["current.parquet", currentSelect(cols)],
-    ["history.parquet", historySelect(cols)],
-  ] as const)
+  // Each dataset is one file; both are staged, then published as one snapshot per table (the same
+  // staged publish as the keyed fold), the files they replace removed from the tables.
+  const staged = [];
+  for (const [name, select, key] of [
+    ["current", currentSelect(cols), currentKey],
+    ["history", historySelect(cols), historyKey],
+  ] as const) {
+    mkdirSync(`${staging.dir}/${name}`, { recursive: true });
     await duck.run(
-      `COPY (${select}) TO ${sqlString(`${staging.dir}/${rel}`)} (FORMAT parquet, COMPRESSION zstd)`,
+      `COPY (${select}) TO ${sqlString(`${staging.dir}/${name}/0.parquet`)} (FORMAT parquet, COMPRESSION zstd)`,
     );
-  await staging.publish("current.parquet", currentKey);
-  await staging.publish("history.parquet", historyKey);
-  await deleteUnwritten(ctx, new Set([currentKey, historyKey]));
+    const layout: FileLayout<number> = { id: () => "0", key: () => key, parseStaged: () => 0 };
+    staged.push(await collectStaged(duck, staging, layout, name, "1", [0]));
+  }
+  checkAborted(env, "publishing silver");
+  const written = new Set([currentKey, historyKey]);
+  const unwritten = [];
+  for (const prefix of [`silver/${cdcDatasetName(table)}/`, `silver/${cdcHistoryDatasetName(table)}/`])
+    for (const key of await ctx.reader.parquetKeys(prefix)) if (!written.has(key)) unwritten.push(key);
+  await publishStaged(env, staging, staged, { remove: unwritten });
+  await deleteUnwritten(ctx, written);
   const rows = Number(await duck.scalar("SELECT count(*) FROM cdc_versions WHERE is_current"));
   return {
     state: {
