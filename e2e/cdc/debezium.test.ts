@@ -37,8 +37,9 @@ import { landCdcSilver } from "./land-silver.ts";
 // JVM for this file) and by Tributary, with the same envelope settings: every event must be equal
 // but for the fields docs/cdc.md lists (testing/debezium-diff.ts NORMALISED). Each capture is one
 // pair (a Debezium connector on the shared worker, a Tributary source), each with its own prefix and
-// slots: schemas off, schemas on, and schemas on with precise decimals (Connect's Decimal and
-// VariableScaleDecimal schemas).
+// slots: schemas off, schemas on, schemas on with precise decimals (Connect's Decimal and
+// VariableScaleDecimal schemas), and the other value modes: double decimals with adaptive times,
+// numeric intervals and no tombstones, and Kafka Connect's own time types.
 const config = loadConfig();
 const kafka = createKafka({ ...config.kafka }, "cdc-dbz-test");
 const kafkaConfig = { ...config.kafka, topicPartitions: 1 }; // one partition per topic: a total order to compare
@@ -71,7 +72,15 @@ const capture = (label: string, envelope: Partial<CdcEnvelopeSettings>): Capture
 const OFF = capture("schemas off", { schemas: false });
 const ON = capture("schemas on", { schemas: true });
 const PRECISE = capture("schemas on, precise decimals", { schemas: true, decimalHandlingMode: "precise" });
-const CAPTURES = [OFF, ON, PRECISE] as const;
+const DOUBLE = capture("schemas on, double decimals, adaptive times, numeric intervals, tombstones off", {
+  schemas: true,
+  decimalHandlingMode: "double",
+  timePrecisionMode: "adaptive",
+  intervalHandlingMode: "numeric",
+  tombstonesOnDelete: false,
+});
+const CONNECT = capture("schemas on, connect times", { schemas: true, timePrecisionMode: "connect" });
+const CAPTURES = [OFF, ON, PRECISE, DOUBLE, CONNECT] as const;
 
 let sql: pg.Client;
 let worker: ConnectWorker | undefined;
@@ -348,6 +357,70 @@ describe("Tributary against the real Debezium (Kafka Connect + Debezium PostgreS
       expect(diffs).toEqual([]);
     });
 
+  test("the other value modes reach both tools' topics as Debezium defines them, so the equality above means something", () => {
+    /** The snapshot read of `types` row 1 (its `after`), and whether any table event is a tombstone. */
+    const seen = (records: readonly TopicRecord[], prefix: string) => {
+      const payloads = records
+        .filter((r) => r.topic === cdcTopic(prefix, schema, "types") && r.value !== null)
+        .map((r) => {
+          const v = JSON.parse(r.value as string) as { payload?: Record<string, unknown> };
+          return (v.payload ?? v) as { op: string; after: Record<string, unknown> | null };
+        });
+      const tombstones = records.filter(
+        (r) => TABLES.some((t) => r.topic === cdcTopic(prefix, schema, t)) && r.value === null,
+      ).length;
+      return { row1: payloads.find((p) => p.op === "r" && p.after?.id === 1)?.after, tombstones };
+    };
+    const day = Date.UTC(2024, 7, 15) / 86_400_000;
+    const ms = (h: number, m: number, sec: number, milli: number) => Date.UTC(2024, 7, 15, h, m, sec, milli);
+    for (const [c, want] of [
+      // double: numbers; adaptive: time(6) µs, time(3) ms, timestamp(3) ms, timestamp(6) µs; numeric: µs.
+      [
+        DOUBLE,
+        {
+          n: 4154.13,
+          nv: 1.1,
+          d: day,
+          tm: 36_672_500_000,
+          tm3: 36_672_123,
+          ts3: ms(10, 11, 12, 123),
+          ts: ms(23, 59, 59, 999) * 1000 + 999,
+          iv: expect.any(Number),
+        },
+      ],
+      // connect: Kafka Connect's Date (days), Time and Timestamp (ms, µs cut).
+      [
+        CONNECT,
+        {
+          n: "4154.130",
+          d: day,
+          tm: 36_672_500,
+          tm3: 36_672_123,
+          ts: ms(23, 59, 59, 999),
+          iv: "P1Y2M3DT4H5M6.5S",
+        },
+      ],
+    ] as const) {
+      for (const [tool, prefix] of [
+        ["debezium", c.dbzPrefix],
+        ["tributary", c.tribPrefix],
+      ] as const) {
+        const { row1, tombstones } = seen(tool === "debezium" ? of(c).dbz : of(c).trib, prefix);
+        expect({ capture: c.label, tool, row1 }).toEqual({
+          capture: c.label,
+          tool,
+          row1: expect.objectContaining(want),
+        });
+        // Deletes are in the script: tombstones follow them unless the capture turned them off.
+        expect({ capture: c.label, tool, tombstones: tombstones > 0 }).toEqual({
+          capture: c.label,
+          tool,
+          tombstones: c.envelope.tombstonesOnDelete,
+        });
+      }
+    }
+  });
+
   test("silver built from either tool's topics equals SELECT * FROM every table", async () => {
     const { dbz, trib } = of(OFF);
     for (const table of TABLES) {
@@ -363,14 +436,20 @@ describe("Tributary against the real Debezium (Kafka Connect + Debezium PostgreS
     }
   }, 120_000);
 
-  test("schemas on: silver built from either tool's topics has the same column types and rows", async () => {
-    const { dbz, trib } = of(ON);
-    for (const table of TABLES) {
-      const ours = await silverOf(trib, ON.tribPrefix, table);
-      expect({ table, ...ours }).toEqual({ table, ...(await silverOf(dbz, ON.dbzPrefix, table)) });
-      if (table === "types") expect(ours.columns).toContain("n DECIMAL(12,3)"); // the schemas typed it
+  test("schemas on, in each value mode: silver built from either tool's topics has the same column types and rows", async () => {
+    for (const c of [ON, DOUBLE, CONNECT]) {
+      const { dbz, trib } = of(c);
+      for (const table of TABLES) {
+        const ours = await silverOf(trib, c.tribPrefix, table);
+        expect({ capture: c.label, table, ...ours }).toEqual({
+          capture: c.label,
+          table,
+          ...(await silverOf(dbz, c.dbzPrefix, table)),
+        });
+        if (c === ON && table === "types") expect(ours.columns).toContain("n DECIMAL(12,3)"); // the schemas typed it
+      }
     }
-  }, 120_000);
+  }, 240_000);
 
   for (const c of CAPTURES)
     test(`${c.label}: transaction BEGIN/END events are equal to Debezium's`, () => {
