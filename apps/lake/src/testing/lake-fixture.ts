@@ -279,6 +279,11 @@ function tesouroRows(): CdcRow[] {
   return rows;
 }
 
+/** The fixture's Tesouro CDC snapshot as bronze records (for tests that add changes after it). */
+export function tesouroSnapshotRecords(atMicros: bigint): BronzeRecord[] {
+  return tesouroSnapshot(tesouroRows(), atMicros);
+}
+
 function tesouroSnapshot(rows: readonly CdcRow[], atMicros: bigint, table = tesouroTable()): BronzeRecord[] {
   const lsn = 1_000_000;
   const tsUs = Number(atMicros);

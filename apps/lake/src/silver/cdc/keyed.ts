@@ -8,7 +8,8 @@
  * before a key's stored position are skipped, so a re-run after kill -9 finishes the same fold.
  */
 import { mkdirSync } from "node:fs";
-import { type JsonRow, sqlString } from "../../runtime/duckdb.ts";
+import { catalogOf } from "../../runtime/dataset-table.ts";
+import { type JsonRow, sqlString, sqlStringList } from "../../runtime/duckdb.ts";
 import { checkAborted } from "../../runtime/env.ts";
 import { collectStaged, type FileLayout, publishStaged } from "../../runtime/staged-publish.ts";
 import { type ColumnSources, mergeSources } from "./column-types.ts";
@@ -223,6 +224,7 @@ async function needsRebuild(
 ): Promise<boolean> {
   const types = frameTypes(ctx.table, prior.allColumns, sources);
   if (JSON.stringify(prior.columnTypes ?? null) !== JSON.stringify(types)) return true;
+  if (await holdsUnsignedLsn(ctx)) return true;
   const snapshot =
     facts.snapshot_lsn === null || facts.snapshot_lsn === undefined ? null : String(facts.snapshot_lsn);
   if (snapshot !== null && (prior.snapshotLsn === null || BigInt(snapshot) > BigInt(prior.snapshotLsn)))
@@ -235,6 +237,34 @@ async function needsRebuild(
   if (!newest) return false;
   const newer = prior.columnsAt === null || comparePosition(positionOf(newest), prior.columnsAt) > 0;
   return newer && JSON.stringify(newest.names) !== JSON.stringify(prior.columns);
+}
+
+/**
+ * Whether a dataset without a table yet holds files written before `_lsn` became a BIGINT (a UBIGINT
+ * there keeps it Hive-only, dataset-table.ts): then the run rebuilds, rewriting every file of both
+ * datasets, and the table starts from the rebuilt files. Footers only, and only while a table is missing.
+ */
+async function holdsUnsignedLsn(ctx: FoldContext): Promise<boolean> {
+  const catalog = catalogOf(ctx.env);
+  const keys: string[] = [];
+  for (const name of [cdcDatasetName(ctx.table), cdcHistoryDatasetName(ctx.table)])
+    if ((await catalog.load({ namespace: "silver", name })) === undefined)
+      keys.push(...(await ctx.reader.parquetKeys(`silver/${name}/`)));
+  if (keys.length === 0) return false;
+  const unsigned = Number(
+    await ctx.duck.scalar(
+      `SELECT count(*) FROM parquet_schema(${sqlStringList(keys.map((k) => ctx.env.store.url(k)))}) WHERE name = '_lsn' AND converted_type = 'UINT_64'`,
+    ),
+  );
+  if (unsigned > 0)
+    ctx.env.log.info(
+      "CDC silver: rebuilding once, its files hold the older UBIGINT _lsn (Iceberg has none)",
+      {
+        table: `${ctx.table.schema}.${ctx.table.table}`,
+        files: unsigned,
+      },
+    );
+  return unsigned > 0;
 }
 
 function frameOf(state: CdcSilverState): Frame {
