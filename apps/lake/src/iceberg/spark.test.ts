@@ -1,13 +1,13 @@
 /**
  * Apache Spark with Iceberg's runtime (Maven Central, local[2]) reads the Iceberg tables Tributary
- * writes, through the filesystem path (Iceberg's Hadoop catalog over `<LAKE_URI>/_iceberg`), and
- * agrees with DuckDB on counts, exact decimal sums and microsecond timestamps; VERSION AS OF and
- * TIMESTAMP AS OF give an earlier snapshot's rows; silver and gold tables that the jobs' own
- * publish commits read back as the Hive tree they leave. And through Iceberg's REST catalog (the
- * stack's service, started privately): every table of a lake the real jobs committed through it
- * (keyed and keyless CDC silver included) agrees with DuckDB over the Hive tree; and a bronze table the real writer landed from Kafka through
- * it, with a kill -9 of the writer midway, holds every produced record once as Spark reads it.
- * One Spark JVM for the whole file.
+ * writes and agrees with DuckDB over the Hive tree on counts, exact decimal sums, microsecond
+ * timestamps and list elements; VERSION AS OF and TIMESTAMP AS OF give an earlier snapshot's rows.
+ * Through the filesystem path (Iceberg's Hadoop catalog over `<LAKE_URI>/_iceberg`): hand-made
+ * commits, two runs of the silver and gold jobs, and every table of a lake the real jobs committed
+ * (market, book, keyed and keyless CDC). Through Iceberg's REST catalog (the stack's service,
+ * started privately): every table of the same kind of lake committed through it, and a bronze table
+ * the real writer landed from Kafka through it, with a kill -9 of the writer midway, holding every
+ * produced record once. One Spark JVM for the whole file.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -16,13 +16,13 @@ import { dirname, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { loadConfig } from "@tributary/shared/config";
 import { CommitLog } from "@tributary/shared/lake/commit-log";
-import { EmbeddedCatalog } from "@tributary/shared/lake/iceberg/catalog";
+import { EmbeddedCatalog, type IcebergCatalog } from "@tributary/shared/lake/iceberg/catalog";
 import type { DataFile } from "@tributary/shared/lake/iceberg/manifest";
 import { currentSnapshot } from "@tributary/shared/lake/iceberg/metadata";
 import { openCatalog } from "@tributary/shared/lake/iceberg/open-catalog";
 import { timeTransform } from "@tributary/shared/lake/iceberg/schema";
 import { IcebergTable } from "@tributary/shared/lake/iceberg/table";
-import { createLakeStore } from "@tributary/shared/lake/store";
+import { createLakeStore, type LakeStore } from "@tributary/shared/lake/store";
 import { createLogger } from "@tributary/shared/log";
 import { freePort } from "@tributary/shared/net/ports";
 import { uniqueName } from "@tributary/shared/testing/names";
@@ -44,6 +44,8 @@ const root = mkdtempSync(join(tmpdir(), "iceberg-spark-"));
 const store = createLakeStore({ lake: { ...config.lake, uri: root }, s3: config.s3 });
 let spark: SparkSession;
 
+/** A lake the real jobs commit through the embedded catalog, read by Spark's Hadoop catalog `fs`. */
+const fsRoot = join(root, "fs-lake");
 /** A second lake whose tables are committed through the stack's REST catalog, run privately. */
 const restRoot = join(root, "rest-lake");
 const restToken = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex");
@@ -64,6 +66,7 @@ beforeAll(async () => {
       stateDir: config.stateDir,
       conf: {
         ...icebergCatalogConf("lake", { type: "hadoop", warehouse: join(root, "_iceberg") }),
+        ...icebergCatalogConf("fs", { type: "hadoop", warehouse: join(fsRoot, "_iceberg") }),
         ...icebergCatalogConf("rest", {
           type: "rest",
           uri: icebergRestUrl(restConfig),
@@ -197,6 +200,14 @@ function tradeRecords(): BronzeRecord[] {
   });
 }
 
+describe("Spark reads every table of a lake the jobs committed through the filesystem path", () => {
+  test("bronze, silver and gold (market, book, keyed and keyless CDC): each table's rows, exact decimal sums, µs timestamps and lists equal DuckDB's over the Hive tree", async () => {
+    mkdirSync(fsRoot, { recursive: true });
+    const fsStore = createLakeStore({ lake: { ...config.lake, uri: fsRoot }, s3: config.s3 });
+    await everyTableAgrees("fs", fsRoot, new EmbeddedCatalog(fsStore), fsStore);
+  }, 300_000);
+});
+
 describe("Spark reads the silver and gold tables the jobs publish", () => {
   test("two runs of silver trades and gold: Spark agrees with DuckDB over the Hive tree, VERSION AS OF gives run 1", async () => {
     const env: LakeJobEnv = {
@@ -264,39 +275,95 @@ describe("Spark reads the silver and gold tables the jobs publish", () => {
   }, 300_000);
 });
 
+/**
+ * Builds the fixture lake at `lakeRoot` with the real jobs committing through `catalog` (market,
+ * book, keyed and keyless CDC), commits its bronze tables, and checks every table as Spark's catalog
+ * `sparkCatalog` lists it: the listing equals the datasets with a table, none stays Hive-only, and
+ * each table's `count(*)`, DECIMAL sums and max timestamps (and its lists' element counts and
+ * decimal sums) equal DuckDB's over the Hive tree.
+ */
+async function everyTableAgrees(
+  sparkCatalog: string,
+  lakeRoot: string,
+  catalog: IcebergCatalog,
+  lakeStore: LakeStore,
+): Promise<{ withTables: string[] }> {
+  await buildLakeFixture(lakeRoot, {
+    hours: 2,
+    tradeEverySeconds: 30,
+    book: { minutes: 10 },
+    catalog,
+    keylessCdc: true,
+  });
+  const log = new CommitLog(lakeStore);
+  const bronze = readdirSync(join(lakeRoot, "bronze")).sort();
+  for (const name of bronze) {
+    const kind = name.startsWith("cdc_") ? "cdc" : "kraken";
+    await new BronzeTableCommitter(lakeStore, log, catalog, { layer: "bronze", name }, kind).commit();
+  }
+
+  // Every dataset of the Hive tree that has a table in the catalog, as Spark lists them.
+  const listed: string[] = [];
+  for (const layer of ["bronze", "silver", "gold"])
+    for (const r of (await spark.sql(`SHOW TABLES IN ${sparkCatalog}.${layer}`)).rows)
+      listed.push(`${layer}.${r[1]}`);
+  const withTables: string[] = [];
+  const hiveOnly: string[] = [];
+  for (const layer of ["bronze", "silver", "gold"])
+    for (const name of readdirSync(join(lakeRoot, layer)).sort())
+      ((await catalog.load({ namespace: layer, name })) !== undefined ? withTables : hiveOnly).push(
+        `${layer}.${name}`,
+      );
+  expect(listed.sort()).toEqual(withTables.sort());
+  expect(withTables.filter((t) => t.startsWith("bronze.")).length).toBe(bronze.length);
+  expect(hiveOnly).toEqual([]);
+
+  const compared: string[] = [];
+  const nested: string[] = [];
+  for (const table of withTables) {
+    const [layer, name] = table.split(".") as [string, string];
+    const scan = `read_parquet('${lakeRoot}/${layer}/${name}/**/*.parquet', hive_partitioning = false, union_by_name = true)`;
+    const columns = (
+      await duckdb(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM ${scan})`)
+    ).map(([n, t]) => ({ name: n as string, type: t as string }));
+    const decimals = columns.filter((c) => c.type.startsWith("DECIMAL")).map((c) => c.name);
+    const times = columns.filter((c) => c.type === "TIMESTAMP WITH TIME ZONE").map((c) => c.name);
+    const [expected] = await duckdb(
+      `SELECT ${["count(*)", ...decimals.map((c) => `sum("${c}")::VARCHAR`), ...times.map((c) => `strftime(max("${c}"), '%Y-%m-%dT%H:%M:%S.%fZ')`)].join(", ")} FROM ${scan}`,
+    );
+    const got = await spark.sql(
+      `SELECT ${["count(*)", ...decimals.map((c) => `sum(\`${c}\`)`), ...times.map((c) => `date_format(max(\`${c}\`), "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'")`)].join(", ")} FROM ${sparkCatalog}.${table}`,
+    );
+    expect([table, got.rows[0]?.map(String)]).toEqual([table, expected as string[]]);
+    if (decimals.length + times.length > 0) compared.push(table);
+    // Lists (of structs): elements counted, and each DECIMAL field of the elements summed, exploded.
+    for (const c of columns.filter((col) => col.type.endsWith("[]"))) {
+      const fields = [...c.type.matchAll(/"?([A-Za-z_][A-Za-z0-9_]*)"? DECIMAL\(\d+,\d+\)/g)].map(
+        (m) => m[1] as string,
+      );
+      const [want] = await duckdb(
+        `SELECT ${["count(*)", ...fields.map((f) => `sum(e."${f}")::VARCHAR`)].join(", ")} FROM (SELECT unnest("${c.name}") AS e FROM ${scan})`,
+      );
+      const have = await spark.sql(
+        `SELECT ${["count(*)", ...fields.map((f) => `sum(e.\`${f}\`)`)].join(", ")} FROM (SELECT explode(\`${c.name}\`) AS e FROM ${sparkCatalog}.${table})`,
+      );
+      expect([table, c.name, have.rows[0]?.map(String)]).toEqual([table, c.name, want as string[]]);
+      nested.push(`${table}.${c.name}`);
+    }
+  }
+  console.log(
+    `${sparkCatalog} catalog: ${withTables.length} tables agree with DuckDB (${compared.length} with decimal sums or timestamps; lists: ${nested.join(", ")}); Hive-only: ${hiveOnly.join(", ")}`,
+  );
+  expect(compared.length).toBeGreaterThanOrEqual(10);
+  return { withTables };
+}
+
 describe("Spark reads every table of a lake the jobs committed through the REST catalog", () => {
   test("bronze, silver and gold: each table's rows, exact decimal sums and µs timestamps equal DuckDB's over the Hive tree; VERSION and TIMESTAMP AS OF give run 1", async () => {
     const restStore = createLakeStore(restConfig);
     const catalog = openCatalog(restConfig, restStore);
     expect(catalog.kind).toBe("rest");
-    await buildLakeFixture(restRoot, {
-      hours: 2,
-      tradeEverySeconds: 30,
-      book: { minutes: 10 },
-      catalog,
-      keylessCdc: true,
-    });
-    const log = new CommitLog(restStore);
-    const bronze = readdirSync(join(restRoot, "bronze")).sort();
-    for (const name of bronze) {
-      const kind = name.startsWith("cdc_") ? "cdc" : "kraken";
-      await new BronzeTableCommitter(restStore, log, catalog, { layer: "bronze", name }, kind).commit();
-    }
-
-    // Every dataset of the Hive tree that has a table in the REST catalog, as Spark lists them.
-    const listed: string[] = [];
-    for (const layer of ["bronze", "silver", "gold"])
-      for (const r of (await spark.sql(`SHOW TABLES IN rest.${layer}`)).rows) listed.push(`${layer}.${r[1]}`);
-    const withTables: string[] = [];
-    const hiveOnly: string[] = [];
-    for (const layer of ["bronze", "silver", "gold"])
-      for (const name of readdirSync(join(restRoot, layer)).sort())
-        ((await catalog.load({ namespace: layer, name })) !== undefined ? withTables : hiveOnly).push(
-          `${layer}.${name}`,
-        );
-    expect(listed.sort()).toEqual(withTables.sort());
-    expect(withTables.filter((t) => t.startsWith("bronze.")).length).toBe(bronze.length);
-    expect(hiveOnly).toEqual([]);
+    const { withTables } = await everyTableAgrees("rest", restRoot, catalog, restStore);
     // A table without a primary key folds as a multiset; its silver datasets are tables too.
     const keyless = tesouroTable("public", "tesouro_prices_log");
     for (const ds of [cdcDatasetName(keyless), cdcHistoryDatasetName(keyless)])
@@ -311,44 +378,6 @@ describe("Spark reads every table of a lake the jobs committed through the REST 
       await spark.sql("SELECT snapshot_id FROM rest.silver.cdc_public_tesouro_prices.snapshots")
     ).rows.map((r) => String(r[0]));
     expect(silverIds).toContain(readSilver as string);
-
-    const compared: string[] = [];
-    const nested: string[] = [];
-    for (const table of withTables) {
-      const [layer, name] = table.split(".") as [string, string];
-      const scan = `read_parquet('${restRoot}/${layer}/${name}/**/*.parquet', hive_partitioning = false, union_by_name = true)`;
-      const columns = (
-        await duckdb(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM ${scan})`)
-      ).map(([n, t]) => ({ name: n as string, type: t as string }));
-      const decimals = columns.filter((c) => c.type.startsWith("DECIMAL")).map((c) => c.name);
-      const times = columns.filter((c) => c.type === "TIMESTAMP WITH TIME ZONE").map((c) => c.name);
-      const [expected] = await duckdb(
-        `SELECT ${["count(*)", ...decimals.map((c) => `sum("${c}")::VARCHAR`), ...times.map((c) => `strftime(max("${c}"), '%Y-%m-%dT%H:%M:%S.%fZ')`)].join(", ")} FROM ${scan}`,
-      );
-      const got = await spark.sql(
-        `SELECT ${["count(*)", ...decimals.map((c) => `sum(\`${c}\`)`), ...times.map((c) => `date_format(max(\`${c}\`), "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'")`)].join(", ")} FROM rest.${table}`,
-      );
-      expect([table, got.rows[0]?.map(String)]).toEqual([table, expected as string[]]);
-      if (decimals.length + times.length > 0) compared.push(table);
-      // Lists (of structs): elements counted, and each DECIMAL field of the elements summed, exploded.
-      for (const c of columns.filter((col) => col.type.endsWith("[]"))) {
-        const fields = [...c.type.matchAll(/"?([A-Za-z_][A-Za-z0-9_]*)"? DECIMAL\(\d+,\d+\)/g)].map(
-          (m) => m[1] as string,
-        );
-        const [want] = await duckdb(
-          `SELECT ${["count(*)", ...fields.map((f) => `sum(e."${f}")::VARCHAR`)].join(", ")} FROM (SELECT unnest("${c.name}") AS e FROM ${scan})`,
-        );
-        const have = await spark.sql(
-          `SELECT ${["count(*)", ...fields.map((f) => `sum(e.\`${f}\`)`)].join(", ")} FROM (SELECT explode(\`${c.name}\`) AS e FROM rest.${table})`,
-        );
-        expect([table, c.name, have.rows[0]?.map(String)]).toEqual([table, c.name, want as string[]]);
-        nested.push(`${table}.${c.name}`);
-      }
-    }
-    console.log(
-      `REST catalog: ${withTables.length} tables agree with DuckDB (${compared.length} with decimal sums or timestamps; lists: ${nested.join(", ")}); Hive-only: ${hiveOnly.join(", ")}`,
-    );
-    expect(compared.length).toBeGreaterThanOrEqual(10);
 
     // A second silver run through REST: run 1 is still there, by id and by time.
     const count = async () =>
