@@ -10,34 +10,33 @@
  * produced record once. One Spark JVM for the whole file.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { loadConfig } from "@tributary/shared/config";
 import { CommitLog } from "@tributary/shared/lake/commit-log";
-import { EmbeddedCatalog, type IcebergCatalog } from "@tributary/shared/lake/iceberg/catalog";
+import { EmbeddedCatalog } from "@tributary/shared/lake/iceberg/catalog";
 import type { DataFile } from "@tributary/shared/lake/iceberg/manifest";
 import { currentSnapshot } from "@tributary/shared/lake/iceberg/metadata";
 import { openCatalog } from "@tributary/shared/lake/iceberg/open-catalog";
 import { timeTransform } from "@tributary/shared/lake/iceberg/schema";
 import { IcebergTable } from "@tributary/shared/lake/iceberg/table";
-import { createLakeStore, type LakeStore } from "@tributary/shared/lake/store";
+import { createLakeStore } from "@tributary/shared/lake/store";
 import { createLogger } from "@tributary/shared/log";
-import { freePort } from "@tributary/shared/net/ports";
 import { uniqueName } from "@tributary/shared/testing/names";
 import { parseRfc3339Micros } from "@tributary/shared/time";
-import { icebergRestService, icebergRestUrl } from "@tributary/stack/services/iceberg-rest";
+import { privateRestCatalog } from "@tributary/stack/testing/private-rest";
 import { icebergCatalogConf, SparkSession } from "@tributary/stack/testing/spark";
 import { spawnWriter, tradesWriterArgs } from "../bronze/child.ts";
-import { BronzeTableCommitter, snapshotOffsets } from "../bronze/table-commit.ts";
+import { snapshotOffsets } from "../bronze/table-commit.ts";
 import { createTestTopic, produceTrades, testProducer, tradeMessage } from "../bronze/testing.ts";
 import { runGoldMarket } from "../gold/market/market.ts";
 import type { LakeJobEnv } from "../runtime/env.ts";
 import { cdcDatasetName, cdcHistoryDatasetName, tesouroTable } from "../silver/cdc/tables.ts";
 import { runSilverTrades } from "../silver/trades.ts";
-import { type BronzeRecord, commitBronze, sequentialTrades, tradeJson } from "../testing/bronze-fixture.ts";
-import { buildLakeFixture, fixtureEnv } from "../testing/lake-fixture.ts";
+import { type BronzeRecord, commitBronze, tradeJson } from "../testing/bronze-fixture.ts";
+import { everyTableAgrees, secondSilverRun, type TableEngine } from "../testing/every-table.ts";
 
 const config = loadConfig();
 const root = mkdtempSync(join(tmpdir(), "iceberg-spark-"));
@@ -48,17 +47,8 @@ let spark: SparkSession;
 const fsRoot = join(root, "fs-lake");
 /** A second lake whose tables are committed through the stack's REST catalog, run privately. */
 const restRoot = join(root, "rest-lake");
-const restToken = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex");
-const restPort = freePort();
-const restConfig = loadConfig({
-  ...process.env,
-  LAKE_URI: restRoot,
-  STACK_ICEBERG_REST_PORT: String(restPort),
-  ICEBERG_REST_URI: `http://127.0.0.1:${restPort}`,
-  ICEBERG_REST_TOKEN: restToken,
-});
-const restCtx = { config: restConfig, dir: join(root, "iceberg-rest-state"), say: () => undefined };
-
+const rest = privateRestCatalog(restRoot, root);
+const restConfig = rest.config;
 beforeAll(async () => {
   mkdirSync(restRoot, { recursive: true });
   [spark] = await Promise.all([
@@ -69,19 +59,19 @@ beforeAll(async () => {
         ...icebergCatalogConf("fs", { type: "hadoop", warehouse: join(fsRoot, "_iceberg") }),
         ...icebergCatalogConf("rest", {
           type: "rest",
-          uri: icebergRestUrl(restConfig),
-          token: restToken,
+          uri: rest.url,
+          token: rest.token,
           warehouse: restConfig.iceberg.restWarehouse,
         }),
       },
     }),
-    icebergRestService.start(restCtx),
+    rest.start(),
   ]);
 }, 400_000);
 
 afterAll(async () => {
   await spark?.[Symbol.asyncDispose]();
-  await icebergRestService.stop(restCtx);
+  await rest.stop();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -204,7 +194,7 @@ describe("Spark reads every table of a lake the jobs committed through the files
   test("bronze, silver and gold (market, book, keyed and keyless CDC): each table's rows, exact decimal sums, µs timestamps and lists equal DuckDB's over the Hive tree", async () => {
     mkdirSync(fsRoot, { recursive: true });
     const fsStore = createLakeStore({ lake: { ...config.lake, uri: fsRoot }, s3: config.s3 });
-    await everyTableAgrees("fs", fsRoot, new EmbeddedCatalog(fsStore), fsStore);
+    await everyTableAgrees(sparkEngine("fs"), fsRoot, new EmbeddedCatalog(fsStore), fsStore);
   }, 300_000);
 });
 
@@ -275,87 +265,22 @@ describe("Spark reads the silver and gold tables the jobs publish", () => {
   }, 300_000);
 });
 
-/**
- * Builds the fixture lake at `lakeRoot` with the real jobs committing through `catalog` (market,
- * book, keyed and keyless CDC), commits its bronze tables, and checks every table as Spark's catalog
- * `sparkCatalog` lists it: the listing equals the datasets with a table, none stays Hive-only, and
- * each table's `count(*)`, DECIMAL sums and max timestamps (and its lists' element counts and
- * decimal sums) equal DuckDB's over the Hive tree.
- */
-async function everyTableAgrees(
-  sparkCatalog: string,
-  lakeRoot: string,
-  catalog: IcebergCatalog,
-  lakeStore: LakeStore,
-): Promise<{ withTables: string[] }> {
-  await buildLakeFixture(lakeRoot, {
-    hours: 2,
-    tradeEverySeconds: 30,
-    book: { minutes: 10 },
-    catalog,
-    keylessCdc: true,
-  });
-  const log = new CommitLog(lakeStore);
-  const bronze = readdirSync(join(lakeRoot, "bronze")).sort();
-  for (const name of bronze) {
-    const kind = name.startsWith("cdc_") ? "cdc" : "kraken";
-    await new BronzeTableCommitter(lakeStore, log, catalog, { layer: "bronze", name }, kind).commit();
-  }
-
-  // Every dataset of the Hive tree that has a table in the catalog, as Spark lists them.
-  const listed: string[] = [];
-  for (const layer of ["bronze", "silver", "gold"])
-    for (const r of (await spark.sql(`SHOW TABLES IN ${sparkCatalog}.${layer}`)).rows)
-      listed.push(`${layer}.${r[1]}`);
-  const withTables: string[] = [];
-  const hiveOnly: string[] = [];
-  for (const layer of ["bronze", "silver", "gold"])
-    for (const name of readdirSync(join(lakeRoot, layer)).sort())
-      ((await catalog.load({ namespace: layer, name })) !== undefined ? withTables : hiveOnly).push(
-        `${layer}.${name}`,
-      );
-  expect(listed.sort()).toEqual(withTables.sort());
-  expect(withTables.filter((t) => t.startsWith("bronze.")).length).toBe(bronze.length);
-  expect(hiveOnly).toEqual([]);
-
-  const compared: string[] = [];
-  const nested: string[] = [];
-  for (const table of withTables) {
-    const [layer, name] = table.split(".") as [string, string];
-    const scan = `read_parquet('${lakeRoot}/${layer}/${name}/**/*.parquet', hive_partitioning = false, union_by_name = true)`;
-    const columns = (
-      await duckdb(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM ${scan})`)
-    ).map(([n, t]) => ({ name: n as string, type: t as string }));
-    const decimals = columns.filter((c) => c.type.startsWith("DECIMAL")).map((c) => c.name);
-    const times = columns.filter((c) => c.type === "TIMESTAMP WITH TIME ZONE").map((c) => c.name);
-    const [expected] = await duckdb(
-      `SELECT ${["count(*)", ...decimals.map((c) => `sum("${c}")::VARCHAR`), ...times.map((c) => `strftime(max("${c}"), '%Y-%m-%dT%H:%M:%S.%fZ')`)].join(", ")} FROM ${scan}`,
-    );
-    const got = await spark.sql(
-      `SELECT ${["count(*)", ...decimals.map((c) => `sum(\`${c}\`)`), ...times.map((c) => `date_format(max(\`${c}\`), "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'")`)].join(", ")} FROM ${sparkCatalog}.${table}`,
-    );
-    expect([table, got.rows[0]?.map(String)]).toEqual([table, expected as string[]]);
-    if (decimals.length + times.length > 0) compared.push(table);
-    // Lists (of structs): elements counted, and each DECIMAL field of the elements summed, exploded.
-    for (const c of columns.filter((col) => col.type.endsWith("[]"))) {
-      const fields = [...c.type.matchAll(/"?([A-Za-z_][A-Za-z0-9_]*)"? DECIMAL\(\d+,\d+\)/g)].map(
-        (m) => m[1] as string,
-      );
-      const [want] = await duckdb(
-        `SELECT ${["count(*)", ...fields.map((f) => `sum(e."${f}")::VARCHAR`)].join(", ")} FROM (SELECT unnest("${c.name}") AS e FROM ${scan})`,
-      );
-      const have = await spark.sql(
-        `SELECT ${["count(*)", ...fields.map((f) => `sum(e.\`${f}\`)`)].join(", ")} FROM (SELECT explode(\`${c.name}\`) AS e FROM ${sparkCatalog}.${table})`,
-      );
-      expect([table, c.name, have.rows[0]?.map(String)]).toEqual([table, c.name, want as string[]]);
-      nested.push(`${table}.${c.name}`);
-    }
-  }
-  console.log(
-    `${sparkCatalog} catalog: ${withTables.length} tables agree with DuckDB (${compared.length} with decimal sums or timestamps; lists: ${nested.join(", ")}); Hive-only: ${hiveOnly.join(", ")}`,
-  );
-  expect(compared.length).toBeGreaterThanOrEqual(10);
-  return { withTables };
+/** Spark's catalog `catalog` as an engine of the every-table comparison. */
+function sparkEngine(catalog: string): TableEngine {
+  const first = async (sql: string) => ((await spark.sql(sql)).rows[0] ?? []).map(String);
+  return {
+    name: `Spark (${catalog} catalog)`,
+    tables: async (layer) =>
+      (await spark.sql(`SHOW TABLES IN ${catalog}.${layer}`)).rows.map((r) => String(r[1])),
+    aggregate: (table, decimals, times) =>
+      first(
+        `SELECT ${["count(*)", ...decimals.map((c) => `sum(\`${c}\`)`), ...times.map((c) => `date_format(max(\`${c}\`), "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'")`)].join(", ")} FROM ${catalog}.${table}`,
+      ),
+    elements: (table, column, fields) =>
+      first(
+        `SELECT ${["count(*)", ...fields.map((f) => `sum(e.\`${f}\`)`)].join(", ")} FROM (SELECT explode(\`${column}\`) AS e FROM ${catalog}.${table})`,
+      ),
+  };
 }
 
 describe("Spark reads every table of a lake the jobs committed through the REST catalog", () => {
@@ -363,7 +288,7 @@ describe("Spark reads every table of a lake the jobs committed through the REST 
     const restStore = createLakeStore(restConfig);
     const catalog = openCatalog(restConfig, restStore);
     expect(catalog.kind).toBe("rest");
-    const { withTables } = await everyTableAgrees("rest", restRoot, catalog, restStore);
+    const { withTables } = await everyTableAgrees(sparkEngine("rest"), restRoot, catalog, restStore);
     // A table without a primary key folds as a multiset; its silver datasets are tables too.
     const keyless = tesouroTable("public", "tesouro_prices_log");
     for (const ds of [cdcDatasetName(keyless), cdcHistoryDatasetName(keyless)])
@@ -391,12 +316,7 @@ describe("Spark reads every table of a lake the jobs committed through the REST 
       )
     ).rows[0] as string[];
     await Bun.sleep(50);
-    const env = { ...fixtureEnv(restRoot), catalog };
-    await commitBronze(
-      env.commitLog,
-      sequentialTrades(10_000_001, 20).map((r, i) => ({ ...r, partition: 5, offset: i })),
-    );
-    await runSilverTrades(env);
+    await secondSilverRun(restRoot, catalog);
     expect(await count()).toBe(String(Number(before) + 20));
     expect((await spark.sql("SELECT count(*) FROM rest.silver.kraken_trades")).rows[0]?.[0]).toBe(
       await count(),
@@ -420,9 +340,7 @@ describe("Spark reads every table of a lake the jobs committed through the REST 
     await createTestTopic(restConfig, topic, partitions);
     const producer = await testProducer(restConfig);
     const env = {
-      LAKE_URI: restRoot,
-      ICEBERG_REST_URI: icebergRestUrl(restConfig),
-      ICEBERG_REST_TOKEN: restToken,
+      ...rest.env,
       LAKE_CONSUMER_GROUP: uniqueName("spark_rest_group"),
       LAKE_FLUSH_MS: "200",
       LAKE_FLUSH_ROWS: "500",
