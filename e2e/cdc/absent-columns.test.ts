@@ -8,35 +8,18 @@
  * current state. Keyed fold: keyed.sql.ts (rebuild and incremental runs); keyless: replay.sql.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openSqlClient, serverWalLsn } from "@tributary/ingest/cdc/catalog";
-import { CdcSource } from "@tributary/ingest/cdc/source";
-import {
-  dropCapture,
-  readTopics,
-  type TopicRecord,
-  waitConfirmed,
-} from "@tributary/ingest/cdc/testing/support";
+import { openSqlClient } from "@tributary/ingest/cdc/catalog";
 import type { CdcSilverResult } from "@tributary/lake/silver/cdc/replay";
 import { cdcDatasetName } from "@tributary/lake/silver/cdc/tables";
 import { createTempLake } from "@tributary/lake/testing/temp-lake";
 import { loadConfig } from "@tributary/shared/config";
-import { cdcOrderOf } from "@tributary/shared/contracts/cdc";
-import { cdcTopic } from "@tributary/shared/contracts/topics";
-import { createKafka } from "@tributary/shared/kafka";
-import { createLogger } from "@tributary/shared/log";
 import { uniqueName } from "@tributary/shared/testing/names";
 import type pg from "pg";
 import { landCdcSilver } from "./land-silver.ts";
+import { capturePhases, type PhasedCapture } from "./phased-capture.ts";
 
 const config = loadConfig();
-const kafka = createKafka(config.kafka, "cdc-absent-test");
 const schema = uniqueName("absent");
-const names = { prefix: uniqueName("absp"), slot: uniqueName("aslot"), publication: uniqueName("apub") };
-const stateDir = mkdtempSync(join(tmpdir(), "tributary-absent-"));
-const log = createLogger("cdc-absent-test", "warn");
 const lake = createTempLake();
 const keyed = { schema, table: "accounts" };
 const keyless = { schema, table: "notes" };
@@ -64,8 +47,7 @@ const PHASES: readonly (readonly string[])[] = [
   ],
 ];
 
-/** Each table topic's records by phase, split by the WAL position taken between phases. */
-const captured = new Map<string, TopicRecord[][]>();
+let capture: PhasedCapture;
 
 beforeAll(async () => {
   sql = await openSqlClient(config.postgres.url, "cdc-absent-test");
@@ -77,55 +59,25 @@ beforeAll(async () => {
     `INSERT INTO ${schema}.notes VALUES ('a', 'g'), ('b', 'g')`,
   ])
     await sql.query(s);
-  const source = new CdcSource({
-    ...names,
-    pgUrl: config.postgres.url,
-    kafka,
-    kafkaConfig: config.kafka,
-    tables: [`${schema}.accounts`, `${schema}.notes`],
-    stateDir,
-    log,
+  capture = await capturePhases(sql, {
+    label: "absent",
+    schema,
+    tables: [keyed.table, keyless.table],
+    phases: PHASES.map((statements) => async () => {
+      for (const s of statements) await sql.query(s);
+    }),
   });
-  const abort = new AbortController();
-  const running = source.run(abort.signal);
-  const boundaries: bigint[] = [];
-  try {
-    for (let i = 0; i < 400 && source.metrics.state !== "streaming"; i++) await Bun.sleep(25);
-    expect(source.metrics.state).toBe("streaming");
-    for (const [i, phase] of PHASES.entries()) {
-      if (i > 0) boundaries.push(await serverWalLsn(sql));
-      for (const s of phase) await sql.query(s);
-    }
-    const target = await waitConfirmed(sql, source.metrics);
-    expect(source.metrics.confirmedLsn).toBeGreaterThanOrEqual(target);
-  } finally {
-    abort.abort();
-    await running;
-  }
-  const topics = [keyed, keyless].map((t) => cdcTopic(names.prefix, t.schema, t.table));
-  const records = await readTopics(kafka, topics, 20_000, uniqueName("group"));
-  for (const topic of topics) {
-    const phases: TopicRecord[][] = PHASES.map(() => []);
-    for (const r of records) {
-      if (r.topic !== topic || r.value === null) continue; // tombstones are for compacted topics
-      // A change's own WAL position lies between the positions taken before and after its phase.
-      const { lsn } = cdcOrderOf(JSON.parse(r.value).source);
-      phases[boundaries.filter((b) => b <= lsn).length]?.push(r);
-    }
-    captured.set(topic, phases);
-  }
 }, 120_000);
 
 afterAll(async () => {
-  await dropCapture(sql, { slot: names.slot, publication: names.publication, schema });
+  await capture?.close();
   await sql.end();
   lake.cleanup();
-  rmSync(stateDir, { recursive: true, force: true });
 }, 60_000);
 
 /** Commits one phase's records of `t`'s topic as bronze and runs CDC silver for `t`. */
 async function phase(t: typeof keyed, index: number): Promise<CdcSilverResult> {
-  const records = captured.get(cdcTopic(names.prefix, t.schema, t.table))?.[index] ?? [];
+  const records = capture.phases(t.table)[index] ?? [];
   return await landCdcSilver(lake, records, t);
 }
 
@@ -141,8 +93,7 @@ const columnsOf = async (t: typeof keyed): Promise<string[]> =>
 
 describe("CDC silver _absent_columns", () => {
   test("the capture delivered each phase's changes", () => {
-    const counts = (t: typeof keyed) =>
-      captured.get(cdcTopic(names.prefix, t.schema, t.table))?.map((p) => p.length);
+    const counts = (t: typeof keyed) => capture.phases(t.table).map((p) => p.length);
     expect(counts(keyed)).toEqual([3, 2, 1, 1]); // 2 snapshot reads + insert; update + insert; update; insert
     expect(counts(keyless)).toEqual([2, 1, 0, 1]);
   });

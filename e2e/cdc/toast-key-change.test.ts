@@ -8,34 +8,19 @@
  * them in different runs, in either order). After every phase silver equals `SELECT *` row for row.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openSqlClient, serverWalLsn } from "@tributary/ingest/cdc/catalog";
-import { CdcSource } from "@tributary/ingest/cdc/source";
-import {
-  dropCapture,
-  encodedRows,
-  readTopics,
-  type TopicRecord,
-  waitConfirmed,
-} from "@tributary/ingest/cdc/testing/support";
+import { openSqlClient } from "@tributary/ingest/cdc/catalog";
+import { encodedRows } from "@tributary/ingest/cdc/testing/support";
 import { cdcDatasetName } from "@tributary/lake/silver/cdc/tables";
 import { createTempLake, type TempLake } from "@tributary/lake/testing/temp-lake";
 import { loadConfig } from "@tributary/shared/config";
-import { type CdcRow, cdcOrderOf, UNAVAILABLE_VALUE } from "@tributary/shared/contracts/cdc";
-import { cdcTopic } from "@tributary/shared/contracts/topics";
-import { createKafka } from "@tributary/shared/kafka";
-import { createLogger } from "@tributary/shared/log";
+import { type CdcRow, UNAVAILABLE_VALUE } from "@tributary/shared/contracts/cdc";
 import { uniqueName } from "@tributary/shared/testing/names";
 import type pg from "pg";
 import { landCdcSilver } from "./land-silver.ts";
+import { capturePhases, type PhasedCapture } from "./phased-capture.ts";
 
 const config = loadConfig();
-const kafka = createKafka(config.kafka, "cdc-toast-move-test");
 const schema = uniqueName("toastmv");
-const names = { prefix: uniqueName("tmvp"), slot: uniqueName("tmvslot"), publication: uniqueName("tmvpub") };
-const stateDir = mkdtempSync(join(tmpdir(), "tributary-toast-move-"));
 const docs = { schema, table: "docs" };
 const q = `${schema}.docs`;
 const lakes: TempLake[] = [];
@@ -72,8 +57,7 @@ const PHASES: readonly (readonly (readonly string[])[])[] = [
   ],
 ];
 
-/** The topic's records per phase, and `SELECT *` (as silver's text) after each phase. */
-const captured: TopicRecord[][] = PHASES.map(() => []);
+/** `SELECT *` (as silver's text) after each phase. */
 const tables: string[][] = [];
 
 /** A row as silver's text columns hold it (no declared schema): strings as they are, anything else as JSON text. */
@@ -84,6 +68,8 @@ const silverText = (row: CdcRow): string =>
     ),
   );
 
+let capture: PhasedCapture;
+
 beforeAll(async () => {
   sql = await openSqlClient(config.postgres.url, "cdc-toast-move-test");
   await sql.query(`CREATE SCHEMA ${schema}`);
@@ -91,49 +77,26 @@ beforeAll(async () => {
   await sql.query(`ALTER TABLE ${q} ALTER COLUMN big SET STORAGE EXTERNAL`);
   for (let id = 1; id <= 6; id++)
     await sql.query(`INSERT INTO ${q} VALUES ('a', ${id}, ${big(`a${id}`)}, ${id})`);
-  const source = new CdcSource({
-    ...names,
-    pgUrl: config.postgres.url,
-    kafka,
-    kafkaConfig: { ...config.kafka, topicPartitions: 6 },
-    tables: [`${schema}.docs`],
-    stateDir,
-    log: createLogger("cdc-toast-move-test", "warn"),
-  });
-  const abort = new AbortController();
-  const running = source.run(abort.signal);
-  const boundaries: bigint[] = [];
-  try {
-    for (let i = 0; i < 400 && source.metrics.state !== "streaming"; i++) await Bun.sleep(25);
-    expect(source.metrics.state).toBe("streaming");
-    for (const [i, phase] of PHASES.entries()) {
-      if (i > 0) boundaries.push(await serverWalLsn(sql));
+  capture = await capturePhases(sql, {
+    label: "tmv",
+    schema,
+    tables: [docs.table],
+    kafka: { topicPartitions: 6 },
+    phases: PHASES.map((phase) => async () => {
       for (const tx of phase) {
         await sql.query("BEGIN");
         for (const s of tx) await sql.query(s);
         await sql.query("COMMIT");
       }
       tables.push((await encodedRows(sql, docs)).map((r) => silverText(r.row)).sort());
-    }
-    const target = await waitConfirmed(sql, source.metrics);
-    expect(source.metrics.confirmedLsn).toBeGreaterThanOrEqual(target);
-  } finally {
-    abort.abort();
-    await running;
-  }
-  const topic = cdcTopic(names.prefix, schema, "docs");
-  for (const r of await readTopics(kafka, [topic], 20_000, uniqueName("group"))) {
-    if (r.topic !== topic || r.value === null) continue; // tombstones are for compacted topics
-    const { lsn } = cdcOrderOf(JSON.parse(r.value).source);
-    captured[boundaries.filter((b) => b <= lsn).length]?.push(r);
-  }
+    }),
+  });
 }, 120_000);
 
 afterAll(async () => {
-  await dropCapture(sql, { slot: names.slot, publication: names.publication, schema });
+  await capture?.close();
   await sql.end();
   for (const l of lakes) l.cleanup();
-  rmSync(stateDir, { recursive: true, force: true });
 }, 60_000);
 
 async function silverRows(lake: TempLake): Promise<string[]> {
@@ -144,16 +107,26 @@ async function silverRows(lake: TempLake): Promise<string[]> {
 }
 
 test("the key changes' creates carry the unchanged-TOAST placeholder, in partitions other than their deletes'", () => {
-  const creates = captured.flat().filter((r) => JSON.parse(r.value as string).op === "c");
+  const creates = capture
+    .phases(docs.table)
+    .flat()
+    .filter((r) => JSON.parse(r.value as string).op === "c");
   const placeholders = creates.filter((r) => JSON.parse(r.value as string).after.big === UNAVAILABLE_VALUE);
   expect(placeholders.length).toBe(9); // every key change but the one that rewrites the large value
-  expect(new Set(captured.flat().map((r) => r.partition)).size).toBeGreaterThan(1);
+  expect(
+    new Set(
+      capture
+        .phases(docs.table)
+        .flat()
+        .map((r) => r.partition),
+    ).size,
+  ).toBeGreaterThan(1);
 });
 
 test("silver equals SELECT * after every phase: one bronze commit per phase", async () => {
   const lake = createTempLake();
   lakes.push(lake);
-  for (const [i, records] of captured.entries()) {
+  for (const [i, records] of capture.phases(docs.table).entries()) {
     const run = await landCdcSilver(lake, records, docs);
     expect(run.pending).toBe(0);
     expect({ phase: i, rows: await silverRows(lake) }).toEqual({ phase: i, rows: tables[i] ?? [] });
@@ -164,7 +137,7 @@ test("silver equals SELECT * after every phase: one Kafka partition per commit, 
   const lake = createTempLake();
   lakes.push(lake);
   let held = 0;
-  for (const [i, records] of captured.entries()) {
+  for (const [i, records] of capture.phases(docs.table).entries()) {
     // Highest partition first, so some creates land before their deletes and some after.
     let pending = 0;
     for (const p of [...new Set(records.map((r) => r.partition))].sort((a, b) => b - a)) {

@@ -8,34 +8,19 @@
  * column as text and says why.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openSqlClient, serverWalLsn } from "@tributary/ingest/cdc/catalog";
-import { CdcSource } from "@tributary/ingest/cdc/source";
-import {
-  dropCapture,
-  readTopics,
-  type TopicRecord,
-  waitConfirmed,
-} from "@tributary/ingest/cdc/testing/support";
+import { openSqlClient } from "@tributary/ingest/cdc/catalog";
+import type { TopicRecord } from "@tributary/ingest/cdc/testing/support";
 import { cdcDatasetName } from "@tributary/lake/silver/cdc/tables";
 import { createTempLake } from "@tributary/lake/testing/temp-lake";
 import { DEFAULT_ENVELOPE } from "@tributary/shared/cdc/debezium-connector";
 import { loadConfig } from "@tributary/shared/config";
-import { cdcTopic } from "@tributary/shared/contracts/topics";
-import { createKafka } from "@tributary/shared/kafka";
-import { createLogger } from "@tributary/shared/log";
 import { uniqueName } from "@tributary/shared/testing/names";
 import type pg from "pg";
 import { landCdcSilver } from "./land-silver.ts";
+import { capturePhases, type PhasedCapture } from "./phased-capture.ts";
 
 const config = loadConfig();
-const kafka = createKafka(config.kafka, "cdc-typed-test");
 const schema = uniqueName("typed");
-const names = { prefix: uniqueName("typp"), slot: uniqueName("tyslot"), publication: uniqueName("typub") };
-const stateDir = mkdtempSync(join(tmpdir(), "tributary-typed-"));
-const log = createLogger("cdc-typed-test", "warn");
 const lake = createTempLake();
 const ref = { schema, table: "matrix" };
 let sql: pg.Client;
@@ -75,7 +60,8 @@ const ROW_1 = `(1, 4154.13, 6.1234, 1.10, 123456789012345678901234567890.1234567
   'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{"b": [1, 2.50]}', '\\x0102ff', '{1,NULL,3}', 'happy')`;
 
 /** Records of the table's topic, split by the WAL position taken between the two phases. */
-const phases: TopicRecord[][] = [[], []];
+let phases: TopicRecord[][] = [[], []];
+let capture: PhasedCapture;
 /** The table as PostgreSQL had it at the end of the first phase. */
 let atBoundary: unknown[] = [];
 
@@ -90,52 +76,36 @@ beforeAll(async () => {
     `INSERT INTO ${schema}.matrix VALUES ${ROW_1}, (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
   ])
     await sql.query(s);
-  const source = new CdcSource({
-    ...names,
-    pgUrl: config.postgres.url,
-    kafka,
-    kafkaConfig: config.kafka,
-    tables: [`${schema}.matrix`],
-    stateDir,
-    log,
+  const t = `${schema}.matrix`;
+  capture = await capturePhases(sql, {
+    label: "typed",
+    schema,
+    tables: [ref.table],
     envelope: { ...DEFAULT_ENVELOPE, schemas: true },
-  });
-  const abort = new AbortController();
-  const running = source.run(abort.signal);
-  let boundary = 0n;
-  try {
-    for (let i = 0; i < 400 && source.metrics.state !== "streaming"; i++) await Bun.sleep(25);
-    expect(source.metrics.state).toBe("streaming");
-    const t = `${schema}.matrix`;
-    for (const s of [
-      `INSERT INTO ${t} VALUES (3, -0.01, -1.0000, 'NaN', -1.5, '1999-12-31', '1970-01-01 00:00:00', '1969-12-31 23:59:59.999999+00',
+    phases: [
+      async () => {
+        for (const s of [
+          `INSERT INTO ${t} VALUES (3, -0.01, -1.0000, 'NaN', -1.5, '1999-12-31', '1970-01-01 00:00:00', '1969-12-31 23:59:59.999999+00',
         '00:00:00', '-1 days -00:00:01', '00000000-0000-0000-0000-000000000000', '[]', '\\x', '{}', 'sad')`,
-      `UPDATE ${t} SET price = price + 1, ia = '{7}' WHERE id = 1`,
-      `DELETE FROM ${t} WHERE id = 2`,
-    ])
-      await sql.query(s);
-    boundary = await serverWalLsn(sql);
-    atBoundary = await pgRows();
-    await sql.query(`ALTER TABLE ${t} ALTER COLUMN rate TYPE numeric(12,4)`);
-    await sql.query(`UPDATE ${t} SET rate = 12345678.1234 WHERE id = 3`);
-    const target = await waitConfirmed(sql, source.metrics);
-    expect(source.metrics.confirmedLsn).toBeGreaterThanOrEqual(target);
-  } finally {
-    abort.abort();
-    await running;
-  }
-  const topic = cdcTopic(names.prefix, schema, "matrix");
-  for (const r of await readTopics(kafka, [topic], 20_000, uniqueName("group"))) {
-    if (r.topic !== topic || r.value === null) continue;
-    phases[BigInt(JSON.parse(r.value).payload.source.lsn) < boundary ? 0 : 1]?.push(r);
-  }
+          `UPDATE ${t} SET price = price + 1, ia = '{7}' WHERE id = 1`,
+          `DELETE FROM ${t} WHERE id = 2`,
+        ])
+          await sql.query(s);
+        atBoundary = await pgRows();
+      },
+      async () => {
+        await sql.query(`ALTER TABLE ${t} ALTER COLUMN rate TYPE numeric(12,4)`);
+        await sql.query(`UPDATE ${t} SET rate = 12345678.1234 WHERE id = 3`);
+      },
+    ],
+  });
+  phases = capture.phases(ref.table);
 }, 120_000);
 
 afterAll(async () => {
-  await dropCapture(sql, { slot: names.slot, publication: names.publication, schema });
+  await capture?.close();
   await sql.end();
   lake.cleanup();
-  rmSync(stateDir, { recursive: true, force: true });
 }, 60_000);
 
 async function land(records: readonly TopicRecord[]) {
