@@ -13,6 +13,7 @@ import { readPid } from "../proc.ts";
 import { postmasterPid } from "../services/postgres.ts";
 import type { ServiceStatus } from "../services/service.ts";
 import { stackDown, stackStatus, stackUp } from "../stack.ts";
+import { startWatchdog } from "./watchdog.ts";
 
 export type PrivateService = "kafka" | "postgres";
 
@@ -40,22 +41,13 @@ function shareClasspaths(from: string, to: string): void {
 }
 
 /** Stops the services of `stateDir` and deletes it once `owner` is gone, if the owner did not. */
-function startWatchdog(owner: number, stateDir: string): Bun.Subprocess {
-  const script = [
-    `while kill -0 ${owner} 2>/dev/null; do sleep 2; done`,
+function startStackWatchdog(owner: number, stateDir: string): Bun.Subprocess {
+  return startWatchdog(owner, [
     `k=$(cat '${stateDir}/kafka/kafka.pid' 2>/dev/null) && kill -9 "$k" 2>/dev/null`,
     // SIGQUIT is PostgreSQL's immediate shutdown: the postmaster ends its backends and frees shared memory.
     `p=$(head -n 1 '${stateDir}/postgres/data/postmaster.pid' 2>/dev/null) && kill -QUIT "$p" 2>/dev/null && sleep 3`,
     `rm -rf '${stateDir}'`,
-  ].join("\n");
-  const proc = Bun.spawn(["sh", "-c", script], {
-    stdin: "ignore",
-    stdout: "ignore",
-    stderr: "ignore",
-    detached: true,
-  });
-  proc.unref();
-  return proc;
+  ]);
 }
 
 /**
@@ -90,7 +82,7 @@ export async function startPrivateStack(
     env.PG_URL = `postgres://tributary@127.0.0.1:${port}/tributary`;
   }
   const frozen = Object.freeze(env);
-  const watchdog = startWatchdog(process.pid, stateDir);
+  const watchdog = startStackWatchdog(process.pid, stateDir);
   const say = () => undefined;
   let closed = false;
   const stack: PrivateStack = {

@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { freePort } from "@tributary/shared/net/ports";
 import { resolveArtifact } from "../maven.ts";
 import { StackError } from "../proc.ts";
+import { startWatchdog } from "./watchdog.ts";
 
 export const TRINO_VERSION = "476";
 const MIN_JAVA = 24;
@@ -70,6 +71,7 @@ async function trinoHome(stateDir: string): Promise<string> {
   mkdirSync(join(stateDir, "trino"), { recursive: true });
   const tar = Bun.spawnSync(["tar", "xzf", archive, "-C", join(stateDir, "trino")]);
   if (tar.exitCode !== 0) throw new StackError(`could not unpack ${archive}: ${tar.stderr.toString()}`);
+  rmSync(archive); // unpacked; Maven's own repository keeps a copy
   return home;
 }
 
@@ -81,6 +83,7 @@ function tail(file: string): string {
 export class TrinoServer implements AsyncDisposable {
   private constructor(
     private readonly proc: Bun.Subprocess,
+    private readonly watchdog: Bun.Subprocess,
     private readonly url: string,
     private readonly dir: string,
   ) {}
@@ -134,20 +137,25 @@ export class TrinoServer implements AsyncDisposable {
         stderr: Bun.file(join(dir, "server.err")),
       },
     );
-    const server = new TrinoServer(proc, `http://127.0.0.1:${port}`, dir);
+    // If the test process is killed, its Trino and directory go with it.
+    const watchdog = startWatchdog(process.pid, [`kill -9 ${proc.pid} 2>/dev/null`, `rm -rf '${dir}'`]);
+    const server = new TrinoServer(proc, watchdog, `http://127.0.0.1:${port}`, dir);
     const deadline = Date.now() + (opts.startTimeoutMs ?? 300_000);
     for (;;) {
-      if (proc.exitCode !== null)
-        throw new StackError(`Trino exited (${proc.exitCode}):\n${tail(join(dir, "server.err"))}`);
       const info = await fetch(`${server.url}/v1/info`, { signal: AbortSignal.timeout(2000) })
         .then((r) => (r.ok ? (r.json() as Promise<{ starting: boolean }>) : undefined))
         .catch(() => undefined);
       if (info !== undefined && !info.starting) return server;
-      if (Date.now() > deadline) {
-        proc.kill("SIGKILL");
-        throw new StackError(
-          `Trino did not start within ${opts.startTimeoutMs ?? 300_000} ms:\n${tail(join(dir, "server.err"))}`,
-        );
+      const failure =
+        proc.exitCode !== null
+          ? `Trino exited (${proc.exitCode})`
+          : Date.now() > deadline
+            ? `Trino did not start within ${opts.startTimeoutMs ?? 300_000} ms`
+            : undefined;
+      if (failure !== undefined) {
+        const log = tail(join(dir, "server.err"));
+        await server[Symbol.asyncDispose]();
+        throw new StackError(`${failure}:\n${log}`);
       }
       await Bun.sleep(1000);
     }
@@ -173,6 +181,7 @@ export class TrinoServer implements AsyncDisposable {
     this.proc.kill("SIGTERM");
     const exited = await Promise.race([this.proc.exited, Bun.sleep(20_000).then(() => undefined)]);
     if (exited === undefined) this.proc.kill("SIGKILL");
+    this.watchdog.kill("SIGKILL");
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
