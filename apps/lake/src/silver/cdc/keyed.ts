@@ -195,6 +195,8 @@ export async function runKeyedFold(
       seq,
       groups,
       ...(pending > 0 ? { pending: { key: pendingKey, events: pending } } : {}),
+      // A rebuild rewrote every file, and an incremental run found no UBIGINT `_lsn` left to rewrite.
+      lsnBigint: true,
       updatedAt: "",
     },
     events,
@@ -224,7 +226,7 @@ async function needsRebuild(
 ): Promise<boolean> {
   const types = frameTypes(ctx.table, prior.allColumns, sources);
   if (JSON.stringify(prior.columnTypes ?? null) !== JSON.stringify(types)) return true;
-  if (await holdsUnsignedLsn(ctx)) return true;
+  if (prior.lsnBigint !== true && (await holdsUnsignedLsn(ctx))) return true;
   const snapshot =
     facts.snapshot_lsn === null || facts.snapshot_lsn === undefined ? null : String(facts.snapshot_lsn);
   if (snapshot !== null && (prior.snapshotLsn === null || BigInt(snapshot) > BigInt(prior.snapshotLsn)))
@@ -242,7 +244,8 @@ async function needsRebuild(
 /**
  * Whether a dataset without a table yet holds files written before `_lsn` became a BIGINT (a UBIGINT
  * there keeps it Hive-only, dataset-table.ts): then the run rebuilds, rewriting every file of both
- * datasets, and the table starts from the rebuilt files. Footers only, and only while a table is missing.
+ * datasets, and the table starts from the rebuilt files. Footers only, once per dataset: the state
+ * records `lsnBigint` after the first keyed run of this code.
  */
 async function holdsUnsignedLsn(ctx: FoldContext): Promise<boolean> {
   const catalog = catalogOf(ctx.env);

@@ -1,6 +1,7 @@
 /**
- * A lake written before CDC silver's `_lsn` became a BIGINT holds UBIGINT `_lsn` files and no
- * tables for those datasets (a UBIGINT has no Iceberg type). The next run with changes rebuilds once:
+ * A lake written before CDC silver's `_lsn` became a BIGINT holds UBIGINT `_lsn` files, no tables for
+ * those datasets (a UBIGINT has no Iceberg type) and job states without `lsnBigint`. The next run with
+ * changes rebuilds once:
  * every file is rewritten with a BIGINT `_lsn`, both datasets become tables, and later runs are
  * incremental again.
  */
@@ -11,9 +12,11 @@ import { join } from "node:path";
 import { EmbeddedCatalog } from "@tributary/shared/lake/iceberg/catalog";
 import { parseRfc3339Micros } from "@tributary/shared/time";
 import { openDuckSession, sqlString, sqlStringList } from "../../runtime/duckdb.ts";
+import { loadJobState, saveJobState } from "../../runtime/job-state.ts";
 import { type BronzeRecord, commitBronze } from "../../testing/bronze-fixture.ts";
 import { fixtureEnv, tesouroSnapshotRecords } from "../../testing/lake-fixture.ts";
-import { runCdcSilver } from "./replay.ts";
+import { cdcSilverJob, runCdcSilver } from "./replay.ts";
+import { type CdcSilverState, isCdcSilverState } from "./silver-state.ts";
 import { cdcDatasetName, cdcHistoryDatasetName, tesouroTable } from "./tables.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "cdc-lsn-upgrade-"));
@@ -52,8 +55,12 @@ test("UBIGINT _lsn files of an older lake: one rebuild makes both datasets table
   await commitBronze(env.commitLog, records, { dataset: cdcDatasetName(table) });
   await runCdcSilver(env, table);
 
-  // The older lake: no tables, and every silver file's _lsn a UBIGINT.
+  // The older lake: no tables, every silver file's _lsn a UBIGINT, and a job state without `lsnBigint`.
   rmSync(join(dir, "_iceberg"), { recursive: true, force: true });
+  const state = await loadJobState(env.store, cdcSilverJob(table), isCdcSilverState);
+  expect(state?.lsnBigint).toBe(true);
+  const { lsnBigint: _, ...older } = state as CdcSilverState;
+  await saveJobState(env.store, cdcSilverJob(table), older);
   using duck = await openDuckSession();
   const unsigned = async (): Promise<number> =>
     Number(

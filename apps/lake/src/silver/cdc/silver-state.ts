@@ -58,6 +58,11 @@ export interface CdcSilverState {
   readonly groups: readonly CdcGroup[];
   /** The events held back for the next run (key-moves.ts): their file and count; absent: none. */
   readonly pending?: { readonly key: string; readonly events: number };
+  /**
+   * Every file of both datasets has a BIGINT `_lsn` (a keyed run ensures it); absent in states written
+   * before `_lsn` stopped being a UBIGINT, whose files the next run checks once.
+   */
+  readonly lsnBigint?: true;
   readonly updatedAt: string;
 }
 
