@@ -50,6 +50,18 @@ if (
 
 const peakRssMb = (): number => Math.round(process.memoryUsage().rss / 2 ** 20);
 
+/** A result's metrics in the order of its units table, each with its target when it has one. */
+function metricsOf<R extends object>(
+  result: R,
+  units: Readonly<Record<string, string>>,
+  targets: Partial<Record<string, Metric["target"]>> = {},
+): Metric[] {
+  return Object.entries(units).map(([metric, unit]) => {
+    const target = targets[metric];
+    return { metric, value: Number(result[metric as keyof R]), unit, ...(target ? { target } : {}) };
+  });
+}
+
 const BENCHES: Record<string, () => BenchDefinition> = {
   ingest: () => ({
     name: "ingest",
@@ -112,12 +124,7 @@ const BENCHES: Record<string, () => BenchDefinition> = {
         // In an Iceberg snapshot: a flush plus up to one LAKE_ICEBERG_COMMIT_MS (5 s) plus the commit.
         table_freshness_p99_ms: { value: 8000, kind: "max" },
       };
-      return r.rounds.flatMap((round) =>
-        Object.entries(LAKE_BENCH_UNITS).map(([metric, unit]) => {
-          const target = targets[metric];
-          return { metric, value: round[metric as keyof typeof round], unit, ...(target ? { target } : {}) };
-        }),
-      );
+      return r.rounds.flatMap((round) => metricsOf(round, LAKE_BENCH_UNITS, targets));
     },
   }),
   gold: () => ({
@@ -192,12 +199,7 @@ const BENCHES: Record<string, () => BenchDefinition> = {
     async run(): Promise<Metric[]> {
       const { runMetadataBench, METADATA_BENCH_UNITS } = await import("@tributary/lake/bench/metadata");
       const r = await runMetadataBench(quick ? { hours: 2 } : {});
-      return Object.entries(METADATA_BENCH_UNITS).map(([metric, unit]) => ({
-        metric,
-        value: r[metric as keyof typeof r],
-        unit,
-        ...(metric === "end_to_hour1_ratio" ? { target: { value: 1.5, kind: "max" as const } } : {}),
-      }));
+      return metricsOf(r, METADATA_BENCH_UNITS, { end_to_hour1_ratio: { value: 1.5, kind: "max" } });
     },
   }),
   notebooks: () => ({

@@ -47,12 +47,17 @@ export function sqlString(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
+/** A SQL list literal of strings, `['a', 'b']`; DuckDB's read_parquet takes one for many files. */
+export function sqlStringList(values: readonly string[]): string {
+  return `[${values.map(sqlString).join(", ")}]`;
+}
+
 /**
  * A dataset's files as one relation, the way every lake reader sees them: a glob of its Hive tree or
  * the data files of one Iceberg snapshot, with the Hive path's `key=value` columns and files of
  * different column sets read by name.
  */
 export function parquetScan(files: string | readonly string[]): string {
-  const source = typeof files === "string" ? sqlString(files) : `[${files.map(sqlString).join(", ")}]`;
+  const source = typeof files === "string" ? sqlString(files) : sqlStringList(files);
   return `read_parquet(${source}, hive_partitioning = true, union_by_name = true)`;
 }

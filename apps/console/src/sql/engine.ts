@@ -16,7 +16,7 @@ import {
   type Json,
   StatementType,
 } from "@duckdb/node-api";
-import { parquetScan, sqlString } from "@tributary/shared/duckdb";
+import { parquetScan, sqlString, sqlStringList } from "@tributary/shared/duckdb";
 import { WAREHOUSE_DIR } from "@tributary/shared/lake/iceberg/catalog";
 import { LAYERS, type Layer } from "@tributary/shared/lake/layout";
 import { readAnswer } from "./answer.ts";
@@ -257,7 +257,7 @@ export class QueryEngine {
     const out = new Map<string, number>();
     for (let i = 0; i < paths.length; i += 500) {
       const batch = paths.slice(i, i + 500);
-      const list = `[${batch.map(sqlString).join(", ")}]`;
+      const list = sqlStringList(batch);
       try {
         const r = await this.internal(`SELECT file_name, num_rows FROM parquet_file_metadata(${list})`, {
           rowLimit: batch.length,

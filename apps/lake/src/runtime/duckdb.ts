@@ -5,9 +5,9 @@
  */
 import { mkdirSync } from "node:fs";
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { type OpenDuck, openDuck, sqlString } from "@tributary/shared/duckdb";
+import { type OpenDuck, openDuck, sqlString, sqlStringList } from "@tributary/shared/duckdb";
 
-export { sqlString };
+export { sqlString, sqlStringList };
 
 export interface DuckSessionOptions {
   /** DuckDB memory_limit in MB; DuckDB spills to `tempDir` beyond it. */
@@ -116,11 +116,6 @@ class EmbeddedDuckSession implements DuckSession {
       this.onQuery?.(sql, performance.now() - started);
     }
   }
-}
-
-/** A SQL list literal of strings, `['a', 'b']`; DuckDB's read_parquet takes one for many files. */
-export function sqlStringList(values: readonly string[]): string {
-  return `[${values.map(sqlString).join(", ")}]`;
 }
 
 /** A TIMESTAMPTZ literal from epoch microseconds. */

@@ -7,7 +7,7 @@
  * primary key, as a multiset). Unchanged-TOAST placeholders take the key's last sent value (in the
  * create of a primary-key change, the old key's: key-moves.ts).
  */
-import { sqlString } from "../../runtime/duckdb.ts";
+import { sqlString, sqlStringList } from "../../runtime/duckdb.ts";
 import { valueFromText } from "./column-types.ts";
 import type { CdcColumn } from "./tables.ts";
 
@@ -35,7 +35,7 @@ const unwrapKey = (k: string): string =>
  * bronze `files`: `sh` → its JSON text. Only run when some event has a schema (CDC_SCHEMAS=on).
  */
 export function eventSchemasSql(files: readonly string[], events: string): string {
-  const list = `[${files.map(sqlString).join(", ")}]`;
+  const list = sqlStringList(files);
   return `SELECT sh, any_value(s)::VARCHAR AS schema FROM (
   SELECT try(json_extract(decode(kafka_value), '$.schema.fields[1]')) AS s, ${SCHEMA_HASH("s")} AS sh
   FROM read_parquet(${list}, hive_partitioning = false) WHERE kafka_value IS NOT NULL
@@ -68,7 +68,7 @@ HAVING count(*) > 0`,
  * chunk's keys up to there has already dropped the key from the chunk).
  */
 export function createEventsSql(files: readonly string[], name = "cdc_events"): string[] {
-  const list = `[${files.map(sqlString).join(", ")}]`;
+  const list = sqlStringList(files);
   const parsed = `CREATE OR REPLACE TEMP TABLE cdc_parsed AS
 WITH raw AS (
   SELECT kafka_partition, kafka_offset, try(decode(kafka_key)) AS k, try(decode(kafka_value)) AS v
