@@ -8,7 +8,6 @@
  * create of a primary-key change, the old key's: key-moves.ts).
  */
 import { sqlString, sqlStringList } from "../../runtime/duckdb.ts";
-import { valueFromText } from "./column-types.ts";
 import type { CdcColumn } from "./tables.ts";
 
 export const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
@@ -22,6 +21,7 @@ const ENVELOPE_FIELDS = [
   "after",
   "before",
   "source.snapshot",
+  "transaction.total_order",
 ];
 const SCHEMA_HASH = (after: string): string =>
   `CASE WHEN ${after} IS NULL THEN NULL ELSE hash(${after}::VARCHAR) END`;
@@ -81,7 +81,7 @@ WITH raw AS (
 )
 SELECT kafka_partition, kafka_offset, k, op,
   COALESCE(lsn, CASE WHEN p_read = 1 AND op = 'r' THEN COALESCE(TRY_CAST(seq_lsn AS UBIGINT), TRY_CAST(seq_commit AS UBIGINT)) END) AS lsn,
-  seq_commit, ts_us, after, before, p_read, sh
+  seq_commit, ts_us, after, before, p_read, t_order, sh
 FROM (
   SELECT kafka_partition, kafka_offset, k,
     json_extract_string(coalesce(f[1], f[2]), '$') AS op,
@@ -92,8 +92,9 @@ FROM (
     coalesce(f[9], f[10]) AS after, coalesce(f[11], f[12]) AS before,
     CASE WHEN json_extract_string(coalesce(f[1], f[2]), '$') = 'r'
       AND json_extract_string(coalesce(f[13], f[14]), '$') IS DISTINCT FROM 'incremental' THEN 0 ELSE 1 END AS p_read,
+    TRY_CAST(json_extract_string(coalesce(f[15], f[16]), '$') AS BIGINT) AS t_order,
     -- The JSON converter's schema (CDC_SCHEMAS=on): a hash of its row struct; the text is read once per distinct hash.
-    ${SCHEMA_HASH("f[15]")} AS sh
+    ${SCHEMA_HASH("f[17]")} AS sh
   FROM f
 )`;
   const invalid = `CREATE OR REPLACE TEMP TABLE cdc_invalid_rows AS
@@ -102,19 +103,21 @@ SELECT count(*) AS n FROM cdc_parsed WHERE op IS NULL OR op NOT IN ('r', 'c', 'u
 WITH valid AS (
   SELECT * FROM cdc_parsed
   WHERE op IN ('r', 'c', 'u', 'd', 't') AND lsn IS NOT NULL AND ts_us IS NOT NULL
-  -- A change is one WAL record: (LSN, key, op) identifies it across replays. Snapshot reads share
-  -- the consistent point's LSN, so keyless reads (equal rows are distinct rows) are told apart by
-  -- their Kafka record; the same record read twice (a compacted copy) is still one.
+  -- A change is one WAL record: (LSN, key, op) identifies it across replays, with its place in the
+  -- transaction (total_order) where the envelope has one: the rows of one COPY share a WAL record,
+  -- so equal rows of a keyless table differ only there. Snapshot reads share the consistent point's
+  -- LSN and have no transaction block, so keyless reads (equal rows are distinct rows) are told
+  -- apart by their Kafka record; the same record read twice (a compacted copy) is still one.
   QUALIFY row_number() OVER (
-    PARTITION BY lsn, k, op, p_read,
+    PARTITION BY lsn, k, op, p_read, t_order,
       CASE WHEN k IS NULL AND op = 'r' THEN kafka_partition END,
       CASE WHEN k IS NULL AND op = 'r' THEN kafka_offset END
     ORDER BY kafka_partition, kafka_offset) = 1
 )
 SELECT k, op, lsn, after, before, kafka_partition, kafka_offset, sh,
   COALESCE(TRY_CAST(seq_commit AS UBIGINT), lsn) AS commit_lsn,
-  make_timestamp(ts_us)::TIMESTAMPTZ AS commit_ts, p_read,
-  row_number() OVER (ORDER BY COALESCE(TRY_CAST(seq_commit AS UBIGINT), lsn), p_read, lsn, k) AS ord
+  make_timestamp(ts_us)::TIMESTAMPTZ AS commit_ts, p_read, t_order,
+  row_number() OVER (ORDER BY COALESCE(TRY_CAST(seq_commit AS UBIGINT), lsn), p_read, lsn, t_order, k, kafka_partition, kafka_offset) AS ord
 FROM valid`;
   return [parsed, invalid, events, "DROP TABLE cdc_parsed"];
 }
@@ -210,42 +213,4 @@ FROM cdc_versions WHERE is_current ORDER BY _key, ${columns.map((c) => ident(c.n
 export function historySelect(columns: readonly CdcColumn[]): string {
   return `SELECT ${columns.map((c) => ident(c.name)).join(", ")}, _op, _lsn, valid_from, valid_to
 FROM cdc_versions WHERE in_history ORDER BY _key, _ord`;
-}
-
-/**
- * `cdc_versions` for a table without a primary key: a multiset. Each row image adds one row with
- * those values, each `before` (an update or delete under REPLICA IDENTITY FULL) removes one; the
- * current state repeats each distinct row as often as it remains. Under REPLICA IDENTITY DEFAULT
- * PostgreSQL allows only inserts on a published keyless table, so only images are added. Rows are
- * compared on the current columns. History: every image; `valid_to` stays null (rows have no identity).
- */
-export function createMultisetVersionsSql(columns: readonly CdcColumn[]): string {
-  const content = (side: "after" | "before") =>
-    `json_object(${columns.map((c) => `${sqlString(c.name)}, json_extract(${side}, ${jsonPath(c.name)})`).join(", ")})::VARCHAR`;
-  const typed = columns.map(
-    (c) => `${valueFromText(c, `json_extract_string(row_json, ${jsonPath(c.name)})`)} AS ${ident(c.name)}`,
-  );
-  return `CREATE OR REPLACE TEMP TABLE cdc_versions AS
-WITH since AS (SELECT COALESCE((SELECT max(ord) FROM cdc_live WHERE op = 't'), -1) AS cut_ord),
-images AS (
-  SELECT ${content("after")} AS row_json, json_keys(after) AS image_keys, op, lsn, ord, commit_ts, 1 AS delta
-  FROM cdc_live WHERE op IN ('r', 'c', 'u')
-  UNION ALL
-  SELECT ${content("before")} AS row_json, json_keys(before) AS image_keys, op, lsn, ord, commit_ts, -1 AS delta
-  FROM cdc_live WHERE op IN ('u', 'd') AND before IS NOT NULL AND json_type(before) = 'OBJECT'
-),
--- row_json lists every current column (null where the image had none), so the columns an image
--- really carried come from the image itself: the newest insert-side image of each remaining row.
-remaining AS (
-  SELECT row_json, sum(delta)::BIGINT AS n, arg_max(op, ord) AS op, arg_max(lsn, ord) AS lsn,
-    max(ord) AS ord, arg_max(commit_ts, ord) AS commit_ts,
-    arg_max(image_keys, ord) FILTER (WHERE delta = 1) AS image_keys
-  FROM images, since WHERE images.ord > since.cut_ord GROUP BY row_json HAVING sum(delta) > 0
-)
-SELECT ${typed.join(", ")}, NULL::VARCHAR AS _key, op AS _op, lsn::BIGINT AS _lsn, ord AS _ord, commit_ts AS valid_from,
-  NULL::TIMESTAMPTZ AS valid_to, true AS is_current, false AS in_history, image_keys AS _after_keys
-FROM remaining, range(n)
-UNION ALL
-SELECT ${typed.join(", ")}, NULL::VARCHAR, op, lsn::BIGINT, ord, commit_ts, NULL::TIMESTAMPTZ, false, true, image_keys
-FROM images WHERE delta = 1`;
 }

@@ -108,7 +108,7 @@ export async function runCdcSilver(
           schemas.set(String(r.sh), JSON.parse(String(r.schema)));
     } else {
       await duck.run(
-        "CREATE OR REPLACE TEMP TABLE cdc_batch (k VARCHAR, op VARCHAR, lsn UBIGINT, after JSON, before JSON, kafka_partition INTEGER, kafka_offset BIGINT, sh UBIGINT, commit_lsn UBIGINT, commit_ts TIMESTAMPTZ, p_read INTEGER, ord BIGINT)",
+        "CREATE OR REPLACE TEMP TABLE cdc_batch (k VARCHAR, op VARCHAR, lsn UBIGINT, after JSON, before JSON, kafka_partition INTEGER, kafka_offset BIGINT, sh UBIGINT, commit_lsn UBIGINT, commit_ts TIMESTAMPTZ, p_read INTEGER, t_order BIGINT, ord BIGINT)",
       );
     }
     return { cursor: batch.cursor, files: paths.length, invalid };
@@ -134,7 +134,7 @@ export async function runCdcSilver(
   const facts = (await duck.rows(batchFactsSql(prior?.mode === "keyed" ? prior.cut : null)))[0] ?? {};
   const events = Number(facts.events ?? 0);
   const keyless = events > 0 ? Number(facts.keyed ?? 0) === 0 : prior?.mode === "multiset";
-  const outcome = keyless ? await runMultisetFold(ctx) : await runKeyedFold(ctx, loaded, facts);
+  const outcome = keyless ? await runMultisetFold(ctx, loaded) : await runKeyedFold(ctx, loaded, facts);
   const state: CdcSilverState = { ...outcome.state, updatedAt: formatMicros(clock(env)) };
   await saveJobState(env.store, job, state);
   const text = textColumns(table, state);

@@ -10,11 +10,16 @@
  *   _tributary/silver/cdc_<s>_<t>/state/part-<group>.parquet     key, position, alive, filled row
  *   _tributary/silver/cdc_<s>_<t>/departed/<seq>-<n>.parquet     rows deleted, then their key reused (key-moves.ts)
  *   _tributary/silver/cdc_<s>_<t>/pending/<seq>-<n>.parquet      key-change events waiting for their delete
+ *
+ * A table without a primary key (multiset.ts) has one current file (part-000000), its history as
+ * the rebuild's open-000000 plus one run-<seq> file of new images per incremental run, and its
+ * counts per distinct row in _tributary/silver/cdc_<s>_<t>/state/multiset-<seq>.parquet.
  */
 import type { CommitCursor } from "@tributary/shared/lake/commit-log";
 import { INTERNAL_DIR } from "@tributary/shared/lake/layout";
 import { isRecord } from "../../runtime/job-state.ts";
 import type { ColumnSources } from "./column-types.ts";
+import type { MultisetWatermark } from "./multiset.sql.ts";
 
 /** A position in commit order (shared/src/contracts/cdc.ts compareCdcOrder), as decimal strings. */
 export interface CdcPosition {
@@ -37,7 +42,7 @@ export interface CdcGroup {
 
 export interface CdcSilverState {
   readonly v: 1;
-  /** How the table is folded: by primary key (incremental) or as a multiset (rebuilt each time). */
+  /** How the table is folded: by primary key or, for a table without one, as a multiset (counts of equal rows). */
   readonly mode: "keyed" | "multiset";
   readonly cursor: CommitCursor;
   /** Run number; names the history files a run closes. */
@@ -63,6 +68,11 @@ export interface CdcSilverState {
    * before `_lsn` stopped being a UBIGINT, whose files the next run checks once.
    */
   readonly lsnBigint?: true;
+  /**
+   * Multiset only: the newest event folded, when all came from one Kafka partition (then a run
+   * folds only the events after it onto the stored counts); absent: every run rebuilds.
+   */
+  readonly watermark?: MultisetWatermark;
   readonly updatedAt: string;
 }
 
@@ -98,6 +108,12 @@ export const closedHistoryKey = (
 export const stateDir = (dataset: string): string => `${INTERNAL_DIR}/silver/${dataset}/state/`;
 export const statePartKey = (dataset: string, group: number): string =>
   `${stateDir(dataset)}part-${pad(group, 6)}.parquet`;
+/** A multiset's history images added by incremental run `seq`. */
+export const runHistoryKey = (historyDataset: string, seq: number): string =>
+  `silver/${historyDataset}/run-${pad(seq, 10)}.parquet`;
+/** A multiset's counts after run `seq`. */
+export const multisetStateKey = (dataset: string, seq: number): string =>
+  `${stateDir(dataset)}multiset-${pad(seq, 10)}.parquet`;
 export const departedDir = (dataset: string): string => `${INTERNAL_DIR}/silver/${dataset}/departed/`;
 export const pendingDir = (dataset: string): string => `${INTERNAL_DIR}/silver/${dataset}/pending/`;
 /** A run's file in `departedDir` or `pendingDir`. */
