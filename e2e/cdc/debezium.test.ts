@@ -38,7 +38,7 @@ import { landCdcSilver } from "./land-silver.ts";
 // but for the fields docs/cdc.md lists (testing/debezium-diff.ts NORMALISED). Each capture is one
 // pair (a Debezium connector on the shared worker, a Tributary source), each with its own prefix and
 // slots: schemas off, schemas on, schemas on with precise decimals (Connect's Decimal and
-// VariableScaleDecimal schemas), and the other value modes: double decimals with adaptive times,
+// VariableScaleDecimal schemas) and adaptive_time_microseconds times, and the other value modes: double decimals with adaptive times,
 // numeric intervals and no tombstones, and Kafka Connect's own time types.
 const config = loadConfig();
 const kafka = createKafka({ ...config.kafka }, "cdc-dbz-test");
@@ -71,7 +71,11 @@ const capture = (label: string, envelope: Partial<CdcEnvelopeSettings>): Capture
 });
 const OFF = capture("schemas off", { schemas: false });
 const ON = capture("schemas on", { schemas: true });
-const PRECISE = capture("schemas on, precise decimals", { schemas: true, decimalHandlingMode: "precise" });
+const PRECISE = capture("schemas on, precise decimals, adaptive_time_microseconds times", {
+  schemas: true,
+  decimalHandlingMode: "precise",
+  timePrecisionMode: "adaptive_time_microseconds",
+});
 const DOUBLE = capture("schemas on, double decimals, adaptive times, numeric intervals, tombstones off", {
   schemas: true,
   decimalHandlingMode: "double",
@@ -278,6 +282,9 @@ async function operations(): Promise<void> {
     `TRUNCATE ${schema}.keyless_default`,
     `INSERT INTO ${schema}.keyless_default VALUES ('after truncate', 3)`,
     `DELETE FROM ${schema}.moves WHERE id = 3`,
+    // One WAL record for all of a COPY's rows: equal rows share their LSN and differ by total_order only.
+    `COPY ${schema}.keyless_full FROM PROGRAM 'printf ''copied\\t7\\ncopied\\t7\\n'''`,
+    `COPY ${schema}.keyless_default FROM PROGRAM 'printf ''copied\\t8\\ncopied\\t8\\n'''`,
   );
 }
 
@@ -388,6 +395,8 @@ describe("Tributary against the real Debezium (Kafka Connect + Debezium PostgreS
           iv: expect.any(Number),
         },
       ],
+      // adaptive_time_microseconds: as adaptive, but every time in µs (time(3) too).
+      [PRECISE, { d: day, tm: 36_672_500_000, tm3: 36_672_123_000, ts3: ms(10, 11, 12, 123) }],
       // connect: Kafka Connect's Date (days), Time and Timestamp (ms, µs cut).
       [
         CONNECT,
