@@ -45,6 +45,11 @@ export interface Config {
     /** The optional `iceberg-rest` service's port (Iceberg's reference REST catalog). */
     readonly icebergRestPort: number;
     readonly readyTimeoutMs: number;
+    /**
+     * `server`: the stack's Kafka broker runs with the JVM's defaults (C2, G1), for a long life;
+     * `quick`: C1 only and the serial collector, for a short one (a test's private stack).
+     */
+    readonly jvm: "server" | "quick";
   };
   readonly kafka: {
     readonly brokers: readonly string[];
@@ -187,6 +192,7 @@ export const DEFAULTS = {
   STACK_CONNECT_PORT: "8083",
   STACK_ICEBERG_REST_PORT: "8181",
   STACK_READY_TIMEOUT_MS: "45000",
+  STACK_JVM: "server",
   KAFKA_BROKERS: "127.0.0.1:9092",
   KAFKA_CLIENT_ID: "tributary",
   KAFKA_TOPIC_PARTITIONS: "6",
@@ -399,6 +405,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       connectPort: r.port("STACK_CONNECT_PORT"),
       icebergRestPort: r.port("STACK_ICEBERG_REST_PORT"),
       readyTimeoutMs: r.int("STACK_READY_TIMEOUT_MS", 1000, 600_000),
+      jvm: r.oneOf("STACK_JVM", ["server", "quick"] as const),
     },
     kafka: {
       brokers: r.hostPorts("KAFKA_BROKERS"),

@@ -6,6 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { QUICK_JVM } from "./jvm.ts";
 import { resolveClasspath } from "./maven.ts";
 import { StackError, spawnDetached, stopPid, waitFor } from "./proc.ts";
 import { log4jProperties } from "./services/kafka.ts";
@@ -62,8 +63,7 @@ export async function connectCommand(opts: ConnectWorkerOptions): Promise<string
     CONNECT_MARKER,
     "-Xms128m",
     "-Xmx512m",
-    "-XX:+UseSerialGC",
-    "-XX:TieredStopAtLevel=1",
+    ...QUICK_JVM,
     `-Dlog4j2.configurationFile=${join(opts.dir, "log4j2.properties")}`,
     "-cp",
     cp,

@@ -8,6 +8,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "@tributary/shared/config";
+import { QUICK_JVM } from "../jvm.ts";
 import { resolveClasspath } from "../maven.ts";
 import {
   ensurePortFree,
@@ -97,6 +98,7 @@ export const icebergRestService: Service = {
           "java",
           MARKER,
           "-Xmx256m",
+          ...QUICK_JVM,
           // The servlet logs every error answer (each 404 of a table not created yet) with a stack trace.
           "-Dorg.slf4j.simpleLogger.log.org.apache.iceberg.rest.RESTCatalogServlet=off",
           // The AWS SDK's default checksums (trailing CRCs, x-amz-checksum-mode) are not S3Proxy's: only when required.

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Config } from "@tributary/shared/config";
 import "@tributary/shared/kafka";
 import { Kafka, logLevel } from "kafkajs";
+import { QUICK_JVM } from "../jvm.ts";
 import { resolveClasspath } from "../maven.ts";
 import {
   ensurePortFree,
@@ -130,7 +131,9 @@ export const kafkaService: Service = {
       const clusterId = readFileSync(idFile, "utf8").trim();
       ctx.say(`kafka: formatting storage (cluster ${clusterId})`);
       const fmt = Bun.spawnSync([
-        ...java,
+        java[0] as string,
+        ...QUICK_JVM,
+        ...java.slice(1),
         "kafka.tools.StorageTool",
         "format",
         "-t",
@@ -149,7 +152,7 @@ export const kafkaService: Service = {
         MARKER,
         "-Xms256m",
         "-Xmx1g",
-        "-XX:+UseG1GC",
+        ...(config.stack.jvm === "quick" ? QUICK_JVM : ["-XX:+UseG1GC"]),
         ...java.slice(1),
         "kafka.Kafka",
         props,

@@ -67,6 +67,8 @@ export async function startPrivateStack(
     ...baseEnv,
     TRIBUTARY_STATE_DIR: stateDir,
     STACK_SERVICES: services.join(","),
+    // A private broker lives for one test file: no C2 compiles it would not repay (jvm.ts).
+    STACK_JVM: "quick",
     S3_ACCESS_KEY_ID: base.s3.accessKeyId,
     S3_SECRET_ACCESS_KEY: base.s3.secretAccessKey,
   };

@@ -4,6 +4,7 @@
  * (SparkSql.java, run by Java's source launcher, so nothing is compiled or committed as a jar).
  */
 import { join } from "node:path";
+import { QUICK_JVM } from "../jvm.ts";
 import { resolveClasspath } from "../maven.ts";
 import { StackError } from "../proc.ts";
 
@@ -76,6 +77,7 @@ export class SparkSession implements AsyncDisposable {
       [
         "java",
         "-Xmx1g",
+        ...QUICK_JVM,
         "-Duser.timezone=UTC",
         ...JAVA_OPENS,
         "-cp",
