@@ -13,9 +13,18 @@ test("each file runs in its own bun test process; a failing file is reported wit
     join(scratch, "bad.test.ts"),
     'import { expect, test } from "bun:test";\ntest("ok", () => {});\ntest("no", () => expect(1).toBe(2));\n',
   );
-  const results = await runEach(["good.test.ts", "bad.test.ts"], 2, undefined, scratch);
+  // A file whose tests are all skipped (a soak-only file) passes; one with no test at all does not.
+  writeFileSync(
+    join(scratch, "skipped.test.ts"),
+    'import { test } from "bun:test";\ntest.skip("later", () => {});\n',
+  );
+  writeFileSync(join(scratch, "empty.test.ts"), 'import "bun:test";\n');
+  const files = ["good.test.ts", "bad.test.ts", "skipped.test.ts", "empty.test.ts"];
+  const results = await runEach(files, 2, undefined, scratch);
   const byFile = Object.fromEntries(results.map((r) => [r.file, r]));
   expect(byFile["good.test.ts"]).toMatchObject({ ok: true, passed: 1, failed: 0, exitCode: 0 });
+  expect(byFile["skipped.test.ts"]).toMatchObject({ ok: true, passed: 0, skipped: 1, exitCode: 0 });
+  expect(byFile["empty.test.ts"]).toMatchObject({ ok: false, passed: 0, skipped: 0 });
   expect(byFile["bad.test.ts"]).toMatchObject({ ok: false, passed: 1, failed: 1, exitCode: 1 });
   expect(byFile["bad.test.ts"]?.tail).toContain("expect(received).toBe(expected)");
 });

@@ -16,6 +16,8 @@ export interface FileResult {
   readonly exitCode: number | null;
   readonly passed: number;
   readonly failed: number;
+  /** Tests skipped (e.g. soak-only ones): a file whose tests are all skipped passes. */
+  readonly skipped: number;
   readonly wallS: number;
   readonly cpuS: number;
   /** The end of the output when the file failed. */
@@ -31,7 +33,7 @@ export function testFiles(root = ROOT): string[] {
   return [...new Set(out.stdout.toString().split("\n").filter(Boolean))].sort();
 }
 
-const count = (text: string, word: "pass" | "fail"): number =>
+const count = (text: string, word: "pass" | "fail" | "skip"): number =>
   Number(new RegExp(`^\\s*(\\d+) ${word}$`, "m").exec(text)?.[1] ?? 0);
 
 export async function runAlone(file: string, root = ROOT, timeoutMs = 120_000): Promise<FileResult> {
@@ -48,13 +50,15 @@ export async function runAlone(file: string, root = ROOT, timeoutMs = 120_000): 
   const text = `${out}\n${err}`;
   const passed = count(text, "pass");
   const failed = count(text, "fail");
-  const ok = proc.exitCode === 0 && failed === 0 && passed > 0;
+  const skipped = count(text, "skip");
+  const ok = proc.exitCode === 0 && failed === 0 && passed + skipped > 0;
   return {
     file,
     ok,
     exitCode: proc.exitCode,
     passed,
     failed,
+    skipped,
     wallS: Math.round(performance.now() - started) / 1000,
     cpuS: usage ? Math.round(Number(usage.cpuTime.user + usage.cpuTime.system) / 1000) / 1000 : 0,
     ...(ok ? {} : { tail: text.trim().split("\n").slice(-40).join("\n") }),
@@ -116,7 +120,7 @@ if (import.meta.main) {
   const started = performance.now();
   const results = await runEach(files, jobs, (r) =>
     console.error(
-      `${r.ok ? "ok  " : "FAIL"} ${r.wallS.toFixed(1).padStart(6)} s wall ${r.cpuS.toFixed(1).padStart(6)} s cpu  ${r.passed} pass ${r.failed} fail  ${r.file}`,
+      `${r.ok ? "ok  " : "FAIL"} ${r.wallS.toFixed(1).padStart(6)} s wall ${r.cpuS.toFixed(1).padStart(6)} s cpu  ${r.passed} pass ${r.failed} fail${r.skipped > 0 ? ` ${r.skipped} skip` : ""}  ${r.file}`,
     ),
   );
   const failed = results.filter((r) => !r.ok);
