@@ -2,7 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { bunTimings, runEach, testFiles } from "./each-file.ts";
+import { bunTimings, runAlone, runEach, slowestFirst, testFiles } from "./each-file.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "tributary-each-file-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -65,3 +65,24 @@ test("--timings writes what `bun test --timings` reads; the committed test-timin
   const stale = Object.keys(committed.files).filter((f) => !testFiles(root).includes(f));
   expect(stale).toEqual([]);
 }, 60_000);
+
+test("a file still running after its time limit is killed and fails, saying so", async () => {
+  writeFileSync(
+    join(scratch, "hang.test.ts"),
+    'import { test } from "bun:test";\ntest("h", () => Bun.sleep(30_000), 60_000);\n',
+  );
+  const r = await runAlone("hang.test.ts", scratch, 120_000, 2);
+  expect(r).toMatchObject({ ok: false, passed: 0 });
+  expect(r.wallS).toBeLessThan(20);
+  expect(r.tail).toContain("hang.test.ts: still running after 2 s, killed");
+});
+
+test("slowest first: by the timings file, files it does not list first", () => {
+  const timings = { files: { "a.test.ts": 5, "b.test.ts": 90, "c.test.ts": 30 } };
+  expect(slowestFirst(["a.test.ts", "b.test.ts", "c.test.ts", "new.test.ts"], timings)).toEqual([
+    "new.test.ts",
+    "b.test.ts",
+    "c.test.ts",
+    "a.test.ts",
+  ]);
+});
