@@ -152,4 +152,12 @@ describe.each(TABLES.map((t) => [t.table, t] as const))("keyless CDC silver: %s"
         rows: await everything(rebuilt, dataset),
       });
   }, 120_000);
+
+  test("events from a second Kafka partition make the run a rebuild (partitions have no common order), with the same rows", async () => {
+    const before = await everything(incremental, cdcDatasetName(t));
+    const elsewhere = replayed(capture.phases(t.table).flat()).map((r) => ({ ...r, partition: 1 }));
+    const run = await landCdcSilver(incremental, elsewhere, t);
+    expect(run.rebuilt).toBe(true);
+    expect(await everything(incremental, cdcDatasetName(t))).toEqual(before);
+  }, 120_000);
 });

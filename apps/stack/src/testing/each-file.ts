@@ -1,8 +1,7 @@
 /**
- * The test runner: every test file (or the given ones) on its own, `bun test FILE` in a fresh
- * process, `--jobs N` at a time, reporting which pass, with wall and CPU time per file. It is how
- * `bun run test` runs the suite (two at a time, slowest first by test-timings.json, so no file can
- * depend on another having run first) and `bun run test:alone` profiles it (one at a time).
+ * `bun run test:alone`: every test file (or the given ones) on its own, `bun test FILE` in a fresh
+ * process, `--jobs N` at a time, reporting which pass, with wall and CPU time per file: the check
+ * that no test depends on another file having run first, and the suite's profile.
  * `--timings FILE` writes the files' wall times in `bun test --timings` form (test-timings.json);
  * `--slowest-first FILE` reads them. A failing file's whole output is printed at the end, and the
  * last lines total the tests (`N pass`, `N skip`, `N fail`) as `bun test` does.

@@ -29,10 +29,14 @@ export const liveAfterSql = (w: MultisetWatermark): string =>
   `CREATE OR REPLACE TEMP TABLE cdc_live AS SELECT * FROM cdc_batch
 WHERE ${POSITION} > (${w.commit}::UBIGINT, ${w.read}, ${w.lsn}::UBIGINT, ${w.order}::BIGINT)`;
 
-/** What decides whether `cdc_live` can be folded onto the stored state (multiset.ts incrementalBase). */
+/**
+ * What decides whether `cdc_live` can be folded onto the stored state (multiset.ts incrementalBase).
+ * Partitions are those of the whole batch: an event of another partition at or before the watermark
+ * is not known to be a replay (partitions are not ordered with each other).
+ */
 export const LIVE_FACTS_SQL = `SELECT count(*) FILTER (WHERE op = 'r') AS reads,
   count(*) FILTER (WHERE t_order IS NULL) AS unordered,
-  list(DISTINCT kafka_partition ORDER BY kafka_partition) AS partitions
+  (SELECT list(DISTINCT kafka_partition ORDER BY kafka_partition) FROM cdc_batch) AS partitions
 FROM cdc_live`;
 
 /** The newest event of `events` with its partition, and how many partitions the events came from. */
