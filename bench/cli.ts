@@ -187,6 +187,15 @@ const BENCHES: Record<string, () => BenchDefinition> = {
         { metric: "silver_1000_changes_cpu_s", value: c.silver_1000_changes_cpu_s, unit: "s" },
         { metric: "silver_1000_random_changes_s", value: c.silver_1000_random_changes_s, unit: "s" },
         { metric: "silver_1000_random_changes_cpu_s", value: c.silver_1000_random_changes_cpu_s, unit: "s" },
+        { metric: "keyless_rows", value: c.keyless_rows, unit: "rows" },
+        { metric: "keyless_silver_full_s", value: c.keyless_silver_full_s, unit: "s" },
+        { metric: "keyless_silver_full_cpu_s", value: c.keyless_silver_full_cpu_s, unit: "s" },
+        { metric: "keyless_silver_1000_changes_s", value: c.keyless_silver_1000_changes_s, unit: "s" },
+        {
+          metric: "keyless_silver_1000_changes_cpu_s",
+          value: c.keyless_silver_1000_changes_cpu_s,
+          unit: "s",
+        },
       ];
     },
   }),
