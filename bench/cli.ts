@@ -158,6 +158,8 @@ const BENCHES: Record<string, () => BenchDefinition> = {
         say: (line) => console.error(line),
         ...(quick ? { burstRows: 20_000, snapshotRows: 50_000 } : {}),
       });
+      const seconds = (keys: readonly (keyof typeof c)[]): Metric[] =>
+        keys.map((k) => ({ metric: k, value: c[k], unit: "s" }));
       return [
         ...results.map((r) => ({
           metric: r.metric,
@@ -176,26 +178,25 @@ const BENCHES: Record<string, () => BenchDefinition> = {
         { metric: "snapshot_rows", value: c.snapshot_rows, unit: "rows" },
         { metric: "snapshot_rows_per_s", value: c.snapshot_rows_per_s, unit: "rows/s" },
         { metric: "snapshot_peak_rss_mb", value: c.snapshot_peak_rss_mb, unit: "MB" },
-        { metric: "silver_full_s", value: c.silver_full_s, unit: "s" },
-        { metric: "silver_full_cpu_s", value: c.silver_full_cpu_s, unit: "s" },
+        ...seconds(["silver_full_s", "silver_full_cpu_s"]),
         {
           metric: "silver_1000_changes_s",
           value: c.silver_1000_changes_s,
           unit: "s",
           target: { value: 2, kind: "max" },
         },
-        { metric: "silver_1000_changes_cpu_s", value: c.silver_1000_changes_cpu_s, unit: "s" },
-        { metric: "silver_1000_random_changes_s", value: c.silver_1000_random_changes_s, unit: "s" },
-        { metric: "silver_1000_random_changes_cpu_s", value: c.silver_1000_random_changes_cpu_s, unit: "s" },
+        ...seconds([
+          "silver_1000_changes_cpu_s",
+          "silver_1000_random_changes_s",
+          "silver_1000_random_changes_cpu_s",
+        ]),
         { metric: "keyless_rows", value: c.keyless_rows, unit: "rows" },
-        { metric: "keyless_silver_full_s", value: c.keyless_silver_full_s, unit: "s" },
-        { metric: "keyless_silver_full_cpu_s", value: c.keyless_silver_full_cpu_s, unit: "s" },
-        { metric: "keyless_silver_1000_changes_s", value: c.keyless_silver_1000_changes_s, unit: "s" },
-        {
-          metric: "keyless_silver_1000_changes_cpu_s",
-          value: c.keyless_silver_1000_changes_cpu_s,
-          unit: "s",
-        },
+        ...seconds([
+          "keyless_silver_full_s",
+          "keyless_silver_full_cpu_s",
+          "keyless_silver_1000_changes_s",
+          "keyless_silver_1000_changes_cpu_s",
+        ]),
       ];
     },
   }),
