@@ -114,15 +114,17 @@ export async function runMultisetFold(ctx: FoldContext, first: LoadedBatch): Pro
       for (const key of await ctx.reader.parquetKeys(prefix)) if (!written.has(key)) unwritten.push(key);
   await publishStaged(env, staging, staged, { remove: unwritten });
   if (rebuild) await deleteUnwritten(ctx, written);
-  // Counts older than the prior run's are no longer needed (the prior's stay until this run's state is saved).
-  else
+  else {
+    // Counts older than the prior run's are no longer needed (the prior's stay until this run's state is saved).
     for (const key of await ctx.reader.parquetKeys(stateDir(dataset)))
       if (key !== stateKey && key !== multisetStateKey(dataset, prior?.seq ?? 0)) await env.store.delete(key);
+  }
 
   const rows = Number(await duck.scalar("SELECT count(*) FROM cdc_versions WHERE is_current"));
   const watermark = nextWatermark(
     (await duck.rows(watermarkSql(rebuild ? "cdc_batch" : "cdc_live")))[0],
-    prior?.watermark,
+    // A rebuild's counts hold nothing the prior watermark speaks for.
+    rebuild ? undefined : prior?.watermark,
   );
   return {
     state: {
