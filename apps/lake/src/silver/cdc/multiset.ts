@@ -121,11 +121,8 @@ export async function runMultisetFold(ctx: FoldContext, first: LoadedBatch): Pro
   }
 
   const rows = Number(await duck.scalar("SELECT count(*) FROM cdc_versions WHERE is_current"));
-  const watermark = nextWatermark(
-    (await duck.rows(watermarkSql(rebuild ? "cdc_batch" : "cdc_live")))[0],
-    // A rebuild's counts hold nothing the prior watermark speaks for.
-    rebuild ? undefined : prior?.watermark,
-  );
+  // Empty only for a first run over no bronze (then no watermark); an incremental run without events returned above.
+  const watermark = nextWatermark((await duck.rows(watermarkSql(rebuild ? "cdc_batch" : "cdc_live")))[0]);
   return {
     state: {
       v: 1,
@@ -183,18 +180,17 @@ async function incrementalBase(ctx: FoldContext, prior: CdcSilverState): Promise
     : mergeSources(prior.columnSources ?? NO_SOURCES, await ctx.columnSources("cdc_live"));
   if (JSON.stringify(frameTypes(table, names, sources)) !== JSON.stringify(prior.columnTypes ?? null))
     return rebuild("a column's type changed");
-  const [file] = await ctx.reader.paths([stateKey]);
-  if (file === undefined) return rebuild("the stored counts are missing");
+  // One path per key (on S3 the file is fetched to the scratch dir): it exists, checked above.
+  const file = (await ctx.reader.paths([stateKey]))[0] as string;
   return { file, names, sources };
 }
 
-/** The watermark after a run: its newest event, if every event so far came from one partition. */
-function nextWatermark(
-  row: JsonRow | undefined,
-  prior: MultisetWatermark | undefined,
-): MultisetWatermark | undefined {
-  if (!row) return prior;
-  if (Number(row.partitions) !== 1) return undefined;
+/**
+ * The watermark after a run: its newest event, if every event it folded came from one partition (an
+ * incremental run's are those of the prior watermark, checked before folding).
+ */
+function nextWatermark(row: JsonRow | undefined): MultisetWatermark | undefined {
+  if (!row || Number(row.partitions) !== 1) return undefined;
   return {
     partition: Number(row.partition),
     commit: String(row.commit),
