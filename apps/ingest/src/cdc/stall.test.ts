@@ -86,8 +86,10 @@ test("a private broker killed while PostgreSQL changes: /health 503 within the s
     const pid = stack.pid("kafka");
     expect(pid).toBeNumber();
     process.kill(pid as number, "SIGKILL");
-    await insert(21, 10); // WAL that cannot be confirmed while the broker is gone
+    // The WAL can begin to wait before the INSERT's commit reaches us (the walsender may stream it
+    // first), so the clock starts before the INSERT: the 503 can never come sooner than this + limit.
     const waitingSince = Date.now();
+    await insert(21, 10); // WAL that cannot be confirmed while the broker is gone
     const down = await healthUntil(url, (h) => h.status === 503, (STALL_S * 1000 + ALLOWANCE_MS) * 4);
     const downAfterMs = Date.now() - waitingSince;
     console.log(
