@@ -81,8 +81,8 @@ export function hiveKeyOf(location: string, id: TableIdent, dataKey: string): st
 const hiveOnly = new Set<string>();
 
 /**
- * Whether Iceberg can hold every column exactly; a list, a struct or an unsigned integer keeps the
- * dataset Hive-only (logged).
+ * Whether Iceberg can hold every column exactly and Spark read it; a time of day, an unsigned integer,
+ * a map or an interval keeps the dataset Hive-only (logged, with the column and why).
  */
 export function icebergCompatible(
   env: Pick<LakeJobEnv, "log">,
@@ -92,10 +92,14 @@ export function icebergCompatible(
   for (const [name, type] of columns) {
     try {
       icebergType(name, type);
-    } catch {
+    } catch (err) {
       const table = `${id.namespace}.${id.name}`;
-      const fields = { table, column: `${name} ${type}` };
-      const msg = "iceberg: dataset stays Hive-only (a column Iceberg cannot hold)";
+      const fields = {
+        table,
+        column: `${name} ${type}`,
+        reason: err instanceof Error ? err.message : String(err),
+      };
+      const msg = "iceberg: dataset stays Hive-only (a column Iceberg cannot hold, or Spark read)";
       if (hiveOnly.has(table)) env.log.debug(msg, fields);
       else env.log.warn(msg, fields);
       hiveOnly.add(table);

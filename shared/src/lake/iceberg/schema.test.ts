@@ -91,4 +91,11 @@ describe("nested columns", () => {
       /column b\.element\.n: DuckDB type UINTEGER/,
     );
   });
+
+  test("TIME is refused with the reason: Spark cannot read a table holding an Iceberg time", () => {
+    expect(() => icebergType("tm", "TIME")).toThrow(
+      /column tm: a TIME column would make the table unreadable to Spark/,
+    );
+    expect(() => icebergType("tms", "TIME[]")).toThrow(/column tms\.element: a TIME column/);
+  });
 });

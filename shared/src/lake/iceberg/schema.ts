@@ -76,7 +76,7 @@ export class IcebergSchemaError extends Error {
 /**
  * The Iceberg type of a DuckDB column type, lists (`T[]`) and structs (`STRUCT(a T, …)`) included, with
  * nested field IDs from `nextId` (undefined: 0, for a check); throws naming the column for types Iceberg
- * cannot hold exactly (unsigned integers, maps, intervals, …).
+ * cannot hold exactly (unsigned integers, maps, intervals, …) and for TIME, which Spark cannot read.
  */
 export function icebergType(column: string, duckdbType: string, nextId?: () => number): IcebergType {
   const id = nextId ?? (() => 0);
@@ -137,7 +137,7 @@ function shape(t: IcebergType): unknown {
   return { struct: t.fields.map((f) => [f.name, shape(f.type)]) };
 }
 
-/** The Iceberg type of a DuckDB primitive type; throws naming the column for types Iceberg cannot hold exactly. */
+/** The Iceberg type of a DuckDB primitive type; throws naming the column for types Iceberg cannot hold exactly (or Spark read). */
 export function icebergPrimitive(column: string, duckdbType: string): IcebergPrimitive {
   const t = duckdbType.trim().toUpperCase();
   const dec = /^(?:DECIMAL|NUMERIC)\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)$/.exec(t);
@@ -171,6 +171,12 @@ export function icebergPrimitive(column: string, duckdbType: string): IcebergPri
       return "uuid";
     case "BLOB":
       return "binary";
+    case "TIME":
+      // Iceberg has a time type, but Spark (4.1.3 with Iceberg 1.12.0, tried) refuses a whole table
+      // holding one, even DESCRIBE: such a dataset stays a Hive tree that every engine reads.
+      throw new IcebergSchemaError(
+        `column ${column}: a TIME column would make the table unreadable to Spark ("Spark does not support time fields")`,
+      );
     default:
       throw new IcebergSchemaError(`column ${column}: DuckDB type ${duckdbType} has no exact Iceberg type`);
   }
