@@ -28,7 +28,7 @@ import {
   HOUR_MICROS,
   type HourPartition,
   hourPartitionKey,
-  partitionOfKey,
+  partitionsOfKeys,
   SILVER,
   SILVER_TRADES_JOB,
 } from "../silver/datasets.ts";
@@ -57,6 +57,8 @@ export interface CsvExportState {
   readonly v: 1;
   /** Last silver trades change entry read. */
   readonly watermark: number;
+  /** `tributary.read.silver.kraken_trades` → the silver snapshot the last run read (absent before it did). */
+  readonly read?: Readonly<Record<string, string>>;
   /** Files (`SYMBOL|YYYY-MM-DDTHH` local hour) changed but not yet closed + grace. */
   readonly pending: readonly string[];
   /** Relative path → what was written last. */
@@ -73,7 +75,8 @@ function isCsvExportState(value: unknown): value is CsvExportState {
     value.v === 1 &&
     typeof value.watermark === "number" &&
     Array.isArray(value.pending) &&
-    isRecord(value.manifest)
+    isRecord(value.manifest) &&
+    (value.read === undefined || isRecord(value.read))
   );
 }
 
@@ -131,6 +134,11 @@ export async function runCsvExport(
         if (p.dataset === SILVER.trades) add({ symbol: p.symbol, hour: parseRfc3339Micros(p.hour) });
       }
     }
+    // Silver appends its journal entry after its snapshot commit: the snapshot's own changes are added.
+    for (const p of partitionsOfKeys(
+      await reader.changedSinceRead(state.read, "silver", [SILVER.trades], env.log),
+    ))
+      add(p);
   }
   if (opts.range) {
     const { from, to } = opts.range;
@@ -179,6 +187,7 @@ export async function runCsvExport(
   const next: CsvExportState = {
     v: 1,
     watermark: changes.last,
+    read: { ...state?.read, ...(await reader.snapshotsRead()) },
     pending,
     manifest,
     pattern: config.pattern,
@@ -239,10 +248,5 @@ function writeAtomically(path: string, text: string): void {
 }
 
 async function silverPartitions(reader: LakeReader): Promise<HourPartition[]> {
-  const out: HourPartition[] = [];
-  for (const key of await reader.parquetKeys(`silver/${SILVER.trades}/`)) {
-    const p = partitionOfKey(key);
-    if (p) out.push(p);
-  }
-  return out;
+  return partitionsOfKeys(await reader.parquetKeys(`silver/${SILVER.trades}/`));
 }

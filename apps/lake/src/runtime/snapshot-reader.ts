@@ -13,15 +13,18 @@
  */
 import type { IcebergCatalog, TableIdent } from "@tributary/shared/lake/iceberg/catalog";
 import { lakeKeyOf } from "@tributary/shared/lake/iceberg/catalog";
-import { currentSnapshot } from "@tributary/shared/lake/iceberg/metadata";
+import { currentSnapshot, type Snapshot, type TableMetadata } from "@tributary/shared/lake/iceberg/metadata";
 import { IcebergTable } from "@tributary/shared/lake/iceberg/table";
 import type { LakeStore } from "@tributary/shared/lake/store";
+import type { Logger } from "@tributary/shared/log";
 import { catalogOf, datasetTableOf, hiveKeyOf, tableLocationKey } from "./dataset-table.ts";
 import type { LakeJobEnv } from "./env.ts";
 import { LakeReader } from "./lake-reader.ts";
 
 /** Summary key prefix naming the snapshot of each table a run read. */
 export const READ_KEY_PREFIX = "tributary.read.";
+/** The snapshot id recorded for a table read before its first snapshot. */
+const NO_SNAPSHOT = "none";
 
 interface PinnedView {
   readonly snapshotId: string;
@@ -69,6 +72,55 @@ export class SnapshotReader extends LakeReader {
     return out;
   }
 
+  /**
+   * The Hive keys of table `id` whose file differs between the pinned snapshot (pinned now if not yet)
+   * and the older snapshot `sinceId` a previous run read: added, rewritten or removed. Undefined when
+   * that cannot be told (no table, or `sinceId` expired). The snapshot holds its changes and its data
+   * as one commit, so a reader gets every change of what it reads, however the producer's other
+   * records (its change journal) lag behind.
+   */
+  async changedSince(id: TableIdent, sinceId: string): Promise<string[] | undefined> {
+    const view = await this.viewOf(id);
+    if (view === undefined) return undefined;
+    if (view.snapshotId === sinceId) return [];
+    let before: ReadonlyMap<string, string> = new Map();
+    if (sinceId !== NO_SNAPSHOT) {
+      const loaded = await this.catalog.load(id);
+      const snap = loaded?.metadata.snapshots?.find((s) => String(s["snapshot-id"]) === sinceId);
+      if (loaded === undefined || snap === undefined) return undefined;
+      before = await this.hiveFiles(id, snap, loaded.metadata);
+    }
+    const keys = new Set([...view.files.keys(), ...before.keys()]);
+    return [...keys].filter((k) => view.files.get(k) !== before.get(k)).sort();
+  }
+
+  /**
+   * The Hive keys of `datasets` (silver or gold tables) that changed between the snapshots a previous
+   * run recorded in `read` (its `snapshotsRead()`) and the ones pinned now. A dataset the previous
+   * run did not record adds nothing; one whose recorded snapshot expired adds nothing and is logged
+   * (the caller's change journal still names its changes).
+   */
+  async changedSinceRead(
+    read: Readonly<Record<string, string>> | undefined,
+    namespace: "silver" | "gold",
+    datasets: readonly string[],
+    log: Logger,
+  ): Promise<string[]> {
+    const out: string[] = [];
+    for (const name of datasets) {
+      const since = read?.[`${READ_KEY_PREFIX}${namespace}.${name}`];
+      if (since === undefined) continue;
+      const keys = await this.changedSince({ namespace, name }, since);
+      if (keys === undefined)
+        log.info("the snapshot a previous run read is gone: its change journal alone says what changed", {
+          table: `${namespace}.${name}`,
+          snapshot: since,
+        });
+      else out.push(...keys);
+    }
+    return out;
+  }
+
   /** `tributary.read.<namespace>.<table>` → the snapshot id pinned, for every table read so far. */
   async snapshotsRead(): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
@@ -95,17 +147,26 @@ export class SnapshotReader extends LakeReader {
     const loaded = await this.catalog.load(id);
     if (loaded === undefined) return undefined;
     const snap = currentSnapshot(loaded.metadata);
+    const files =
+      snap === undefined ? new Map<string, string>() : await this.hiveFiles(id, snap, loaded.metadata);
+    return { snapshotId: snap === undefined ? NO_SNAPSHOT : String(snap["snapshot-id"]), files };
+  }
+
+  /** Hive key → data file (lake key) of every file of `snap`. */
+  private async hiveFiles(
+    id: TableIdent,
+    snap: Snapshot,
+    metadata: TableMetadata,
+  ): Promise<Map<string, string>> {
+    const table = new IcebergTable(this.catalog, this.store, id, { columns: [], partitionBy: [] });
+    const location = tableLocationKey(this.store, this.catalog, id);
     const files = new Map<string, string>();
-    if (snap !== undefined) {
-      const table = new IcebergTable(this.catalog, this.store, id, { columns: [], partitionBy: [] });
-      const location = tableLocationKey(this.store, this.catalog, id);
-      for (const f of await table.files(snap, loaded.metadata)) {
-        const dataKey = lakeKeyOf(this.store, f.path);
-        const hiveKey = hiveKeyOf(location, id, dataKey);
-        if (hiveKey !== undefined) files.set(hiveKey, dataKey);
-      }
+    for (const f of await table.files(snap, metadata)) {
+      const dataKey = lakeKeyOf(this.store, f.path);
+      const hiveKey = hiveKeyOf(location, id, dataKey);
+      if (hiveKey !== undefined) files.set(hiveKey, dataKey);
     }
-    return { snapshotId: snap === undefined ? "none" : String(snap["snapshot-id"]), files };
+    return files;
   }
 }
 

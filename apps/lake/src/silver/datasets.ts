@@ -54,6 +54,11 @@ export function partitionOfKey(key: string): HourPartition | undefined {
   return p === undefined ? undefined : { symbol: p.pair, hour: p.hour };
 }
 
+/** The hour partitions of silver keys (keys outside a partition are skipped). */
+export function partitionsOfKeys(keys: readonly string[]): HourPartition[] {
+  return keys.map(partitionOfKey).filter((p) => p !== undefined);
+}
+
 export function partitionId(p: HourPartition): string {
   return `${p.symbol}|${p.hour}`;
 }

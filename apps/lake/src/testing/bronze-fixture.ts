@@ -263,9 +263,10 @@ export function tradeJson(
 
 /**
  * BTC/USD trades `from`, `from + 1`, … (n of them) at offsets `from - 1`, … of partition 0: one a
- * minute past 2024-05-01T10:00Z (wrapping each hour), prices 100.25 to 106.25, qty 0.5.
+ * minute past 2024-05-01T`hour`:00Z (default 10; trade `id` at minute `id % 60`), prices 100.25 to
+ * 106.25, qty 0.5.
  */
-export function sequentialTrades(from: number, n: number): BronzeRecord[] {
+export function sequentialTrades(from: number, n: number, hour = 10): BronzeRecord[] {
   return Array.from({ length: n }, (_, i) => {
     const id = from + i;
     return {
@@ -274,7 +275,7 @@ export function sequentialTrades(from: number, n: number): BronzeRecord[] {
       key: "BTC/USD",
       value: tradeJson({
         trade_id: id,
-        ts: `2024-05-01T10:${String(id % 60).padStart(2, "0")}:00.123456Z`,
+        ts: `2024-05-01T${String(hour).padStart(2, "0")}:${String(id % 60).padStart(2, "0")}:00.123456Z`,
         price: `${100 + (id % 7)}.25`,
         qty: "0.5",
       }),

@@ -22,7 +22,13 @@ import type { LakeReader } from "../../runtime/lake-reader.ts";
 import { snapshotReader } from "../../runtime/snapshot-reader.ts";
 import { publishStaged } from "../../runtime/staged-publish.ts";
 import { createStaging } from "../../runtime/staging.ts";
-import { HOUR_MICROS, type HourPartition, SILVER, SILVER_BOOK_JOB } from "../../silver/datasets.ts";
+import {
+  HOUR_MICROS,
+  type HourPartition,
+  partitionsOfKeys,
+  SILVER,
+  SILVER_BOOK_JOB,
+} from "../../silver/datasets.ts";
 import { BOOK_GOLD } from "../datasets.ts";
 import { UNIT_MACROS } from "../market/candles.sql.ts";
 import { goldFileId, parseGoldFileKey } from "../market/files.ts";
@@ -36,11 +42,16 @@ export const GOLD_BOOK_JOB = "gold.book";
 interface GoldBookState {
   readonly v: 1 | 2;
   readonly watermark: number;
+  /** `tributary.read.silver.<dataset>` → the silver snapshot the last run read (absent before it did). */
+  readonly read?: Readonly<Record<string, string>>;
   readonly updatedAt: string;
 }
 
 const isGoldBookState = (value: unknown): value is GoldBookState =>
-  isRecord(value) && (value.v === 1 || value.v === 2) && typeof value.watermark === "number";
+  isRecord(value) &&
+  (value.v === 1 || value.v === 2) &&
+  typeof value.watermark === "number" &&
+  (value.read === undefined || isRecord(value.read));
 
 export interface GoldBookRunOptions {
   /** Recompute every hour silver holds and delete gold book files silver no longer supports. */
@@ -79,9 +90,12 @@ export async function runGoldBook(
   const sources = [SILVER.bookEvents, SILVER.bookQuarantine];
   const changed: HourPartition[] = [];
   if (full) for (const ds of sources) for (const p of await listPartitions(reader, ds)) changed.push(p);
-  else
+  else {
     for (const e of changes.entries)
       for (const p of e.partitions) changed.push({ symbol: p.symbol, hour: parseRfc3339Micros(p.hour) });
+    // Silver appends its journal entry after its snapshot commit: the snapshot's own changes are added.
+    changed.push(...partitionsOfKeys(await reader.changedSinceRead(state?.read, "silver", sources, env.log)));
+  }
   if (opts.range) {
     const { from, to } = opts.range;
     const inRange = (p: HourPartition): boolean => p.hour + HOUR_MICROS > from && p.hour < to;
@@ -127,7 +141,12 @@ export async function runGoldBook(
         filesDeleted: result.filesDeleted + (await deleteUnsupported(env, reader, written)),
       };
   }
-  const saved: GoldBookState = { v: 2, watermark: changes.last, updatedAt: formatMicros(clock(env)) };
+  const saved: GoldBookState = {
+    v: 2,
+    watermark: changes.last,
+    read: { ...state?.read, ...(await reader.snapshotsRead()) },
+    updatedAt: formatMicros(clock(env)),
+  };
   await saveJobState(env.store, GOLD_BOOK_JOB, saved);
   env.log.info("gold book run", { ...result });
   return result;

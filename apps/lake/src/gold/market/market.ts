@@ -24,6 +24,7 @@ import {
   type HourPartition,
   KRAKEN_OHLC_JOB,
   partitionOfKey,
+  partitionsOfKeys,
   SILVER,
   SILVER_TICKER_JOB,
   SILVER_TRADES_JOB,
@@ -57,11 +58,18 @@ const SOURCES = [SILVER_TRADES_JOB, SILVER_TICKER_JOB, KRAKEN_OHLC_JOB] as const
 export interface GoldState {
   readonly v: 1;
   readonly watermarks: Readonly<Record<string, number>>;
+  /** `tributary.read.silver.<dataset>` → the silver snapshot the last run read (absent before it did). */
+  readonly read?: Readonly<Record<string, string>>;
   readonly updatedAt: string;
 }
 
 function isGoldState(value: unknown): value is GoldState {
-  return isRecord(value) && value.v === 1 && isRecord(value.watermarks);
+  return (
+    isRecord(value) &&
+    value.v === 1 &&
+    isRecord(value.watermarks) &&
+    (value.read === undefined || isRecord(value.read))
+  );
 }
 
 export interface GoldRunOptions {
@@ -111,9 +119,21 @@ export async function runGoldMarket(env: LakeJobEnv, opts: GoldRunOptions): Prom
     for (const ds of tradeDatasets) addDays(tradeDays, await listPartitions(reader, ds));
   } else {
     addDays(tradeDays, changedPartitions([...trades.entries, ...ohlc.entries]));
+    // Silver appends its journal entry after its snapshot commit: a run can read a snapshot whose
+    // entry it has not seen yet, so the snapshot's own file changes are added.
+    addDays(
+      tradeDays,
+      partitionsOfKeys(await reader.changedSinceRead(state?.read, "silver", tradeDatasets, env.log)),
+    );
   }
   if (fullTicker) addDays(tickerDays, await listPartitions(reader, SILVER.ticker));
-  else addDays(tickerDays, changedPartitions(ticker.entries));
+  else {
+    addDays(tickerDays, changedPartitions(ticker.entries));
+    addDays(
+      tickerDays,
+      partitionsOfKeys(await reader.changedSinceRead(state?.read, "silver", [SILVER.ticker], env.log)),
+    );
+  }
   if (opts.range) {
     const { from, to } = opts.range;
     const inRange = (p: HourPartition): boolean => p.hour + 3_600_000_000n > from && p.hour < to;
@@ -122,7 +142,7 @@ export async function runGoldMarket(env: LakeJobEnv, opts: GoldRunOptions): Prom
   }
   const watermarks = Object.fromEntries(SOURCES.map((p) => [p, (changes.get(p) as ChangesSince).last]));
   if (tradeDays.size === 0 && tickerDays.size === 0 && !opts.rebuild) {
-    await saveGoldState(env, watermarks);
+    await saveGoldState(env, watermarks, { ...state?.read, ...(await reader.snapshotsRead()) });
     return { tradeDays: 0, tickerDays: 0, trades: 0, filesPublished: 0, filesDeleted: 0, full: false };
   }
   checkAborted(env, "gold: loading silver");
@@ -131,13 +151,17 @@ export async function runGoldMarket(env: LakeJobEnv, opts: GoldRunOptions): Prom
   for (const macro of UNIT_MACROS) await duck.run(macro);
   const run = new GoldRun(env, duck, reader, staging, opts, fullTrades, fullTicker);
   const result = await run.execute([...tradeDays.values()], [...tickerDays.values()]);
-  await saveGoldState(env, watermarks);
+  await saveGoldState(env, watermarks, { ...state?.read, ...(await reader.snapshotsRead()) });
   env.log.info("gold market run", { ...result });
   return result;
 }
 
-async function saveGoldState(env: LakeJobEnv, watermarks: Record<string, number>): Promise<void> {
-  const state: GoldState = { v: 1, watermarks, updatedAt: formatMicros(clock(env)) };
+async function saveGoldState(
+  env: LakeJobEnv,
+  watermarks: Record<string, number>,
+  read: Record<string, string>,
+): Promise<void> {
+  const state: GoldState = { v: 1, watermarks, read, updatedAt: formatMicros(clock(env)) };
   await saveJobState(env.store, GOLD_MARKET_JOB, state);
 }
 
@@ -350,12 +374,7 @@ function changedPartitions(entries: readonly ChangeEntry[]): HourPartition[] {
 
 /** Every hour partition of a silver dataset that has a file now. */
 export async function listPartitions(reader: LakeReader, dataset: string): Promise<HourPartition[]> {
-  const out: HourPartition[] = [];
-  for (const key of await reader.parquetKeys(`silver/${dataset}/`)) {
-    const p = partitionOfKey(key);
-    if (p) out.push(p);
-  }
-  return out;
+  return partitionsOfKeys(await reader.parquetKeys(`silver/${dataset}/`));
 }
 
 function daysValues(days: readonly SymbolDay[]): string {
