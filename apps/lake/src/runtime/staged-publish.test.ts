@@ -250,6 +250,24 @@ for (const [kind, make] of lakeStoreBackends(config, scratch, "publish")) {
       const name = `${READ_KEY_PREFIX}gold.${dataset}`;
       expect(Object.keys(second)).toEqual([name]);
       expect(second[name]).not.toBe(first[name]);
+      // What changed since a snapshot: BTC rewritten and ETH emptied since run 1, nothing since run 2,
+      // every key since "none" (read before the first snapshot); an unknown (expired) one cannot say.
+      const table = { namespace: "gold", name: dataset };
+      const [btc, eth] = keys as [string, string];
+      expect(await fresh.changedSince(table, first[name] as string)).toEqual([btc, eth]);
+      expect(await fresh.changedSince(table, second[name] as string)).toEqual([]);
+      expect(await fresh.changedSince(table, "none")).toEqual([btc]);
+      expect(await fresh.changedSince(table, "12345")).toBeUndefined();
+      const lines: string[] = [];
+      const log = createLogger("test", "info", (l) => lines.push(l));
+      expect(await fresh.changedSinceRead(first, "gold", [dataset, "never_read"], log)).toEqual([btc, eth]);
+      expect(await fresh.changedSinceRead({ [name]: "12345" }, "gold", [dataset], log)).toEqual([]);
+      expect(lines.map((l) => JSON.parse(l) as { msg: string; table: string })).toMatchObject([
+        {
+          msg: expect.stringContaining("the snapshot a previous run read is gone"),
+          table: `gold.${dataset}`,
+        },
+      ]);
       // Outside the pinned layers, reads go to the Hive tree as before.
       using silverOnly = snapshotReader(env, ["silver"]);
       expect(await silverOnly.parquetKeys(prefix)).toEqual(now);
