@@ -15,7 +15,9 @@ export interface Logger {
 export function createLogger(
   component: string,
   level: LogLevel = "info",
-  sink = (line: string) => process.stderr.write(`${line}\n`),
+  sink: (line: string) => void = (line) => {
+    process.stderr.write(`${line}\n`);
+  },
 ): Logger {
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
     if (ORDER[lvl] < ORDER[level]) return;

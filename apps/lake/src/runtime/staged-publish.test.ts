@@ -259,9 +259,7 @@ for (const [kind, make] of lakeStoreBackends(config, scratch, "publish")) {
       expect(await fresh.changedSince(table, "none")).toEqual([btc]);
       expect(await fresh.changedSince(table, "12345")).toBeUndefined();
       const lines: string[] = [];
-      const log = createLogger("test", "info", (l) => {
-        lines.push(l);
-      });
+      const log = createLogger("test", "info", (l) => lines.push(l));
       expect(await fresh.changedSinceRead(first, "gold", [dataset, "never_read"], log)).toEqual([btc, eth]);
       expect(await fresh.changedSinceRead({ [name]: "12345" }, "gold", [dataset], log)).toEqual([]);
       expect(lines.map((l) => JSON.parse(l) as { msg: string; table: string })).toMatchObject([
