@@ -27,7 +27,7 @@ const screenshot = (page: Parameters<typeof shoot>[0], name: string) => shoot(pa
 import { createLakeFixture, type LakeFixture } from "./testing/lake-fixture.ts";
 import { type SourceStandIn, startSourceStandIn } from "./testing/source-stand-in.ts";
 
-const quiet = createLogger("console-e2e", "error", () => true);
+const quiet = createLogger("console-e2e", "error", () => {});
 let lake: LakeFixture;
 let scratch: string;
 let config: Config;

@@ -20,7 +20,7 @@ const screenshot = (page: Parameters<typeof shoot>[0], name: string) => shoot(pa
 import { createLakeFixture, type LakeFixture } from "./testing/lake-fixture.ts";
 
 const REFRESH_MS = 1000;
-const quiet = createLogger("console-faults", "error", () => true);
+const quiet = createLogger("console-faults", "error", () => {});
 let lake: LakeFixture;
 let scratch: string;
 let config: Config;

@@ -45,7 +45,7 @@ test("a job failing on an unusable lake: /health 503 within the stall limit nami
   const exit = runJobsCli(["start"], {
     config,
     jobs,
-    log: createLogger("jobs-health-test", "error", () => true),
+    log: createLogger("jobs-health-test", "error", () => {}),
     io: {
       out: (line) => {
         lines.push(line);

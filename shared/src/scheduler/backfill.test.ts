@@ -59,7 +59,7 @@ describe("backfill by data partition", () => {
     const seen: string[][] = [];
     const scheduler = new Scheduler({
       history,
-      log: createLogger("t", "error", () => true),
+      log: createLogger("t", "error", () => {}),
       jobs: [
         {
           name: "gold.demo",

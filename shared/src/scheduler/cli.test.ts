@@ -23,7 +23,7 @@ function harness(jobs: JobDefinition[]) {
     runJobsCli(argv, {
       config,
       jobs,
-      log: createLogger("test", "error", () => true),
+      log: createLogger("test", "error", () => {}),
       io: { out: (l) => out.push(l), err: { write: (t: string) => err.push(t), isTTY: false } },
     });
   return { run, out, err, stateDir };

@@ -43,7 +43,7 @@ describe("run history", () => {
     const scheduler = new Scheduler({
       history,
       clock,
-      log: createLogger("t", "error", () => true),
+      log: createLogger("t", "error", () => {}),
       retry: { initialMs: 10, maxMs: 10 },
       random: () => 0,
       jobs: [
@@ -117,7 +117,7 @@ describe("run history", () => {
       history,
       clock,
       stallAfterMs: 60_000,
-      log: createLogger("t", "error", () => true),
+      log: createLogger("t", "error", () => {}),
       jobs: [
         {
           name: "gold.flaky",

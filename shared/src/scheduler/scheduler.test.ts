@@ -9,7 +9,7 @@ import { type JobContext, type JobDefinition, PermanentJobError } from "./job.ts
 import { JobRegistryError, validateJobs } from "./registry.ts";
 import { Scheduler, type SchedulerOptions } from "./scheduler.ts";
 
-const log = createLogger("test", "error", () => true);
+const log = createLogger("test", "error", () => {});
 const cleanups: (() => Promise<void> | void)[] = [];
 
 afterEach(async () => {

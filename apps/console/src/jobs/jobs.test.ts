@@ -59,7 +59,7 @@ beforeAll(async () => {
       failed ? { status: "failed", error: "disk full" } : { status: "succeeded", rows: i },
     );
   }
-  running = await startConsole(config, { port: 0, log: createLogger("console-jobs", "error", () => true) });
+  running = await startConsole(config, { port: 0, log: createLogger("console-jobs", "error", () => {}) });
 }, 30_000);
 
 afterAll(async () => {

@@ -88,7 +88,7 @@ beforeAll(async () => {
   await producer.disconnect();
   running = await startConsole(config, {
     port: 0,
-    log: createLogger("console-messages", "error", () => true),
+    log: createLogger("console-messages", "error", () => {}),
   });
 }, 60_000);
 

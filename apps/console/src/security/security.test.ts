@@ -17,7 +17,7 @@ let lake: LakeFixture;
 let consoleApp: RunningConsole;
 let scratch: string;
 let outside: string;
-const quiet = createLogger("console-test", "error", () => true);
+const quiet = createLogger("console-test", "error", () => {});
 
 function configFor(extra: Record<string, string> = {}) {
   return loadConfig({

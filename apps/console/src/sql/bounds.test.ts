@@ -34,7 +34,7 @@ const start = (timeoutMs: number): Promise<RunningConsole> =>
       CONSOLE_QUERY_TIMEOUT_MS: String(timeoutMs),
       CONSOLE_QUERY_MAX_BYTES: String(8 * 1024 * 1024),
     }),
-    { port: 0, log: createLogger("bounds", "error", () => true) },
+    { port: 0, log: createLogger("bounds", "error", () => {}) },
   );
 
 beforeAll(async () => {

@@ -28,7 +28,7 @@ beforeAll(async () => {
       TRIBUTARY_STATE_DIR: join(scratch, "state"),
       CONSOLE_SOURCES: "none",
     }),
-    { port: 0, log: createLogger("download", "error", () => true) },
+    { port: 0, log: createLogger("download", "error", () => {}) },
   );
 }, 30_000);
 

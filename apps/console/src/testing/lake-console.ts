@@ -18,7 +18,7 @@ export async function startLakeConsole(lakeRoot: string, name: string): Promise<
     CONSOLE_SOURCES: "none",
     CONSOLE_NOTEBOOKS_DIR: join(scratch, "notebooks"),
   });
-  const running = await startConsole(config, { port: 0, log: createLogger(name, "error", () => true) });
+  const running = await startConsole(config, { port: 0, log: createLogger(name, "error", () => {}) });
   return {
     ...running,
     async stop() {

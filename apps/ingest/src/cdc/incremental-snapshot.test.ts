@@ -38,7 +38,7 @@ const names = { prefix: uniqueName("cdci"), slot: uniqueName("slot"), publicatio
 const signalTable = `${schema}.signal`;
 const stateDir = mkdtempSync(join(tmpdir(), "tributary-cdc-inc-"));
 const logs: { readonly msg: string; readonly [field: string]: unknown }[] = [];
-const log = createLogger("cdc-incremental-test", "info", (l) => logs.push(JSON.parse(l)) > 0);
+const log = createLogger("cdc-incremental-test", "info", (l) => logs.push(JSON.parse(l)));
 const logged = (text: string): boolean => logs.some((l) => l.msg.includes(text));
 const ROWS = 20_000;
 const big = { schema, table: "big" };

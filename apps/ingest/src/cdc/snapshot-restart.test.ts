@@ -28,7 +28,7 @@ const schema = uniqueName("cdcsnap");
 const names = { prefix: uniqueName("cdcs"), slot: uniqueName("slot"), publication: uniqueName("pub") };
 const stateDir = mkdtempSync(join(tmpdir(), "tributary-cdc-snap-"));
 const logLines: string[] = [];
-const log = createLogger("cdc-snapshot-test", "info", (l) => logLines.push(l) > 0);
+const log = createLogger("cdc-snapshot-test", "info", (l) => logLines.push(l));
 let sql: pg.Client;
 
 beforeAll(async () => {

@@ -35,7 +35,7 @@ const slot = uniqueName("slot");
 const publication = uniqueName("pub");
 const stateDir = mkdtempSync(join(tmpdir(), "tributary-cdc-"));
 const logLines: string[] = [];
-const log = createLogger("cdc-test", "info", (line) => logLines.push(line) > 0);
+const log = createLogger("cdc-test", "info", (line) => logLines.push(line));
 let sql: pg.Client;
 
 const prices = { schema, table: "prices" };
