@@ -34,6 +34,7 @@ import { createTestTopic, produceTrades, testProducer, tradeMessage } from "../b
 import { runGoldMarket } from "../gold/market/market.ts";
 import type { LakeJobEnv } from "../runtime/env.ts";
 import { cdcDatasetName, cdcHistoryDatasetName, tesouroTable } from "../silver/cdc/tables.ts";
+import { SILVER_TRADES_JOB } from "../silver/datasets.ts";
 import { runSilverTrades } from "../silver/trades.ts";
 import { type BronzeRecord, commitBronze, tradeJson } from "../testing/bronze-fixture.ts";
 import { everyTableAgrees, secondSilverRun, type TableEngine } from "../testing/every-table.ts";
@@ -262,6 +263,38 @@ describe("Spark reads the silver and gold tables the jobs publish", () => {
     );
     expect(history.rows.map((r) => r[0])).toEqual(["append", "overwrite"]);
     for (const r of history.rows) expect(r[1]).toMatch(/^silver\.trades\//);
+
+    // A third silver run whose change-journal entry gold does not see (silver appends it after its
+    // snapshot commit): gold's new snapshot names silver's newest, and Spark finds in gold every trade
+    // of exactly that silver snapshot.
+    await commitBronze(
+      env.commitLog,
+      Array.from({ length: 10 }, (_, i) => {
+        const ts = `2024-03-10T13:${String(i).padStart(2, "0")}:00.000001Z`;
+        return {
+          partition: 0,
+          offset: 40 + i,
+          key: "BTC/USD",
+          value: tradeJson({ trade_id: 600 + i, ts, price: "101.5", qty: "0.25" }),
+          ingestedAt: parseRfc3339Micros(ts) + 1_000_000n,
+        };
+      }),
+    );
+    await runSilverTrades(env);
+    const entries: string[] = [];
+    for await (const o of store.list(`_tributary/changes/${SILVER_TRADES_JOB}/`)) entries.push(o.key);
+    await store.delete(entries.sort().at(-1) as string);
+    await runGoldMarket(env, { graceMinutes: 5 });
+    const newest = async (table: string, column: string) =>
+      (await spark.sql(`SELECT ${column} FROM ${table}.snapshots ORDER BY committed_at DESC LIMIT 1`))
+        .rows[0]?.[0];
+    const named = await newest("lake.gold.candles_1m", "summary['tributary.read.silver.kraken_trades']");
+    expect(named).toBe(await newest("lake.silver.kraken_trades", "snapshot_id"));
+    const [goldTrades] = (await spark.sql("SELECT sum(trade_count) FROM lake.gold.candles_1m")).rows;
+    const [silverTrades] = (
+      await spark.sql(`SELECT count(*) FROM lake.silver.kraken_trades VERSION AS OF ${named}`)
+    ).rows;
+    expect(goldTrades).toEqual(silverTrades as (string | null)[]);
   }, 300_000);
 });
 
