@@ -28,6 +28,8 @@ const NO_SNAPSHOT = "none";
 
 interface PinnedView {
   readonly snapshotId: string;
+  /** The table metadata the pin was taken from (its snapshot list serves `changedSince`). */
+  readonly metadata: TableMetadata;
   /** Hive key → the table data file (lake key) that holds it in the pinned snapshot. */
   readonly files: ReadonlyMap<string, string>;
 }
@@ -85,10 +87,9 @@ export class SnapshotReader extends LakeReader {
     if (view.snapshotId === sinceId) return [];
     let before: ReadonlyMap<string, string> = new Map();
     if (sinceId !== NO_SNAPSHOT) {
-      const loaded = await this.catalog.load(id);
-      const snap = loaded?.metadata.snapshots?.find((s) => String(s["snapshot-id"]) === sinceId);
-      if (loaded === undefined || snap === undefined) return undefined;
-      before = await this.hiveFiles(id, snap, loaded.metadata);
+      const snap = view.metadata.snapshots?.find((s) => String(s["snapshot-id"]) === sinceId);
+      if (snap === undefined) return undefined;
+      before = await this.hiveFiles(id, snap, view.metadata);
     }
     const keys = new Set([...view.files.keys(), ...before.keys()]);
     return [...keys].filter((k) => view.files.get(k) !== before.get(k)).sort();
@@ -149,7 +150,11 @@ export class SnapshotReader extends LakeReader {
     const snap = currentSnapshot(loaded.metadata);
     const files =
       snap === undefined ? new Map<string, string>() : await this.hiveFiles(id, snap, loaded.metadata);
-    return { snapshotId: snap === undefined ? NO_SNAPSHOT : String(snap["snapshot-id"]), files };
+    return {
+      snapshotId: snap === undefined ? NO_SNAPSHOT : String(snap["snapshot-id"]),
+      metadata: loaded.metadata,
+      files,
+    };
   }
 
   /** Hive key → data file (lake key) of every file of `snap`. */
