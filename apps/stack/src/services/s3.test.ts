@@ -1,4 +1,6 @@
 import { expect, test } from "bun:test";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { loadConfig } from "@tributary/shared/config";
 import { uniqueName } from "@tributary/shared/testing/names";
 import { S3Client } from "bun";
@@ -23,4 +25,20 @@ test("put, list, get and delete through Bun's S3Client against the real S3 serve
 test("a request signed with the wrong secret is refused (SigV4 is on)", async () => {
   const wrong = new S3Client({ ...config.s3, secretAccessKey: "not-the-secret" });
   await expect(wrong.write(`${uniqueName("denied")}.txt`, "x")).rejects.toThrow();
+});
+
+test("S3Proxy logs no line per request (its Logback would log every Jetty connection at DEBUG)", async () => {
+  const log = join(config.stateDir, "s3", "s3proxy.log");
+  const before = statSync(log).size;
+  const s3 = s3Client(config);
+  const key = `${uniqueName("quiet")}.txt`;
+  for (let i = 0; i < 20; i++) {
+    await s3.write(key, `request ${i}`);
+    expect(await s3.file(key).text()).toBe(`request ${i}`);
+  }
+  await s3.delete(key);
+  // 41 requests: the old default wrote some 40 KB of DEBUG lines for them. An S3Proxy started by an
+  // older `bun run stack up` still does: `bun run stack down s3` and `up` again restarts it quiet.
+  const appended = readFileSync(log).subarray(before).toString();
+  expect(appended.split("\n").filter((line) => line.includes(" DEBUG "))).toEqual([]);
 });
