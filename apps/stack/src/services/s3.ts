@@ -21,11 +21,11 @@ const S3PROXY_VERSION = "3.0.0";
 
 /**
  * S3Proxy's Logback configuration. Without one, Logback logs every logger at DEBUG: Jetty's per-request
- * connection traces filled s3proxy.log at ~10 MB a minute under the test suite and made S3Proxy the
- * stack's largest CPU user after the tests themselves. INFO keeps S3Proxy's own start-up lines and
- * every warning and error, in UTC like the other services' logs.
+ * connection traces filled s3proxy.log at ~10 MB a minute under the test suite, and formatting them
+ * was over half of S3Proxy's CPU on S3-heavy tests. INFO keeps S3Proxy's own start-up lines and every
+ * warning and error, in UTC like the other services' logs.
  */
-export const S3PROXY_LOGBACK = `<configuration>
+const S3PROXY_LOGBACK = `<configuration>
   <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
     <encoder><pattern>[%d{yyyy-MM-dd'T'HH:mm:ss.SSS'Z', UTC}] %level %msg \\(%logger\\)%n</pattern></encoder>
   </appender>
@@ -47,7 +47,7 @@ export function s3Client(config: Config): S3Client {
 /**
  * The prefix the readiness probe lists: nothing is ever stored under it. S3Proxy's filesystem backend
  * walks every file under the listed prefix whatever `maxKeys` says, so a list of the bucket's root
- * cost ~50 ms of its CPU per thousand files in the bucket, on every probe (each test file's preload).
+ * cost ~90 ms of its CPU per thousand files in the bucket, on every probe (each test file's preload).
  */
 export const READY_PROBE_PREFIX = ".tributary-ready/";
 
