@@ -31,6 +31,7 @@ import { type BronzeDataset, bronzeDatasetFor } from "./datasets.ts";
 import { cdcEventFields, type EventFields, krakenEventFields } from "./event-time.ts";
 import { FaultInjector, type FaultPlan } from "./faults.ts";
 import { type Generation, type GenTp, newGeneration, tableFor } from "./generation.ts";
+import { KafkaOffsets } from "./kafka-offsets.ts";
 import { metricsApp, type WriterSnapshot } from "./metrics.ts";
 import { BronzeStage, type StagedFile, type StageTable } from "./stage-table.ts";
 import { tpDirValue } from "./staging.ts";
@@ -103,6 +104,7 @@ class BronzeWriter implements BronzeWriterHandle {
   private readonly store: LakeStore;
   private readonly commits: CommitLog;
   private readonly protocol: BronzeCommitProtocol;
+  private readonly kafkaOffsets: KafkaOffsets;
   private readonly datasets = new Map<string, BronzeDataset>();
   private readonly groupId: string;
   private readonly flushMs: number;
@@ -182,7 +184,7 @@ class BronzeWriter implements BronzeWriterHandle {
       store: this.store,
       commits: this.commits,
       log: this.log,
-      commitOffsets: (offsets) => this.consumer.commitOffsets([...offsets]),
+      commitOffsets: (offsets) => this.kafkaOffsets.commit(offsets),
       hit: (point) => this.faults.hit(point),
       concurrency: PUBLISH_CONCURRENCY,
     });
@@ -198,6 +200,11 @@ class BronzeWriter implements BronzeWriterHandle {
       maxBytes: Math.max(1024 * 1024, Math.min(8 * 1024 * 1024, Math.floor(this.budget / 16))),
       maxBytesPerPartition: Math.max(256 * 1024, Math.min(1024 * 1024, Math.floor(this.budget / 64))),
       allowAutoTopicCreation: false,
+    });
+    this.kafkaOffsets = new KafkaOffsets({
+      commit: (offsets) => this.consumer.commitOffsets([...offsets]),
+      partitions: () => this.partitions.values(),
+      log: this.log,
     });
     this.partitions = new AssignedPartitions({
       consumer: this.consumer,
@@ -240,7 +247,10 @@ class BronzeWriter implements BronzeWriterHandle {
       this.metricsUrl = `http://127.0.0.1:${this.server.port}`;
     }
     const { GROUP_JOIN, CRASH, FETCH } = this.consumer.events;
-    this.consumer.on(GROUP_JOIN, (e) => this.partitions.assign(e.payload.memberAssignment));
+    this.consumer.on(GROUP_JOIN, (e) => {
+      this.kafkaOffsets.reset();
+      this.partitions.assign(e.payload.memberAssignment);
+    });
     this.consumer.on(FETCH, () => this.fetchWatch.progressed());
     this.consumer.on(CRASH, (e) => {
       const { error, restart } = e.payload;
@@ -374,6 +384,8 @@ class BronzeWriter implements BronzeWriterHandle {
     if (this.flushDue()) this.requestFlush();
     // When the data stops, the last flushes still reach the table within one interval.
     if (this.tableCommitDue()) void this.commitTables();
+    // Offsets a refused commit left behind the lake (and a recovered lake position) reach Kafka.
+    if (this.stopping === undefined) this.kafkaOffsets.tick();
   }
 
   private tableCommitDue(): boolean {
@@ -628,6 +640,7 @@ class BronzeWriter implements BronzeWriterHandle {
         await this.tableCommitting;
         await this.commitTables();
       }
+      await this.kafkaOffsets.flush();
       await this.consumer
         .disconnect()
         .catch((err) => this.log.warn("consumer disconnect failed", { error: err }));

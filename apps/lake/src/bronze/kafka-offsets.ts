@@ -1,0 +1,116 @@
+/**
+ * The group's Kafka offsets follow the lake. They are informative (lag tools, the demo's lake lag):
+ * the commit log decides where a writer resumes. A commit the broker refuses (a rebalance, an expired
+ * member) is not retried by the flush that made it, and when no record follows nothing would commit
+ * again: the group would report as lag records the lake already holds. So the writer also catches up:
+ * on its tick and before it leaves the group, every recovered partition whose lake position is ahead of
+ * what Kafka acknowledged is committed at the lake position.
+ */
+import type { Logger } from "@tributary/shared/log";
+import { sleep } from "@tributary/shared/sleep";
+import type { PartitionState } from "./assignment.ts";
+import type { OffsetCommit } from "./commit-protocol.ts";
+
+/** Catch-up runs at most this often from the tick. */
+const CATCH_UP_EVERY_MS = 1_000;
+/** Attempts at shutdown, a second apart: a rebalance under way usually settles within them. */
+const SHUTDOWN_ATTEMPTS = 3;
+
+type Tp = Pick<PartitionState, "key" | "topic" | "partition" | "recovered" | "committedNext">;
+
+export interface KafkaOffsetsDeps {
+  /** Commits to the group's coordinator; rejects when the broker refuses. */
+  readonly commit: (offsets: readonly OffsetCommit[]) => Promise<void>;
+  /** The writer's assigned partitions now. */
+  readonly partitions: () => Iterable<Tp>;
+  readonly log: Logger;
+  readonly now?: () => number;
+  readonly retryDelayMs?: number;
+}
+
+export class KafkaOffsets {
+  /** Offset Kafka acknowledged, per partition key, since the last assignment. */
+  private readonly acked = new Map<string, bigint>();
+  private inFlight: Promise<unknown> | undefined;
+  private lastCatchUp = Number.NEGATIVE_INFINITY;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: KafkaOffsetsDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /**
+   * Commits `offsets` after any commit in flight (so Kafka never sees an older offset land last) and
+   * records what the broker acknowledged. Rejects when refused: the protocol's step 5 logs it.
+   */
+  commit(offsets: readonly OffsetCommit[]): Promise<void> {
+    const run = (this.inFlight ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.deps.commit(offsets))
+      .then(() => {
+        for (const o of offsets) {
+          const key = `${o.topic}/${o.partition}`;
+          const next = BigInt(o.offset);
+          if (next > (this.acked.get(key) ?? -1n)) this.acked.set(key, next);
+        }
+      });
+    this.inFlight = run;
+    const clear = (): void => {
+      if (this.inFlight === run) this.inFlight = undefined;
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  /** A new assignment: what Kafka holds is unknown again (another writer may have moved it). */
+  reset(): void {
+    this.acked.clear();
+  }
+
+  /** Recovered partitions whose lake position is ahead of Kafka's acknowledged offset. */
+  behind(): OffsetCommit[] {
+    const out: OffsetCommit[] = [];
+    for (const st of this.deps.partitions()) {
+      // An empty lake (0) commits nothing: the group keeps "no offset" rather than a made-up one.
+      if (!st.recovered || st.committedNext <= 0n) continue;
+      if (st.committedNext > (this.acked.get(st.key) ?? -1n))
+        out.push({ topic: st.topic, partition: st.partition, offset: st.committedNext.toString() });
+    }
+    return out;
+  }
+
+  /** From the tick: commits what lags, at most once a second and never beside another commit. */
+  tick(): void {
+    if (this.inFlight !== undefined || this.now() - this.lastCatchUp < CATCH_UP_EVERY_MS) return;
+    this.lastCatchUp = this.now();
+    const lagging = this.behind();
+    if (lagging.length === 0) return;
+    this.commit(lagging).catch((err) =>
+      this.deps.log.debug("offset catch-up refused; trying again", { error: err }),
+    );
+  }
+
+  /**
+   * Before leaving the group: commits what lags, a few attempts a second apart. Never throws; what
+   * stays behind is logged (the next writer's recovery commits it).
+   */
+  async flush(): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      await this.inFlight?.catch(() => undefined);
+      const lagging = this.behind();
+      if (lagging.length === 0) return true;
+      try {
+        await this.commit(lagging);
+      } catch (err) {
+        if (attempt >= SHUTDOWN_ATTEMPTS) {
+          this.deps.log.warn("Kafka offsets stay behind the lake until the next writer commits them", {
+            partitions: lagging.map((o) => `${o.topic}/${o.partition}@${o.offset}`),
+            error: err,
+          });
+          return false;
+        }
+        await sleep(this.deps.retryDelayMs ?? 1_000);
+      }
+    }
+  }
+}
