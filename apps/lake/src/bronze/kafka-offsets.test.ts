@@ -140,3 +140,18 @@ test("a new assignment forgets what Kafka acknowledged: the lake's position is c
   h.offsets.reset();
   expect(h.offsets.behind()).toEqual([{ topic: "t", partition: 0, offset: "3" }]);
 });
+
+test("shutdown is bounded: a broker that never answers holds it for the bound, not longer", async () => {
+  const warned: string[] = [];
+  const offsets = new KafkaOffsets({
+    commit: () => new Promise<void>(() => undefined),
+    partitions: () => [tp(0, 4n)],
+    log: createLogger("test", "warn", (line) => warned.push(line)),
+    shutdownBoundMs: 50,
+  });
+  // Without the bound this never resolves and the test times out.
+  expect(await offsets.flush()).toBe(false);
+  expect(warned).toHaveLength(1);
+  expect(warned[0]).toContain("no answer within 50 ms");
+  expect(warned[0]).toContain("t/0@4");
+});

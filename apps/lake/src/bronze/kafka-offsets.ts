@@ -15,6 +15,10 @@ import type { OffsetCommit } from "./commit-protocol.ts";
 const CATCH_UP_EVERY_MS = 1_000;
 /** Attempts at shutdown, a second apart: a rebalance under way usually settles within them. */
 const SHUTDOWN_ATTEMPTS = 3;
+/** The whole of the shutdown's catch-up, whatever the broker does. */
+const SHUTDOWN_BOUND_MS = 10_000;
+
+type Outcome = { readonly ok: true } | { readonly ok: false; readonly error: unknown };
 
 type Tp = Pick<PartitionState, "key" | "topic" | "partition" | "recovered" | "committedNext">;
 
@@ -26,6 +30,7 @@ export interface KafkaOffsetsDeps {
   readonly log: Logger;
   readonly now?: () => number;
   readonly retryDelayMs?: number;
+  readonly shutdownBoundMs?: number;
 }
 
 export class KafkaOffsets {
@@ -91,24 +96,39 @@ export class KafkaOffsets {
   }
 
   /**
-   * Before leaving the group: commits what lags, a few attempts a second apart. Never throws; what
-   * stays behind is logged (the next writer's recovery commits it).
+   * Before leaving the group: commits what lags, a few attempts a second apart, within a bound (a
+   * broker that does not answer must not hold the shutdown). Never throws; what stays behind is
+   * logged (the next writer's recovery commits it).
    */
   async flush(): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = this.deps.shutdownBoundMs ?? SHUTDOWN_BOUND_MS;
+    const timedOut = new Promise<Outcome>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, error: `no answer within ${bound} ms` }), bound);
+    });
+    try {
+      const outcome = await Promise.race([this.attempts(), timedOut]);
+      if (outcome.ok) return true;
+      this.deps.log.warn("Kafka offsets stay behind the lake until the next writer commits them", {
+        partitions: this.behind().map((o) => `${o.topic}/${o.partition}@${o.offset}`),
+        error: outcome.error,
+      });
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Ok once nothing lags, else the last refusal after SHUTDOWN_ATTEMPTS. */
+  private async attempts(): Promise<Outcome> {
     for (let attempt = 1; ; attempt++) {
       await this.inFlight?.catch(() => undefined);
       const lagging = this.behind();
-      if (lagging.length === 0) return true;
+      if (lagging.length === 0) return { ok: true };
       try {
         await this.commit(lagging);
       } catch (err) {
-        if (attempt >= SHUTDOWN_ATTEMPTS) {
-          this.deps.log.warn("Kafka offsets stay behind the lake until the next writer commits them", {
-            partitions: lagging.map((o) => `${o.topic}/${o.partition}@${o.offset}`),
-            error: err,
-          });
-          return false;
-        }
+        if (attempt >= SHUTDOWN_ATTEMPTS) return { ok: false, error: err };
         await sleep(this.deps.retryDelayMs ?? 1_000);
       }
     }
