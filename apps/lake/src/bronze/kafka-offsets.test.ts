@@ -10,6 +10,7 @@ interface Tp {
   partition: number;
   recovered: boolean;
   committedNext: bigint;
+  epoch: number;
 }
 const tp = (partition: number, committedNext: bigint, recovered = true): Tp => ({
   key: `t/${partition}`,
@@ -17,10 +18,12 @@ const tp = (partition: number, committedNext: bigint, recovered = true): Tp => (
   partition,
   recovered,
   committedNext,
+  epoch: 1,
 });
 
-function harness(parts: Tp[]) {
+function harness(parts: Tp[], lake = new Map<number, bigint>()) {
   const broker = new Map<number, string>();
+  const lakeReads: number[] = [];
   const calls: OffsetCommit[][] = [];
   const warned: string[] = [];
   let refuse = 0;
@@ -36,6 +39,10 @@ function harness(parts: Tp[]) {
       for (const c of o) broker.set(c.partition, c.offset);
     },
     partitions: () => parts,
+    lakePosition: async (_topic, partition) => {
+      lakeReads.push(partition);
+      return lake.get(partition) ?? parts.find((p) => p.partition === partition)?.committedNext ?? 0n;
+    },
     log,
     now: () => clock,
     retryDelayMs: 1,
@@ -43,6 +50,7 @@ function harness(parts: Tp[]) {
   return {
     offsets,
     broker,
+    lakeReads,
     calls,
     warned,
     refuseNext: (n: number) => {
@@ -78,15 +86,53 @@ test("a refused flush commit is committed again on a later tick, at the lake's p
 });
 
 test("the tick catches up at most once a second and skips partitions still recovering or with an empty lake", async () => {
-  const h = harness([tp(0, 10n), tp(1, 20n, false), tp(2, 0n)]);
+  const p0 = tp(0, 10n);
+  const h = harness([p0, tp(1, 20n, false), tp(2, 0n)]);
   h.offsets.tick();
   await settle();
   expect(h.calls).toEqual([[{ topic: "t", partition: 0, offset: "10" }]]);
-  h.refuseNext(5);
-  // Lake moved on, but within the second nothing is sent.
+  // The lake moves on: nothing is sent within the second, the new position once it has passed.
+  p0.committedNext = 11n;
+  h.advance(999);
   h.offsets.tick();
   await settle();
   expect(h.calls).toHaveLength(1);
+  h.advance(1);
+  h.offsets.tick();
+  await settle();
+  expect(h.calls).toEqual([
+    [{ topic: "t", partition: 0, offset: "10" }],
+    [{ topic: "t", partition: 0, offset: "11" }],
+  ]);
+});
+
+test("a partition kept across a join is read from the lake first: a position another writer moved is never committed", async () => {
+  // p0: this writer remembers 100, but while it was out of the group another writer took the lake to
+  // 200 (and Kafka with it). p1: kept too, and the lake agrees with what this writer remembers.
+  const p0 = tp(0, 100n);
+  const p1 = tp(1, 50n);
+  const h = harness([p0, p1], new Map([[0, 200n]]));
+  h.broker.set(0, "200");
+  h.offsets.reset();
+  h.offsets.tick();
+  await settle();
+  expect(h.lakeReads.sort()).toEqual([0, 1]);
+  expect(h.calls).toEqual([[{ topic: "t", partition: 1, offset: "50" }]]);
+  expect(h.broker.get(0)).toBe("200");
+  // Contradicted: left alone (no more lake reads) until the partition is recovered again.
+  h.advance(1_000);
+  h.offsets.tick();
+  await settle();
+  expect(h.lakeReads).toHaveLength(2);
+  expect(h.offsets.behind()).toEqual([]);
+  // Recovered again (a new epoch, the lake's position): committed without another read.
+  p0.epoch += 1;
+  p0.committedNext = 200n;
+  h.advance(1_000);
+  h.offsets.tick();
+  await settle();
+  expect(h.lakeReads).toHaveLength(2);
+  expect(h.calls.at(-1)).toEqual([{ topic: "t", partition: 0, offset: "200" }]);
 });
 
 test("shutdown retries a refused catch-up, then reports what stays behind without throwing", async () => {
@@ -119,6 +165,7 @@ test("commits never overlap: a catch-up in flight finishes before a flush's comm
       order.push(`end ${o[0]?.offset}`);
     },
     partitions: () => [tp(0, 5n)],
+    lakePosition: async () => 5n,
     log: createLogger("test", "error"),
     now: () => 10_000,
   });
@@ -133,12 +180,19 @@ test("commits never overlap: a catch-up in flight finishes before a flush's comm
   expect(offsets.behind()).toEqual([]);
 });
 
-test("a new assignment forgets what Kafka acknowledged: the lake's position is committed once more", async () => {
+test("a new assignment forgets what Kafka acknowledged: the lake's position, read again, is committed once more", async () => {
   const h = harness([tp(0, 3n)]);
-  await h.offsets.flush();
+  h.offsets.tick();
+  await settle();
   expect(h.offsets.behind()).toEqual([]);
   h.offsets.reset();
   expect(h.offsets.behind()).toEqual([{ topic: "t", partition: 0, offset: "3" }]);
+  h.broker.clear();
+  h.advance(1_000);
+  h.offsets.tick();
+  await settle();
+  expect(h.lakeReads).toEqual([0]);
+  expect(h.broker.get(0)).toBe("3");
 });
 
 test("shutdown is bounded: a broker that never answers holds it for the bound, not longer", async () => {
@@ -146,6 +200,7 @@ test("shutdown is bounded: a broker that never answers holds it for the bound, n
   const offsets = new KafkaOffsets({
     commit: () => new Promise<void>(() => undefined),
     partitions: () => [tp(0, 4n)],
+    lakePosition: async () => 4n,
     log: createLogger("test", "warn", (line) => warned.push(line)),
     shutdownBoundMs: 50,
   });

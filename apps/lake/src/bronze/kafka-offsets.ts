@@ -5,6 +5,11 @@
  * again: the group would report as lag records the lake already holds. So the writer also catches up:
  * on its tick and before it leaves the group, every recovered partition whose lake position is ahead of
  * what Kafka acknowledged is committed at the lake position.
+ *
+ * A partition this writer kept across a group join may have been another writer's in between (this
+ * one was dropped from the group and rejoined): its remembered position can be behind the lake, and
+ * committing it would move Kafka back. Such a position is read again from the lake before it is
+ * committed, until the partition is recovered again or a flush of this writer commits it.
  */
 import type { Logger } from "@tributary/shared/log";
 import { sleep } from "@tributary/shared/sleep";
@@ -20,24 +25,38 @@ const SHUTDOWN_BOUND_MS = 10_000;
 
 type Outcome = { readonly ok: true } | { readonly ok: false; readonly error: unknown };
 
-type Tp = Pick<PartitionState, "key" | "topic" | "partition" | "recovered" | "committedNext">;
+type Tp = Pick<PartitionState, "key" | "topic" | "partition" | "recovered" | "committedNext" | "epoch">;
 
 export interface KafkaOffsetsDeps {
   /** Commits to the group's coordinator; rejects when the broker refuses. */
   readonly commit: (offsets: readonly OffsetCommit[]) => Promise<void>;
   /** The writer's assigned partitions now. */
   readonly partitions: () => Iterable<Tp>;
+  /** The partition's position in the lake's commit log (tip + 1) as it is now. */
+  readonly lakePosition: (topic: string, partition: number) => Promise<bigint>;
   readonly log: Logger;
   readonly now?: () => number;
   readonly retryDelayMs?: number;
   readonly shutdownBoundMs?: number;
 }
 
+const offsetOf = (st: Tp): OffsetCommit => ({
+  topic: st.topic,
+  partition: st.partition,
+  offset: st.committedNext.toString(),
+});
+
 export class KafkaOffsets {
   /** Offset Kafka acknowledged, per partition key, since the last assignment. */
   private readonly acked = new Map<string, bigint>();
+  /** Partitions kept across the last join, by their epoch then: read from the lake before a catch-up. */
+  private readonly unverified = new Map<string, number>();
+  /** Partitions whose remembered position the lake contradicted, by epoch: left alone until recovered. */
+  private readonly contradicted = new Map<string, number>();
   private inFlight: Promise<unknown> | undefined;
+  private catchingUp: Promise<void> | undefined;
   private lastCatchUp = Number.NEGATIVE_INFINITY;
+  private closed = false;
   private readonly now: () => number;
 
   constructor(private readonly deps: KafkaOffsetsDeps) {
@@ -57,6 +76,9 @@ export class KafkaOffsets {
           const key = `${o.topic}/${o.partition}`;
           const next = BigInt(o.offset);
           if (next > (this.acked.get(key) ?? -1n)) this.acked.set(key, next);
+          // A flush's commit follows its own append to the lake: the position is current.
+          this.unverified.delete(key);
+          this.contradicted.delete(key);
         }
       });
     this.inFlight = run;
@@ -67,32 +89,70 @@ export class KafkaOffsets {
     return run;
   }
 
-  /** A new assignment: what Kafka holds is unknown again (another writer may have moved it). */
+  /**
+   * A group join: what Kafka holds is unknown again (another writer may have moved it), and the
+   * positions of partitions kept across it must be read from the lake before they are committed.
+   * Called before the new assignment is applied.
+   */
   reset(): void {
     this.acked.clear();
+    this.unverified.clear();
+    this.contradicted.clear();
+    for (const st of this.deps.partitions()) if (st.recovered) this.unverified.set(st.key, st.epoch);
   }
 
   /** Recovered partitions whose lake position is ahead of Kafka's acknowledged offset. */
   behind(): OffsetCommit[] {
-    const out: OffsetCommit[] = [];
+    return this.lagging().map(offsetOf);
+  }
+
+  private lagging(): Tp[] {
+    const out: Tp[] = [];
     for (const st of this.deps.partitions()) {
       // An empty lake (0) commits nothing: the group keeps "no offset" rather than a made-up one.
       if (!st.recovered || st.committedNext <= 0n) continue;
-      if (st.committedNext > (this.acked.get(st.key) ?? -1n))
-        out.push({ topic: st.topic, partition: st.partition, offset: st.committedNext.toString() });
+      if (this.contradicted.get(st.key) === st.epoch) continue;
+      if (st.committedNext > (this.acked.get(st.key) ?? -1n)) out.push(st);
     }
     return out;
   }
 
   /** From the tick: commits what lags, at most once a second and never beside another commit. */
   tick(): void {
-    if (this.inFlight !== undefined || this.now() - this.lastCatchUp < CATCH_UP_EVERY_MS) return;
+    if (this.closed || this.catchingUp !== undefined || this.inFlight !== undefined) return;
+    if (this.now() - this.lastCatchUp < CATCH_UP_EVERY_MS) return;
     this.lastCatchUp = this.now();
-    const lagging = this.behind();
-    if (lagging.length === 0) return;
-    this.commit(lagging).catch((err) =>
-      this.deps.log.debug("offset catch-up refused; trying again", { error: err }),
-    );
+    if (this.lagging().length === 0) return;
+    this.catchingUp = this.catchUp()
+      .catch((err) => this.deps.log.debug("offset catch-up refused; trying again", { error: err }))
+      .finally(() => {
+        this.catchingUp = undefined;
+      });
+  }
+
+  /** Commits every lagging partition's position, reading kept partitions' positions from the lake first. */
+  private async catchUp(): Promise<void> {
+    const offsets: OffsetCommit[] = [];
+    for (const st of this.lagging()) {
+      const epoch = st.epoch;
+      if (this.unverified.get(st.key) === epoch) {
+        const remembered = st.committedNext;
+        const lake = await this.deps.lakePosition(st.topic, st.partition);
+        if (st.epoch !== epoch) continue; // recovered meanwhile: the next catch-up sees the new position
+        if (lake !== remembered) {
+          this.deps.log.info("partition's position moved while it was away; Kafka offset left as is", {
+            partition: st.key,
+            remembered: remembered.toString(),
+            lake: lake.toString(),
+          });
+          this.contradicted.set(st.key, epoch);
+          continue;
+        }
+        this.unverified.delete(st.key);
+      }
+      offsets.push(offsetOf(st));
+    }
+    if (offsets.length > 0) await this.commit(offsets);
   }
 
   /**
@@ -116,21 +176,24 @@ export class KafkaOffsets {
       return false;
     } finally {
       clearTimeout(timer);
+      // Attempts still running past the bound stop at their next step.
+      this.closed = true;
     }
   }
 
   /** Ok once nothing lags, else the last refusal after SHUTDOWN_ATTEMPTS. */
   private async attempts(): Promise<Outcome> {
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1; !this.closed; attempt++) {
+      await this.catchingUp;
       await this.inFlight?.catch(() => undefined);
-      const lagging = this.behind();
-      if (lagging.length === 0) return { ok: true };
+      if (this.lagging().length === 0) return { ok: true };
       try {
-        await this.commit(lagging);
+        await this.catchUp();
       } catch (err) {
         if (attempt >= SHUTDOWN_ATTEMPTS) return { ok: false, error: err };
         await sleep(this.deps.retryDelayMs ?? 1_000);
       }
     }
+    return { ok: false, error: "stopped" };
   }
 }

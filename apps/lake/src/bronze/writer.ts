@@ -202,8 +202,14 @@ class BronzeWriter implements BronzeWriterHandle {
       allowAutoTopicCreation: false,
     });
     this.kafkaOffsets = new KafkaOffsets({
-      commit: (offsets) => this.consumer.commitOffsets([...offsets]),
+      // kafkajs returns without committing when its consumer is not running: say so instead.
+      commit: (offsets) =>
+        this.running
+          ? this.consumer.commitOffsets([...offsets])
+          : Promise.reject(new Error("the consumer is not running")),
       partitions: () => this.partitions.values(),
+      lakePosition: (topic, partition) =>
+        this.commits.resumeOffset(this.datasets.get(topic) as BronzeDataset, topic, partition),
       log: this.log,
     });
     this.partitions = new AssignedPartitions({
