@@ -12,8 +12,8 @@
  * committed, until the partition is recovered again or a flush of this writer commits it.
  */
 import type { Logger } from "@tributary/shared/log";
-import { sleep } from "@tributary/shared/sleep";
-import type { PartitionState } from "./assignment.ts";
+import { sleepUnlessAborted } from "@tributary/shared/sleep";
+import { type PartitionState, tpKey } from "./assignment.ts";
 import type { OffsetCommit } from "./commit-protocol.ts";
 
 /** Catch-up runs at most this often from the tick. */
@@ -56,7 +56,8 @@ export class KafkaOffsets {
   private inFlight: Promise<unknown> | undefined;
   private catchingUp: Promise<void> | undefined;
   private lastCatchUp = Number.NEGATIVE_INFINITY;
-  private closed = false;
+  /** Aborted when the shutdown's catch-up ends: nothing commits after it. */
+  private readonly closed = new AbortController();
   private readonly now: () => number;
 
   constructor(private readonly deps: KafkaOffsetsDeps) {
@@ -73,7 +74,7 @@ export class KafkaOffsets {
       .then(() => this.deps.commit(offsets))
       .then(() => {
         for (const o of offsets) {
-          const key = `${o.topic}/${o.partition}`;
+          const key = tpKey(o.topic, o.partition);
           const next = BigInt(o.offset);
           if (next > (this.acked.get(key) ?? -1n)) this.acked.set(key, next);
           // A flush's commit follows its own append to the lake: the position is current.
@@ -119,7 +120,7 @@ export class KafkaOffsets {
 
   /** From the tick: commits what lags, at most once a second and never beside another commit. */
   tick(): void {
-    if (this.closed || this.catchingUp !== undefined || this.inFlight !== undefined) return;
+    if (this.closed.signal.aborted || this.catchingUp !== undefined || this.inFlight !== undefined) return;
     if (this.now() - this.lastCatchUp < CATCH_UP_EVERY_MS) return;
     this.lastCatchUp = this.now();
     if (this.lagging().length === 0) return;
@@ -161,11 +162,10 @@ export class KafkaOffsets {
    * logged (the next writer's recovery commits it).
    */
   async flush(): Promise<boolean> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const bound = this.deps.shutdownBoundMs ?? SHUTDOWN_BOUND_MS;
-    const timedOut = new Promise<Outcome>((resolve) => {
-      timer = setTimeout(() => resolve({ ok: false, error: `no answer within ${bound} ms` }), bound);
-    });
+    const timedOut = sleepUnlessAborted(bound, this.closed.signal).then(
+      (): Outcome => ({ ok: false, error: `no answer within ${bound} ms` }),
+    );
     try {
       const outcome = await Promise.race([this.attempts(), timedOut]);
       if (outcome.ok) return true;
@@ -175,15 +175,14 @@ export class KafkaOffsets {
       });
       return false;
     } finally {
-      clearTimeout(timer);
-      // Attempts still running past the bound stop at their next step.
-      this.closed = true;
+      // Ends the bound's timer, and attempts still running past the bound stop at their next step.
+      this.closed.abort();
     }
   }
 
   /** Ok once nothing lags, else the last refusal after SHUTDOWN_ATTEMPTS. */
   private async attempts(): Promise<Outcome> {
-    for (let attempt = 1; !this.closed; attempt++) {
+    for (let attempt = 1; !this.closed.signal.aborted; attempt++) {
       await this.catchingUp;
       await this.inFlight?.catch(() => undefined);
       if (this.lagging().length === 0) return { ok: true };
@@ -191,7 +190,7 @@ export class KafkaOffsets {
         await this.catchUp();
       } catch (err) {
         if (attempt >= SHUTDOWN_ATTEMPTS) return { ok: false, error: err };
-        await sleep(this.deps.retryDelayMs ?? 1_000);
+        await sleepUnlessAborted(this.deps.retryDelayMs ?? 1_000, this.closed.signal);
       }
     }
     return { ok: false, error: "stopped" };
